@@ -1,0 +1,67 @@
+"""Identifier checks: USCC (GB 32100) and citizen id (GB 11643) via python-stdnum.
+
+Check characters are validated only on values that already match the suite's format regex, so
+a row breaks one rule at a time (a lowercase uscc is a format error, not a check error:
+stdnum's own ``compact`` would upper-case it). The DuckDB UDFs run on distinct values.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+from duckdb.sqltypes import BOOLEAN, VARCHAR
+from stdnum.cn import ric, uscc
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+# What the first two characters of a USCC say about the unit (SPEC section 2).
+PREFIX_UNIT_TYPES = {
+    "91": {"enterprise", "accounting_firm"},
+    "92": {"individual_business"},
+    "93": {"enterprise"},  # farmers' cooperatives register as enterprises here
+    "51": {"social_group"},
+    "52": {"social_service_org"},
+    "53": {"foundation"},
+    "31": {"law_firm"},
+    "11": {"government_agency"},
+    "12": {"public_institution"},
+}
+
+
+def uscc_check_ok(code: str) -> bool:
+    """GB 32100 check character (character 18) is right."""
+    return uscc.calc_check_digit(code[:17]) == code[17]
+
+
+def person_check_ok(code: str) -> bool:
+    """GB 11643 check character (character 18) is right."""
+    return ric.calc_check_digit(code) == code[17]
+
+
+def gb11714_check(org8: str) -> str:
+    """GB 11714 organisation-code check character over 8 characters."""
+    total = sum(_ALNUM.index(c) * w for c, w in zip(org8, _GB11714_WEIGHTS))
+    value = 11 - total % 11
+    return {10: "X", 11: "0"}.get(value, str(value))
+
+
+def uscc_inner_check_ok(code: str) -> bool:
+    """The inner GB 11714 check (characters 9-17): a warning only, real codes fail it."""
+    return gb11714_check(code[8:16]) == code[16]
+
+
+def _vectorised(check):
+    def run(values: pa.Array) -> pa.Array:
+        return pa.array([None if v is None else check(v) for v in values.to_pylist()], pa.bool_())
+
+    return run
+
+
+def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
+    for name, fn in (
+        ("uscc_check_ok", uscc_check_ok),
+        ("person_check_ok", person_check_ok),
+        ("uscc_inner_check_ok", uscc_inner_check_ok),
+    ):
+        con.create_function(name, _vectorised(fn), [VARCHAR], BOOLEAN, type="arrow", side_effects=False)
