@@ -1,0 +1,94 @@
+"""Compiles a raw table's contract into SQL: cleaned cells, rule predicates, typed columns.
+
+Each GX expectation of the table's suite becomes one predicate named ``<meta.rule>:<column>``;
+the code rules (check characters, calendar dates, positive amounts, known regions, accepted
+units) follow. A row's ``rules`` is every broken rule joined by ``;`` in that order.
+"""
+
+from __future__ import annotations
+
+from assets.contracts import RawTable
+
+# Surrounding white space SPEC section 5 trims: ASCII blanks and the ideographic space.
+TRIM_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288)"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def cleaned_cells(table: RawTable) -> str:
+    return ", ".join(f"nullif(trim({ident(c)}, {TRIM_CHARS}), '') AS {ident(c)}" for c in table.columns)
+
+
+def _expectation_predicate(expectation: dict) -> str:
+    kind, kwargs = expectation["type"], expectation["kwargs"]
+    col = ident(kwargs["column"])
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{col} IS NULL"
+    if kind == "expect_column_values_to_match_regex":
+        return f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {literal(kwargs['regex'])})"
+    if kind == "expect_column_values_to_be_in_set":
+        values = ", ".join(literal(v) for v in kwargs["value_set"])
+        return f"{col} IS NOT NULL AND {col} NOT IN ({values})"
+    raise ValueError(f"ingest cannot compile expectation type {kind}")
+
+
+def format_ok(table: RawTable, column: str) -> str:
+    """SQL true when the column is non-null and passes its suite regex (if any)."""
+    parts = [f"{ident(column)} IS NOT NULL"]
+    for _, col, exp in table.column_rules():
+        if col == column and exp["type"] == "expect_column_values_to_match_regex":
+            parts.append(f"regexp_full_match({ident(col)}, {literal(exp['kwargs']['regex'])})")
+    return " AND ".join(parts)
+
+
+def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]]:
+    """(rule name, SQL predicate true when the row breaks it), suite first, then code rules.
+
+    Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
+    :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
+    """
+    rules = [(f"{rule}:{col}", _expectation_predicate(exp)) for rule, col, exp in table.column_rules()]
+    for col in table.uscc_columns + table.person_columns:
+        rules.append((f"check_digit:{col}", f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"))
+    for col in table.typed_columns("date"):
+        rules.append((f"calendar_date:{col}", f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL"))
+    for col in table.positive_columns:
+        rules.append((f"not_positive:{col}", f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0"))
+    for col in table.region_columns:
+        known = ", ".join(literal(r) for r in regions)
+        rules.append((f"unknown_region:{col}", f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})"))
+    if table.references_unit:
+        rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)'))
+    return rules
+
+
+def rules_expression(table: RawTable, regions: list[str]) -> str:
+    cases = [f"CASE WHEN {pred} THEN {literal(name)} END" for name, pred in rule_predicates(table, regions)]
+    return "concat_ws(';', " + ", ".join(cases) + ")"
+
+
+def typed_cells(table: RawTable) -> str:
+    out = []
+    for col in table.columns:
+        sql_type, c = table.column_type(col), ident(col)
+        if col in table.typed_columns("period"):
+            out.append(f"CASE WHEN length({c}) = 6 THEN {c}[1:4] || '-' || {c}[5:6] ELSE {c} END AS {c}")
+        elif sql_type != "VARCHAR":
+            out.append(f"CAST({c} AS {sql_type}) AS {c}")
+        else:
+            out.append(c)
+    return ", ".join(out)
+
+
+def conflict_expression(table: RawTable) -> str:
+    cases = []
+    for key in table.keys:
+        parts = ", ".join(ident(k) for k in key)
+        cases.append(f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {literal('duplicate_key:' + ','.join(key))} END")
+    return "concat_ws(';', " + ", ".join(cases) + ")"
