@@ -137,21 +137,23 @@ SELECT *, uscc17 || uscc_check(uscc17) AS uscc,
     CASE WHEN behaviour = 'shift' THEN add_months_p(first_period, 1) ELSE first_period END AS window_start
 FROM units_world2;
 
--- Persons: headcount ranges per unit, persons assigned by range, ids unique by construction.
-CREATE OR REPLACE TABLE unit_ranges AS
-SELECT unit_id, i AS unit_i, sum(headcount) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) - headcount AS lo
-FROM units_final;
-
+-- Persons: each unit's headcount of consecutive person numbers, ids unique by construction.
 CREATE OR REPLACE TABLE persons AS
-WITH p AS (SELECT range AS p FROM range((SELECT sum(headcount) FROM units_final)::BIGINT))
-SELECT p.p, r.unit_id, r.unit_i,
+WITH ranges AS (
+    SELECT unit_id, i AS unit_i, headcount,
+        (sum(headcount) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) - headcount)::BIGINT AS lo
+    FROM units_final
+), p AS (
+    SELECT unit_id, unit_i, lo + unnest(range(headcount)) AS p FROM ranges
+)
+SELECT p.p, p.unit_id, p.unit_i,
     ['340102', '340203', '341122', '140105', '140802', '142701', '110105', '320106'][1 + (p.p % 8)::INT]
         || strftime(DATE '1962-01-01' + CAST(p.p % 15000 AS INT), '%Y%m%d')
         || lpad(((p.p // 15000) % 1000)::VARCHAR, 3, '0') AS pid17,
     rnd('event', p.p) AS r_event,
     rnd('start', p.p) AS r_start,
     (3000 + floor(rnd('base', p.p) * 22000))::DECIMAL(18, 2) AS contribution_base
-FROM p ASOF JOIN unit_ranges r ON p.p >= r.lo;
+FROM p;
 
 CREATE OR REPLACE TABLE persons_final AS
 SELECT p.*, pid17 || pid_check(pid17) AS person_id,
