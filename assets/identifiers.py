@@ -64,4 +64,6 @@ def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
         ("person_check_ok", person_check_ok),
         ("uscc_inner_check_ok", uscc_inner_check_ok),
     ):
+        if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]).fetchall()[0][0]:
+            continue
         con.create_function(name, _vectorised(fn), [VARCHAR], BOOLEAN, type="arrow", side_effects=False)

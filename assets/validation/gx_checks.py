@@ -62,7 +62,7 @@ def validate_table(warehouse: Warehouse, table: RawTable) -> dict:
     ]
     batches = 0
     with warehouse.connect() as con:
-        reader = con.execute(
+        reader = con.sql(
             f"SELECT {cleaned_cells(table)} FROM read_parquet({_q(warehouse.staged_dir(table.name) / 'part-*.parquet')})"
         ).to_arrow_reader(GX_BATCH_ROWS)
         for record_batch in reader:

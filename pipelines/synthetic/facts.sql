@@ -79,7 +79,7 @@ FROM deferred WHERE repay_style = 'on_time' AND rnd('overpay', i) < 0.03 AND per
     SELECT min(period) FROM deferred d2 WHERE d2.unit_id = deferred.unit_id) AND component = 'employer_medical';
 
 CREATE OR REPLACE TABLE tax_payments_gen AS
-SELECT 'P' || lpad(row_number() OVER (ORDER BY paid_on, uscc, period, component, payment_kind)::VARCHAR, 10, '0') AS payment_id,
+SELECT 'P' || lpad(row_number() OVER (ORDER BY paid_on, uscc, period, component, payment_kind, amount)::VARCHAR, 10, '0') AS payment_id,
     uscc, period, component, amount, paid_on, payment_kind
 FROM payments_raw;
 

@@ -388,7 +388,8 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     rows_written: dict[str, int] = {}
 
     def out(table: str, query: str, name: str, fmt: str = "csv") -> None:
-        _copy(con, f"SELECT {', '.join(columns[table])} FROM ({query})", raw / table / name, fmt)
+        order = ", ".join(columns[table])
+        _copy(con, f"SELECT {order} FROM ({query}) ORDER BY {order}", raw / table / name, fmt)
         rows_written[table] = rows_written.get(table, 0) + con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
 
     # units: most in UTF-8 with a BOM, a fifth in GB18030 as some bureau systems export it

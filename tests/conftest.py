@@ -1,0 +1,44 @@
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assets.contracts import RAW_TABLES
+from pipelines.resources import SAMPLE_DATA_DIR, warehouse_resource
+
+# Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
+USCC_A = "91340100123456788L"  # SPEC section 2 example
+PERSON_A = "11010519491231002X"  # SPEC section 2 example
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    (tmp_path / "raw").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def warehouse(data_dir: Path):
+    return warehouse_resource(str(data_dir))
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """The committed tiny sample, copied so a run writes only under tmp_path."""
+    shutil.copytree(SAMPLE_DATA_DIR / "raw", tmp_path / "raw")
+    return tmp_path
+
+
+def write_table(data_dir: Path, table: str, rows: list[dict], name: str = "part.csv", encoding: str = "utf-8",
+                columns: list[str] | None = None) -> Path:
+    columns = columns or list(RAW_TABLES[table].columns)
+    folder = data_dir / "raw" / table
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in columns])
+    return path

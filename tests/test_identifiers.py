@@ -1,0 +1,45 @@
+"""Check characters and prefixes of SPEC section 2, on the SPEC's examples and hand-worked codes."""
+
+import pytest
+
+from assets.identifiers import (
+    gb11714_check,
+    person_check_ok,
+    uscc_check_ok,
+    uscc_inner_check_ok,
+)
+
+
+def test_spec_examples_are_valid():
+    assert uscc_check_ok("91340100123456788L")
+    assert person_check_ok("11010519491231002X")
+
+
+@pytest.mark.parametrize("wrong", ["91340100123456788M", "913401001234567880"])
+def test_wrong_uscc_check_character(wrong):
+    assert not uscc_check_ok(wrong)
+
+
+def test_wrong_person_check_character():
+    assert not person_check_ok("110105194912310021")
+
+
+def test_uscc_check_by_hand():
+    # values 9,1,3,4,0,1,0,0,1,2,3,4,5,6,7,8,8 with weights 1,3,9,27,19,26,16,17,20,29,25,13,8,24,10,30,28
+    # sum to 1096; 1096 mod 31 = 11; 31 - 11 = 20 -> alphabet[20] = 'L'
+    assert uscc_check_ok("91340100123456788L")
+    assert not uscc_check_ok("91340100123456788K")
+
+
+def test_person_check_by_hand():
+    # 1,1,0,1,0,5,1,9,4,9,1,2,3,1,0,0,2 with weights 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2
+    # sum to 167; 167 mod 11 = 2; '10X98765432'[2] = 'X'
+    assert person_check_ok("11010519491231002X")
+    assert not person_check_ok("110105194912310029")
+
+
+def test_gb11714_inner_check_by_hand():
+    # 12345678: 1*3+2*7+3*9+4*10+5*5+6*8+7*4+8*2 = 201; 201 mod 11 = 3; 11-3 = 8
+    assert gb11714_check("12345678") == "8"
+    assert uscc_inner_check_ok("91340100123456788L")
+    assert not uscc_inner_check_ok("91340100123456780" + "L")

@@ -1,0 +1,171 @@
+"""Each row rule of SPEC sections 2 and 5 with a passing and a failing hand-made row."""
+
+import duckdb
+import pytest
+
+from assets.contracts import RAW_TABLES
+from assets.ingest.assets import ingest_table
+from tests.conftest import PERSON_A, USCC_A, write_table
+
+UNIT = {"unit_id": "U1", "uscc": USCC_A, "unit_name": "合肥恒通科技有限公司", "region_code": "340100",
+        "unit_type": "enterprise", "industry_code": "C1301", "registered_on": "2010-05-01", "deregistered_on": ""}
+CONTRIBUTION = {"unit_id": "U1", "person_id": PERSON_A, "period": "2022-08", "contribution_base": "5000",
+                "employer_medical": "350.00", "employee_medical": "100", "employer_maternity": ""}
+PAYMENT = {"payment_id": "P1", "uscc": USCC_A, "period": "2022-08", "component": "employer_medical",
+           "amount": "350.00", "paid_on": "2022-09-15", "payment_kind": "regular"}
+RESERVE = {"region_code": "340100", "as_of_month": "2022-07", "accumulated_balance": "700.00",
+           "avg_monthly_expenditure": "100.00"}
+SME = {"uscc": USCC_A, "as_of": "2022-03-31", "size_class": "", "employees": "12", "operating_revenue": "100.5",
+       "total_assets": "", "industry_code": "C1301", "source": "statistics"}
+COMMITMENT = {"commitment_id": "C1", "unit_id": "U1", "uscc": USCC_A, "declared_size_class": "small",
+              "declared_unit_type": "enterprise", "requested_from": "2022-08", "requested_to": "202210",
+              "signed_on": "2022-07-15"}
+ELECTION = {"unit_id": "U1", "election": "opt_out", "filed_on": "2022-07-20"}
+EVENT = {"unit_id": "U1", "person_id": PERSON_A, "event_type": "departure", "event_date": "2022-09-10"}
+BASE = {"units": UNIT, "contributions": CONTRIBUTION, "tax_payments": PAYMENT, "fund_reserves": RESERVE,
+        "sme_classifications": SME, "commitments": COMMITMENT, "elections": ELECTION, "employee_events": EVENT,
+        "tax_deferral_register": {"uscc": USCC_A, "period": "2022-08", "component": "employer_medical",
+                                  "deferred_amount": "350.00"}}
+
+
+def run_ingest(warehouse, data_dir, table, rows):
+    if RAW_TABLES[table].references_unit:
+        write_table(data_dir, "units", [UNIT])
+        with warehouse.connect() as con:
+            ingest_table(con, warehouse, RAW_TABLES["units"])
+    write_table(data_dir, table, rows)
+    with warehouse.connect() as con:
+        counts = ingest_table(con, warehouse, RAW_TABLES[table])
+    q = duckdb.connect().execute(
+        f"SELECT rule FROM read_parquet('{warehouse.quarantine_dir(table)}/*.parquet')").fetchall()
+    return counts, [r[0] for r in q]
+
+
+# (table, column, good value, bad value, rule the bad value breaks)
+CASES = [
+    ("units", "unit_name", "某公司", "", "required:unit_name"),
+    ("units", "unit_name", "  某公司  ", "   ", "required:unit_name"),
+    ("units", "unit_type", "individual_business", "company", "enum:unit_type"),
+    ("units", "unit_type", "law_firm", "Enterprise", "enum:unit_type"),
+    ("units", "uscc", USCC_A, USCC_A.lower(), "format:uscc"),
+    ("units", "uscc", USCC_A, "91340100123456788K", "check_digit:uscc"),
+    ("units", "uscc", USCC_A, "9134010012345678I", "format:uscc"),
+    ("units", "region_code", "349900", "340900", "unknown_region:region_code"),
+    ("units", "region_code", "140800", "34010", "format:region_code"),
+    ("units", "registered_on", "2020-02-29", "2022/08/01", "date:registered_on"),
+    ("units", "registered_on", "2020-02-29", "2021-02-29", "calendar_date:registered_on"),
+    ("contributions", "employer_medical", "350", "-5", "money:employer_medical"),
+    ("contributions", "employer_medical", "350.5", "1,000", "money:employer_medical"),
+    ("contributions", "employer_medical", "0.05", "1e3", "money:employer_medical"),
+    ("contributions", "employer_medical", "350.12", "5.123", "money:employer_medical"),
+    ("contributions", "employer_maternity", "", "abc", "money:employer_maternity"),
+    ("contributions", "period", "202208", "2022-13", "period:period"),
+    ("contributions", "period", "2022-08", "2022-8", "period:period"),
+    ("contributions", "person_id", PERSON_A, "110105194912310029", "check_digit:person_id"),
+    ("contributions", "person_id", PERSON_A, "11010519491231002x", "format:person_id"),
+    ("contributions", "unit_id", "U1", "U404", "unknown_unit:unit_id"),
+    ("contributions", "contribution_base", "5000", "", "required:contribution_base"),
+    ("tax_payments", "component", "employee_medical", "pension", "enum:component"),
+    ("tax_payments", "payment_kind", "refund", "adjustment", "enum:payment_kind"),
+    ("tax_payments", "paid_on", "2022-09-15", "2022-9-15", "date:paid_on"),
+    ("tax_payments", "uscc", USCC_A, "91340100123456788K", "check_digit:uscc"),
+    ("tax_deferral_register", "deferred_amount", "0", "-0.01", "money:deferred_amount"),
+    ("fund_reserves", "avg_monthly_expenditure", "0.01", "0", "not_positive:avg_monthly_expenditure"),
+    ("fund_reserves", "avg_monthly_expenditure", "0.01", "0.00", "not_positive:avg_monthly_expenditure"),
+    ("fund_reserves", "region_code", "149900", "149800", "unknown_region:region_code"),
+    ("fund_reserves", "as_of_month", "202207", "2022-00", "period:as_of_month"),
+    ("sme_classifications", "employees", "0", "12.5", "integer:employees"),
+    ("sme_classifications", "size_class", "micro", "huge", "enum:size_class"),
+    ("sme_classifications", "source", "tax", "survey", "enum:source"),
+    ("sme_classifications", "operating_revenue", "", "-3", "money:operating_revenue"),
+    ("commitments", "declared_size_class", "medium", "large", "enum:declared_size_class"),
+    ("commitments", "requested_from", "2022-08", "2022-8", "period:requested_from"),
+    ("commitments", "signed_on", "2022-07-15", "", "required:signed_on"),
+    ("commitments", "unit_id", "U1", "U404", "unknown_unit:unit_id"),
+    ("elections", "election", "refund_first_period", "defer", "enum:election"),
+    ("elections", "filed_on", "2022-07-20", "20220720", "date:filed_on"),
+    ("employee_events", "event_type", "transfer_out", "death", "enum:event_type"),
+    ("employee_events", "event_date", "2022-09-10", "2022-02-30", "calendar_date:event_date"),
+    ("employee_events", "person_id", PERSON_A, "110105194912310029", "check_digit:person_id"),
+]
+
+
+@pytest.mark.parametrize("table,column,good,bad,rule", CASES, ids=[f"{c[0]}-{c[4]}-{c[3]!r}" for c in CASES])
+def test_rule_accepts_good_and_quarantines_bad(warehouse, data_dir, table, column, good, bad, rule):
+    base = BASE[table]
+    counts, rules = run_ingest(warehouse, data_dir, table, [dict(base, **{column: good})])
+    assert (counts["accepted"], rules) == (1, [])
+
+    key_change = {"payment_id": "P2"} if table == "tax_payments" else {}
+    if table == "units":
+        key_change = {"unit_id": "U2", "uscc": "92340100MA2N0X0X8T"} if column != "uscc" else {"unit_id": "U2"}
+    counts, rules = run_ingest(warehouse, data_dir, table, [dict(base, **key_change, **{column: bad})])
+    assert counts["accepted"] == 0
+    assert rules == [rule]
+
+
+def test_typed_values_after_normalisation(warehouse, data_dir):
+    counts, _ = run_ingest(warehouse, data_dir, "contributions",
+                           [dict(CONTRIBUTION, period=" 202208 ", employer_medical=" 350.5", employer_maternity=" ")])
+    row = duckdb.connect().execute(
+        f"SELECT period, employer_medical, typeof(employer_medical), employer_maternity "
+        f"FROM read_parquet('{warehouse.clean_path('contributions')}')").fetchall()
+    assert row == [("2022-08", __import__("decimal").Decimal("350.50"), "DECIMAL(18,2)", None)]
+
+
+def test_exact_duplicates_dropped_once_and_conflicts_all_quarantined(warehouse, data_dir):
+    a = dict(CONTRIBUTION)
+    a_again = dict(CONTRIBUTION, period="202208")  # equal after normalisation
+    b = dict(CONTRIBUTION, person_id="11010519491231002X", period="2022-09")
+    b_conflict = dict(b, employer_medical="351.00")
+    counts, rules = run_ingest(warehouse, data_dir, "contributions", [a, a_again, b, b_conflict])
+    assert (counts["rows_read"], counts["accepted"], counts["exact_duplicates"], counts["quarantined"]) == (4, 1, 1, 2)
+    assert rules == ["duplicate_key:unit_id,person_id,period"] * 2
+
+
+def test_unit_conflict_on_uscc(warehouse, data_dir):
+    other = dict(UNIT, unit_id="U2", unit_name="另一家")
+    write_table(data_dir, "units", [UNIT, other])
+    with warehouse.connect() as con:
+        counts = ingest_table(con, warehouse, RAW_TABLES["units"])
+    assert (counts["accepted"], counts["quarantined"]) == (0, 2)
+    assert counts["quarantine_by_rule"] == {"duplicate_key:uscc": 2}
+
+
+def test_wrong_field_count_is_quarantined_with_its_line(warehouse, data_dir):
+    path = write_table(data_dir, "elections", [ELECTION])
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("U1,opt_out\n")  # line 3: a field missing
+        fh.write("U1,refund_first_period,2022-08-05\n")  # line 4
+    write_table(data_dir, "units", [UNIT])
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        counts = ingest_table(con, warehouse, RAW_TABLES["elections"])
+    q = duckdb.connect().execute(
+        f"SELECT source_file, source_line, rule, raw_values FROM read_parquet('{warehouse.quarantine_dir('elections')}/*.parquet')"
+    ).fetchall()
+    assert q == [("raw/elections/part.csv", 3, "field_count:record", '{"csv_line":"U1,opt_out"}')]
+    lines = duckdb.connect().execute(
+        f"SELECT election, source_line FROM read_parquet('{warehouse.clean_path('elections')}') ORDER BY 2").fetchall()
+    assert lines == [("opt_out", 2), ("refund_first_period", 4)]
+    assert counts["rows_read"] == 3
+
+
+def test_quarantine_keeps_raw_values_and_source(warehouse, data_dir):
+    counts, _ = run_ingest(warehouse, data_dir, "tax_payments", [PAYMENT, dict(PAYMENT, payment_id="P2", amount=" 1e3 ")])
+    q = duckdb.connect().execute(
+        f"SELECT source_file, source_line, rule, raw_values::JSON->>'amount' FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')"
+    ).fetchall()
+    assert q == [("raw/tax_payments/part.csv", 3, "money:amount", " 1e3 ")]
+
+
+def test_several_rules_joined(warehouse, data_dir):
+    _, rules = run_ingest(warehouse, data_dir, "tax_payments", [dict(PAYMENT, component="x", amount="-1")])
+    assert rules == ["enum:component;money:amount"]
+
+
+def test_tax_rows_kept_whatever_their_uscc(warehouse, data_dir):
+    # a valid uscc no unit has: kept, reconciliation reports it
+    counts, rules = run_ingest(warehouse, data_dir, "tax_deferral_register",
+                               [dict(BASE["tax_deferral_register"], uscc="92340100MA2N0X0X8T")])
+    assert (counts["accepted"], rules) == (1, [])
