@@ -32,6 +32,8 @@ class Warehouse(dg.ConfigurableResource):
 
     data_dir: str
     profiles_dir: str = ""
+    as_of: str = ""  # report month YYYY-MM; empty: the latest accepted contribution period
+    pii_key: str = ""  # DEFERRAL_PII_KEY; empty: a development key, with a warning
     duckdb: DuckDBResource
 
     @property
@@ -53,6 +55,12 @@ class Warehouse(dg.ConfigurableResource):
     def docs_dir(self) -> Path:
         return self.root / "data_docs"
 
+    def policy_path(self, name: str) -> Path:
+        return self.root / "warehouse" / "policy" / f"{name}.parquet"
+
+    def published_dir(self, table: str) -> Path:
+        return self.root / "published" / table
+
     def profiles(self) -> list[PolicyProfile]:
         return load_profiles(self.profiles_dir or None)
 
@@ -70,6 +78,8 @@ def warehouse_resource(data_dir: str | None = None) -> Warehouse:
     return Warehouse(
         data_dir=data_dir or default_data_dir(),
         profiles_dir=os.environ.get("DEFERRAL_PROFILES_DIR", ""),
+        as_of=os.environ.get("DEFERRAL_AS_OF", ""),
+        pii_key=os.environ.get("DEFERRAL_PII_KEY", ""),
         duckdb=DuckDBResource(
             database=":memory:",
             connection_config={

@@ -18,6 +18,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import list_sources, stage_table
+from assets.storage import q, scalar, write_parquet
 from pipelines.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
@@ -29,22 +30,6 @@ def ingest_key(table: str) -> dg.AssetKey:
 
 def _sql(name: str, **params: str) -> str:
     return string.Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(**params)
-
-
-def _q(path: Path | str) -> str:
-    return R.literal(str(path))
-
-
-def _scalar(con, sql: str, params=None):
-    return con.execute(sql, params or []).fetchall()[0][0]
-
-
-def _write_atomically(con, query: str, target: Path) -> None:
-    """COPY a query to a Parquet file via a temporary name, so readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    con.execute(f"COPY ({query}) TO {_q(tmp)} (FORMAT parquet, COMPRESSION zstd)")
-    tmp.replace(target)
 
 
 def _warnings(con, table: RawTable) -> dict:
@@ -71,18 +56,18 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     sources = list_sources(raw_dir) if raw_dir.exists() else []
     staged = warehouse.staged_dir(table.name)
     stage_table(con, sources, table.columns, staged, warehouse.root)
-    staged_glob = _q(staged / "part-*.parquet") if sources else None
+    staged_glob = q(staged / "part-*.parquet") if sources else None
     if staged_glob is None:  # no files: an empty staged table with the contract's columns
         cols = ", ".join(f"NULL::VARCHAR AS {R.ident(c)}" for c in table.columns)
-        _write_atomically(con, f"SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0",
+        write_parquet(con, f"SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0",
                           staged / "part-0000.parquet")
-        staged_glob = _q(staged / "part-*.parquet")
+        staged_glob = q(staged / "part-*.parquet")
 
     register_udfs(con)
     regions = sorted(r for p in warehouse.profiles() for r in p.regions)
     if table.references_unit:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id FROM read_parquet({_q(warehouse.clean_path('units'))})"
+            f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})"
         )
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
@@ -105,27 +90,27 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
         f"CREATE OR REPLACE TEMP VIEW clean AS SELECT {columns}, source_file, source_line FROM resolved "
         "WHERE copy_no = 1 AND conflict = ''"
     )
-    _write_atomically(con, "SELECT * FROM clean", warehouse.clean_path(table.name))
-    _write_atomically(
+    write_parquet(con, "SELECT * FROM clean", warehouse.clean_path(table.name))
+    write_parquet(
         con,
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",
         warehouse.root / "warehouse" / "duplicates" / f"{table.name}.parquet",
     )
-    quarantine = _sql("ingest_quarantine.sql", staged_glob=staged_glob, rejects=_q(staged / "rejects.parquet"),
+    quarantine = _sql("ingest_quarantine.sql", staged_glob=staged_glob, rejects=q(staged / "rejects.parquet"),
                       raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns))
-    _write_atomically(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
+    write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
                       warehouse.quarantine_dir(table.name) / "quarantine.parquet")
 
     counts = {
-        "rows_read": _scalar(con, f"SELECT count(*) FROM read_parquet({staged_glob})")
-        + _scalar(con, f"SELECT count(*) FROM read_parquet({_q(staged / 'rejects.parquet')})"),
-        "accepted": _scalar(con, "SELECT count(*) FROM clean"),
-        "quarantined": _scalar(con, f"SELECT count(*) FROM read_parquet({_q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
-        "exact_duplicates": _scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
+        "rows_read": scalar(con, f"SELECT count(*) FROM read_parquet({staged_glob})")
+        + scalar(con, f"SELECT count(*) FROM read_parquet({q(staged / 'rejects.parquet')})"),
+        "accepted": scalar(con, "SELECT count(*) FROM clean"),
+        "quarantined": scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
+        "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
     by_rule = con.execute(
         f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-        f"{_q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})) GROUP BY r ORDER BY r"
+        f"{q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})) GROUP BY r ORDER BY r"
     ).fetchall()
     counts["quarantine_by_rule"] = {r: n for r, n in by_rule}
     counts["files"] = [
@@ -193,11 +178,11 @@ def _build_accounting_check(table: RawTable) -> dg.AssetChecksDefinition:
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         staged = warehouse.staged_dir(table.name)
         with warehouse.connect() as con:
-            read = _scalar(con, f"SELECT count(*) FROM read_parquet({_q(staged / 'part-*.parquet')})") + _scalar(
-                con, f"SELECT count(*) FROM read_parquet({_q(staged / 'rejects.parquet')})")
-            accepted = _scalar(con, f"SELECT count(*) FROM read_parquet({_q(warehouse.clean_path(table.name))})")
-            quarantined = _scalar(con, f"SELECT count(*) FROM read_parquet({_q(warehouse.quarantine_dir(table.name) / '*.parquet')})")
-            duplicates = _scalar(con, f"SELECT count(*) FROM read_parquet({_q(warehouse.root / 'warehouse' / 'duplicates' / f'{table.name}.parquet')})")
+            read = scalar(con, f"SELECT count(*) FROM read_parquet({q(staged / 'part-*.parquet')})") + scalar(
+                con, f"SELECT count(*) FROM read_parquet({q(staged / 'rejects.parquet')})")
+            accepted = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.clean_path(table.name))})")
+            quarantined = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / '*.parquet')})")
+            duplicates = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.root / 'warehouse' / 'duplicates' / f'{table.name}.parquet')})")
         return dg.AssetCheckResult(
             passed=read == accepted + quarantined + duplicates,
             metadata={"rows_read": read, "accepted": accepted, "quarantined": quarantined,

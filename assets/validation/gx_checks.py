@@ -21,7 +21,8 @@ import dagster as dg
 import great_expectations as gx
 
 from assets.contracts import RAW_TABLES, RawTable, load_suite
-from assets.ingest.assets import _q, ingest_key
+from assets.ingest.assets import ingest_key
+from assets.storage import q
 from assets.ingest.rules import cleaned_cells
 from pipelines.resources import Warehouse
 
@@ -63,7 +64,7 @@ def validate_table(warehouse: Warehouse, table: RawTable) -> dict:
     batches = 0
     with warehouse.connect() as con:
         reader = con.sql(
-            f"SELECT {cleaned_cells(table)} FROM read_parquet({_q(warehouse.staged_dir(table.name) / 'part-*.parquet')})"
+            f"SELECT {cleaned_cells(table)} FROM read_parquet({q(warehouse.staged_dir(table.name) / 'part-*.parquet')})"
         ).to_arrow_reader(GX_BATCH_ROWS)
         for record_batch in reader:
             if record_batch.num_rows == 0:
@@ -101,7 +102,7 @@ def quarantine_counts(warehouse: Warehouse, table: RawTable) -> dict[str, int]:
     with warehouse.connect() as con:
         rows = con.execute(
             f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-            f"{_q(warehouse.quarantine_dir(table.name) / '*.parquet')})) GROUP BY r"
+            f"{q(warehouse.quarantine_dir(table.name) / '*.parquet')})) GROUP BY r"
         ).fetchall()
     return dict(rows)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import string
 from dataclasses import dataclass
@@ -375,6 +376,7 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{tmp_dir}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
     _run_script(con, _sql("world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount))
     _run_script(con, _sql("facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind)))

@@ -1,0 +1,43 @@
+-- Per eligible unit x window period (up to the as-of month) x deferred component:
+-- deferred = assessed - regular payments + refunds, floored at 0 (SPEC section 3).
+WITH d AS (
+    SELECT d.unit_id, d.uscc, d.region_code, d.window_start, d.window_end, p.components
+    FROM deferral_decisions d JOIN policy_regions p USING (region_code)
+    WHERE d.eligible
+), cells AS (
+    SELECT d.unit_id, d.uscc, d.region_code, add_months_p(d.window_start, k) AS period, unnest(d.components) AS component
+    FROM d, range(0, 24) t(k)
+    WHERE add_months_p(d.window_start, k) <= d.window_end AND add_months_p(d.window_start, k) <= '${as_of_month}'
+), assessed AS (
+    SELECT c.unit_id, c.period,
+        sum(c.employer_medical) AS employer_medical,
+        sum(c.employer_maternity) AS employer_maternity,
+        sum(c.employee_medical) AS employee_medical,
+        count(DISTINCT c.person_id) AS persons
+    FROM contributions c
+    WHERE c.unit_id IN (SELECT unit_id FROM d) AND c.period <= '${as_of_month}'
+    GROUP BY ALL
+), payments AS (
+    SELECT uscc, period, component,
+        sum(amount) FILTER (WHERE payment_kind = 'regular') AS paid,
+        sum(amount) FILTER (WHERE payment_kind = 'refund') AS refunded
+    FROM tax_payments
+    WHERE paid_on <= DATE '${as_of_date}' AND payment_kind IN ('regular', 'refund')
+    GROUP BY ALL
+), amounts AS (
+    SELECT c.unit_id, c.uscc, c.region_code, c.period, c.component,
+        coalesce(CASE c.component WHEN 'employer_medical' THEN a.employer_medical
+                                  WHEN 'employer_maternity' THEN a.employer_maternity
+                                  ELSE a.employee_medical END, 0)::DECIMAL(18, 2) AS assessed_amount,
+        coalesce(p.paid, 0)::DECIMAL(18, 2) AS paid_amount,
+        coalesce(p.refunded, 0)::DECIMAL(18, 2) AS refunded_amount,
+        coalesce(a.persons, 0)::BIGINT AS insured_persons
+    FROM cells c
+    LEFT JOIN assessed a USING (unit_id, period)
+    LEFT JOIN payments p ON p.uscc = c.uscc AND p.period = c.period AND p.component = c.component
+)
+SELECT unit_id, uscc, region_code, period, component, assessed_amount, paid_amount, refunded_amount,
+    greatest(assessed_amount - paid_amount + refunded_amount, 0)::DECIMAL(18, 2) AS deferred_amount,
+    insured_persons
+FROM amounts
+ORDER BY unit_id, period, component

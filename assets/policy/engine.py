@@ -1,0 +1,79 @@
+"""Running the policy SQL: views over upstream Parquet, shared macros, the as-of date, person keys."""
+
+import calendar
+import hashlib
+import hmac
+import string
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import yaml
+from duckdb.sqltypes import VARCHAR
+
+from assets.contracts import RAW_TABLES
+from assets.storage import q
+from pipelines.resources import REPO_ROOT, Warehouse
+
+SQL_DIR = Path(__file__).parent
+DEV_PII_KEY = "deferral-development-key-not-for-production"
+THRESHOLDS_FILE = REPO_ROOT / "pipelines" / "reference" / "sme_thresholds.yaml"
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> tuple[str, str]:
+    """(as-of month, its last day): the configured month, else the latest accepted contribution period."""
+    month = warehouse.as_of or con.execute(
+        f"SELECT max(period) FROM read_parquet({q(warehouse.clean_path('contributions'))})").fetchall()[0][0]
+    if not month:
+        raise ValueError("no as-of month: set --as-of or provide contributions")
+    year, mon = int(month[:4]), int(month[5:7])
+    return month, f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+
+
+def person_key_function(key: str):
+    secret = key.encode("utf-8")
+
+    def person_key(values: pa.Array) -> pa.Array:
+        return pa.array(
+            [None if v is None else hmac.new(secret, v.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+             for v in values.to_pylist()], pa.string())
+
+    return person_key
+
+
+def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, log=None) -> dict[str, str]:
+    """Views for every clean table and every policy output present; macros; the person_key UDF."""
+    for table in RAW_TABLES:
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
+    for path in sorted((warehouse.root / "warehouse" / "policy").glob("*.parquet")):
+        con.execute(f"CREATE OR REPLACE VIEW {path.stem} AS SELECT * FROM read_parquet({q(path)})")
+    _thresholds(con)
+    for statement in (SQL_DIR / "macros.sql").read_text(encoding="utf-8").split(";\n"):
+        if statement.strip() and not all(l.startswith("--") for l in statement.strip().splitlines()):
+            con.execute(statement)
+    key = warehouse.pii_key
+    if not key:
+        key = DEV_PII_KEY
+        if log:
+            log.warning("DEFERRAL_PII_KEY is not set: person_key uses the development key; set it in production")
+    if not con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'person_key'").fetchall()[0][0]:
+        con.create_function("person_key", person_key_function(key), [VARCHAR], VARCHAR, type="arrow", side_effects=False)
+    month, day = resolve_as_of(con, warehouse)
+    return {"as_of_month": month, "as_of_date": day}
+
+
+def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
+    spec = yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    rows = []
+    for cat in spec["categories"]:
+        x, y, z = (cat.get(k) or [None, None, None] for k in ("X", "Y", "Z"))
+        rows += [(cat["category"], code, *x, *y, *z) for code in cat["codes"]]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sme_thresholds (category VARCHAR, prefix VARCHAR, "
+        "x_cap BIGINT, x_medium BIGINT, x_small BIGINT, y_cap BIGINT, y_medium BIGINT, y_small BIGINT, "
+        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)")
+    con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def render(name: str, params: dict[str, str]) -> str:
+    return string.Template((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).substitute(**params)

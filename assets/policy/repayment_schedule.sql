@@ -1,0 +1,88 @@
+-- Obligations (SPEC section 3, section 5): each departing, retiring or transferring person's
+-- share, the unit-level remainder, due dates capped by a known deregistration; repayments
+-- allocated earliest due date first; status and late fee as of the as-of date.
+WITH d AS (
+    SELECT d.unit_id, d.uscc, d.region_code, d.window_start, d.window_end, p.late_fee_daily_rate,
+        CASE WHEN p.repayment_rule = 'fixed_date' THEN p.repayment_fixed_date
+             ELSE last_day_of(add_months_p(d.window_end, 1)) END AS unit_due,
+        CASE WHEN u.deregistered_on <= DATE '${as_of_date}' THEN u.deregistered_on END AS deregistered_on
+    FROM deferral_decisions d
+    JOIN policy_regions p USING (region_code)
+    JOIN units u USING (unit_id)
+    WHERE d.eligible
+), events AS (
+    SELECT e.unit_id, e.person_id, e.event_type, e.event_date
+    FROM employee_events e JOIN d USING (unit_id)
+    WHERE e.event_date >= first_day_of(d.window_start) AND e.event_date <= d.unit_due
+      AND e.event_date <= DATE '${as_of_date}'
+    QUALIFY row_number() OVER (
+        PARTITION BY e.unit_id, e.person_id
+        ORDER BY e.event_date, CASE e.event_type WHEN 'departure' THEN 1 WHEN 'retirement' THEN 2 ELSE 3 END) = 1
+), person_assessed AS (
+    SELECT c.unit_id, c.person_id, c.period, x.component, x.amount
+    FROM contributions c
+    JOIN events USING (unit_id, person_id)
+    CROSS JOIN LATERAL (VALUES ('employer_medical', c.employer_medical), ('employer_maternity', c.employer_maternity)) x(component, amount)
+    WHERE x.amount > 0
+), ledger AS (
+    SELECT * FROM deferral_ledger WHERE deferred_amount > 0
+), shares AS (
+    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, e.person_id, e.event_type, e.event_date,
+        half_up_share(pa.amount, l.deferred_amount, l.assessed_amount) AS amount
+    FROM ledger l
+    JOIN person_assessed pa USING (unit_id, period, component)
+    JOIN events e ON e.unit_id = pa.unit_id AND e.person_id = pa.person_id
+), obligations AS (
+    SELECT unit_id, uscc, region_code, period, component, person_id, event_type AS trigger,
+        last_day(event_date) AS due_date, amount
+    FROM shares WHERE amount > 0
+    UNION ALL
+    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, NULL, 'deferral_end', d.unit_due,
+        (l.deferred_amount - coalesce(s.total, 0))::DECIMAL(18, 2)
+    FROM ledger l
+    JOIN d USING (unit_id)
+    LEFT JOIN (SELECT unit_id, period, component, sum(amount) AS total FROM shares WHERE amount > 0 GROUP BY ALL) s
+        USING (unit_id, period, component)
+    WHERE l.deferred_amount - coalesce(s.total, 0) > 0
+), capped AS (
+    SELECT o.unit_id || '|' || o.period || '|' || o.component || '|' || coalesce(person_key(o.person_id), 'unit') AS obligation_id,
+        o.unit_id, o.uscc, o.region_code, person_key(o.person_id) AS person_key,
+        CASE WHEN d.deregistered_on < o.due_date THEN 'deregistration' ELSE o.trigger END AS trigger,
+        o.period, o.component, o.amount,
+        CASE WHEN d.deregistered_on < o.due_date THEN d.deregistered_on ELSE o.due_date END AS due_date,
+        d.late_fee_daily_rate
+    FROM obligations o JOIN d USING (unit_id)
+), filled AS (
+    SELECT *, sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY due_date, obligation_id
+                                ROWS UNBOUNDED PRECEDING) AS o_hi
+    FROM capped
+), repayments AS (
+    SELECT uscc, period, component, payment_id, paid_on, amount,
+        sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY paid_on, payment_id ROWS UNBOUNDED PRECEDING) AS p_hi
+    FROM tax_payments
+    WHERE payment_kind = 'repayment' AND paid_on <= DATE '${as_of_date}'
+), allocations AS (
+    SELECT f.obligation_id, r.paid_on,
+        least(f.o_hi, r.p_hi) - greatest(f.o_hi - f.amount, r.p_hi - r.amount) AS allocated
+    FROM filled f
+    JOIN repayments r USING (uscc, period, component)
+    WHERE least(f.o_hi, r.p_hi) > greatest(f.o_hi - f.amount, r.p_hi - r.amount)
+), totals AS (
+    SELECT f.obligation_id,
+        coalesce(sum(a.allocated), 0)::DECIMAL(18, 2) AS repaid_amount,
+        coalesce(sum(CAST(a.allocated AS DECIMAL(38, 2)) * f.late_fee_daily_rate
+                     * greatest(date_diff('day', f.due_date, a.paid_on), 0)), 0) AS late_part
+    FROM filled f LEFT JOIN allocations a USING (obligation_id)
+    GROUP BY f.obligation_id
+)
+SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.person_key, f.trigger, f.period, f.component,
+    f.amount, f.due_date, t.repaid_amount,
+    (f.amount - t.repaid_amount)::DECIMAL(18, 2) AS outstanding_amount,
+    CASE WHEN f.amount - t.repaid_amount = 0 THEN 'paid'
+         WHEN f.due_date < DATE '${as_of_date}' THEN 'overdue'
+         WHEN t.repaid_amount > 0 THEN 'partially_paid'
+         ELSE 'pending' END AS status,
+    round(t.late_part + CAST(f.amount - t.repaid_amount AS DECIMAL(38, 2)) * f.late_fee_daily_rate
+          * greatest(date_diff('day', f.due_date, DATE '${as_of_date}'), 0), 2)::DECIMAL(18, 2) AS late_fee
+FROM filled f JOIN totals t USING (obligation_id)
+ORDER BY f.unit_id, f.period, f.component, f.obligation_id

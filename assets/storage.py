@@ -1,0 +1,24 @@
+"""Parquet as the record between steps: quoting paths for DuckDB, atomic writes, scalars."""
+
+from pathlib import Path
+
+import duckdb
+
+
+def q(path: Path | str) -> str:
+    """A SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
+    """COPY a query to Parquet under a temporary name, then rename: readers never see half a
+    file and a failed write leaves the previous file. Returns the row count written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    con.execute(f"COPY ({query}) TO {q(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+    tmp.replace(target)
+    return scalar(con, f"SELECT count(*) FROM read_parquet({q(target)})")
