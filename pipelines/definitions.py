@@ -3,12 +3,14 @@
 import dagster as dg
 
 from assets.ingest.assets import accounting_checks, ingest_assets
+from assets.policy.assets import policy_assets
+from assets.publication import published_assets
 from assets.validation.gx_checks import gx_checks
 from pipelines.jobs import deferral_job
 from pipelines.resources import warehouse_resource
 
 defs = dg.Definitions(
-    assets=[*ingest_assets],
+    assets=[*ingest_assets, *policy_assets, *published_assets],
     asset_checks=[*accounting_checks, *gx_checks],
     jobs=[deferral_job],
     resources={"warehouse": warehouse_resource()},
