@@ -74,11 +74,12 @@ class Warehouse(dg.ConfigurableResource):
             yield con
 
 
-def warehouse_resource(data_dir: str | None = None) -> Warehouse:
+def warehouse_resource(data_dir: str | None = None, as_of: str | None = None,
+                       profiles_dir: str | None = None) -> Warehouse:
     return Warehouse(
         data_dir=data_dir or default_data_dir(),
-        profiles_dir=os.environ.get("DEFERRAL_PROFILES_DIR", ""),
-        as_of=os.environ.get("DEFERRAL_AS_OF", ""),
+        profiles_dir=profiles_dir if profiles_dir is not None else os.environ.get("DEFERRAL_PROFILES_DIR", ""),
+        as_of=as_of if as_of is not None else os.environ.get("DEFERRAL_AS_OF", ""),
         pii_key=os.environ.get("DEFERRAL_PII_KEY", ""),
         duckdb=DuckDBResource(
             database=":memory:",

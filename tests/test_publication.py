@@ -1,0 +1,46 @@
+"""The four published tables: SPEC section 4 columns, DECIMAL(18,2) money, no raw person ids."""
+
+import duckdb
+
+from assets.publication import PUBLISHED_COLUMNS
+from tests.test_obligations import A, C, DD, E, F, G, B, build
+
+MONEY = {"outstanding_deferred", "assessed_amount", "paid_amount", "refunded_amount", "deferred_amount", "amount",
+         "repaid_amount", "outstanding_amount", "late_fee"}
+
+
+def test_published_tables(tmp_path):
+    out = build(tmp_path).run(as_of="2022-12", publish=True)
+    con = duckdb.connect()
+    for table, columns in PUBLISHED_COLUMNS.items():
+        rel = con.sql(f"SELECT * FROM read_parquet('{tmp_path}/published/{table}/**/*.parquet', hive_partitioning = true)")
+        assert rel.columns == columns, table
+        types = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        for column in MONEY & set(columns):
+            assert types[column] == "DECIMAL(18,2)", (table, column)
+    assert con.execute(
+        f"SELECT typeof(months_payable) FROM read_parquet('{tmp_path}/published/fund_reserve_status/*.parquet') LIMIT 1"
+    ).fetchall() == [("DECIMAL(18,4)",)]
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/published/repayment_schedule/*.parquet')").fetchall()
+    assert n == [(len(out.rows("repayment_schedule")),)]
+
+
+def test_no_raw_person_id_in_published_bytes(tmp_path):
+    build(tmp_path).run(as_of="2022-12", publish=True)
+    blobs = [p.read_bytes() for p in (tmp_path / "published").rglob("*") if p.is_file()]
+    assert blobs
+    for person_id in (A, B, C, DD, E, F, G):
+        assert not any(person_id.encode() in blob for blob in blobs)
+
+
+def test_no_raw_person_id_in_any_published_value(tmp_path):
+    """Parquet pages are compressed, so the byte scan above is backed by a scan of decoded values."""
+    build(tmp_path).run(as_of="2022-12", publish=True)
+    con = duckdb.connect()
+    ids = [A, B, C, DD, E, F, G]
+    for path in (tmp_path / "published").rglob("*.parquet"):
+        rel = con.sql(f"SELECT * FROM read_parquet('{path}')")
+        for column, kind in zip(rel.columns, rel.types):
+            if str(kind) == "VARCHAR":
+                values = {v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM read_parquet(\'{path}\')').fetchall() if v}
+                assert not any(i in v for v in values for i in ids), (path, column)
