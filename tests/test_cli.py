@@ -1,0 +1,43 @@
+"""The deferral CLI: runs go through Dagster into a persistent DAGSTER_HOME; --as-of bounds the facts."""
+
+import dagster as dg
+import duckdb
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+
+def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    for var in ("DAGSTER_HOME", "DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-10"])
+    assert result.exit_code == 0, result.output
+    assert "checks: 18 passed, 0 failed" in result.output
+    con = duckdb.connect()
+    periods = con.execute(
+        f"SELECT max(period) FROM read_parquet('{sample_copy}/published/deferral_ledger/*.parquet')").fetchall()
+    assert periods == [("2022-10",)]
+    # the as-of date is 2022-10-31: repayments paid later do not count
+    repaid = con.execute(
+        f"SELECT sum(repaid_amount) FROM read_parquet('{sample_copy}/published/repayment_schedule/*.parquet')").fetchall()[0][0]
+    by_october, ever = con.execute(
+        f"SELECT sum(amount) FILTER (WHERE paid_on <= DATE '2022-10-31'), sum(amount) FROM read_parquet("
+        f"'{sample_copy}/warehouse/clean/tax_payments.parquet') WHERE payment_kind = 'repayment'").fetchall()[0]
+    assert repaid <= (by_october or 0) < ever
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].tags["deferral/as_of"] == "2022-10"
+        assert instance.get_latest_materialization_event(dg.AssetKey(["published", "deferral_decisions"])) is not None
+
+
+def test_run_rejects_a_bad_as_of(sample_copy):
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-13"])
+    assert result.exit_code != 0
+
+
+def test_generate_writes_the_manifest(tmp_path):
+    result = CliRunner().invoke(app, ["generate", "--data-dir", str(tmp_path), "--scale", "tiny", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "raw" / "manifest.json").exists()
