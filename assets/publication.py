@@ -1,13 +1,17 @@
 """Publication (发布): the SPEC section 4 tables for the bureaus, as Parquet under published/.
 
-Each published table is a folder written whole under a temporary name and swapped in, so a
-reader never sees half a table and a failed run leaves the previous publication. Persons appear
-only as person_key (HMAC-SHA256 with DEFERRAL_PII_KEY); quarantine and warehouse files, which
-hold raw identifiers, are never published.
+Snapshot tables hold the state as of the run's report month (``--as-of``, else the latest month
+computed). ``monthly_statistics`` holds every report month, Hive-partitioned by report_month.
+Each table is written whole into a staging folder and swapped in with two renames: a reader
+never sees half a table, and a failed run leaves the previous publication readable. The same
+inputs give the same files (rows in a fixed order), so reruns are idempotent. Persons appear only
+as person_key (HMAC-SHA256 with DEFERRAL_PII_KEY); quarantine and warehouse files, which hold raw
+identifiers, are never published.
 """
 
 import os
 import shutil
+from pathlib import Path
 
 import dagster as dg
 
@@ -25,20 +29,48 @@ PUBLISHED_COLUMNS = {
     "repayment_schedule": ["obligation_id", "unit_id", "uscc", "region_code", "person_key", "trigger", "period",
                            "component", "amount", "due_date", "repaid_amount", "outstanding_amount", "status",
                            "late_fee"],
+    "reconciliation_discrepancies": ["uscc", "unit_id", "region_code", "period", "component", "kind",
+                                     "health_amount", "tax_amount", "difference"],
+    "deferral_plan": ["unit_id", "uscc", "unit_name", "region_code", "policy_id", "period", "component",
+                      "planned_deferral", "due_date"],
+    "monthly_statistics": ["region_code", "report_month", "category", "units_deferring", "persons_covered",
+                           "deferred_amount", "cumulative_deferred", "repaid_in_month", "cumulative_repaid",
+                           "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring",
+                           "tax_deferred_amount", "discrepancies", "reconciled"],
 }
+SORT = {"monthly_statistics": "report_month, region_code, category"}
 
 
-def publish_table(con, warehouse: Warehouse, table: str, query: str) -> int:
-    """Write ``published/<table>/`` whole and swap it in; returns rows written."""
-    final = warehouse.published_dir(table)
-    staging = final.with_name(f".{table}.{os.getpid()}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    n = write_parquet(con, query, staging / "part-0.parquet")
-    old = final.with_name(f".{table}.{os.getpid()}.old")
+def swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging``: two renames, the old folder removed only afterwards."""
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
     staging.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_table(con, warehouse: Warehouse, table: str, month: str) -> int:
+    """Write ``published/<table>/`` whole as of ``month`` and swap it in; returns rows written."""
+    final = warehouse.published_dir(table)
+    staging = final.with_name(f".{table}.{os.getpid()}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    columns = PUBLISHED_COLUMNS[table]
+    if table == "monthly_statistics":
+        months = sorted(p.stem for p in (warehouse.root / "warehouse" / "policy" / table).glob("*.parquet") if p.stem <= month)
+        n = 0
+        for m in months:
+            select = ", ".join(c for c in columns if c != "report_month")
+            n += write_parquet(con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) "
+                                    f"ORDER BY region_code, category",
+                               staging / f"report_month={m}" / "part-0.parquet")
+    else:
+        order = ", ".join(columns)
+        n = write_parquet(con, f"SELECT {', '.join(columns)} FROM read_parquet({q(warehouse.policy_path(table, month))}) "
+                               f"ORDER BY {order}", staging / "part-0.parquet")
+    staging.mkdir(parents=True, exist_ok=True)
+    swap_in(staging, final)
     return n
 
 
@@ -52,12 +84,12 @@ def _published_asset(table: str) -> dg.AssetsDefinition:
         description=f"published/{table}/ for the bureaus (SPEC section 4). 对外发布的 {table} 表。",
     )
     def _publish(warehouse: Warehouse) -> dg.MaterializeResult:
-        columns = ", ".join(PUBLISHED_COLUMNS[table])
+        month = warehouse.latest_policy_month(table)
         with warehouse.connect() as con:
-            n = publish_table(con, warehouse, table,
-                              f"SELECT {columns} FROM read_parquet({q(warehouse.policy_path(table))})")
+            n = publish_table(con, warehouse, table, month)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": dg.MetadataValue.int(n),
+            "as_of_month": month,
             "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),
         })
 

@@ -49,20 +49,26 @@ def run(
 
     import dagster as dg
 
-    from pipelines.definitions import deferral_job_def
-    from pipelines.jobs import IN_PROCESS, MULTIPROCESS
-    from pipelines.summary import print_summary
+    from pipelines.definitions import ingest_job_def, monthly_job_def
+    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, range_tags
+    from pipelines.partitions import first_report_month
+    from pipelines.summary import latest_contribution_period, print_summary
 
+    run_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
+    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest"}
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(deferral_job_def),
-            instance=instance,
-            run_config=IN_PROCESS if executor == "in_process" else MULTIPROCESS,
-            tags={"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest"},
-        )
-        print_summary(instance, result.run_id, data_dir)
+        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config, tags=tags)
+        run_ids = [ingest.run_id]
+        if ingest.success:
+            month = as_of or latest_contribution_period(data_dir)
+            os.environ["DEFERRAL_AS_OF"] = month
+            monthly = dg.execute_job(
+                dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config,
+                tags={**tags, "deferral/as_of": month, **range_tags(first_report_month(), month)})
+            run_ids.append(monthly.run_id)
+        print_summary(instance, run_ids, data_dir)
     typer.echo(f"Dagster home: {home}  (open the UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml)")
-    if not result.success:
+    if not (ingest.success and monthly.success):
         sys.exit(1)
 
 

@@ -5,18 +5,23 @@ import dagster as dg
 from assets.ingest.assets import accounting_checks, ingest_assets
 from assets.policy.assets import policy_assets
 from assets.publication import published_assets
+from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
 from assets.validation.gx_checks import gx_checks
-from pipelines.jobs import deferral_job
+from pipelines.jobs import deferral_job, ingest_job, monthly_job
 from pipelines.resources import warehouse_resource
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *policy_assets, *published_assets],
-    asset_checks=[*accounting_checks, *gx_checks],
-    jobs=[deferral_job],
+    assets=[*ingest_assets, *policy_assets, *reconciliation_assets, *published_assets],
+    asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
+    jobs=[ingest_job, monthly_job, deferral_job],
     resources={"warehouse": warehouse_resource()},
 )
 
 
-def deferral_job_def() -> dg.JobDefinition:
-    """Module-level handle so ``execute_job`` can rebuild the job in any process."""
-    return defs.resolve_job_def("deferral_job")
+def ingest_job_def() -> dg.JobDefinition:
+    """Module-level handles so ``execute_job`` can rebuild a job in any process."""
+    return defs.resolve_job_def("ingest_job")
+
+
+def monthly_job_def() -> dg.JobDefinition:
+    return defs.resolve_job_def("monthly_job")

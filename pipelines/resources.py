@@ -55,8 +55,19 @@ class Warehouse(dg.ConfigurableResource):
     def docs_dir(self) -> Path:
         return self.root / "data_docs"
 
-    def policy_path(self, name: str) -> Path:
-        return self.root / "warehouse" / "policy" / f"{name}.parquet"
+    def policy_path(self, name: str, month: str | None = None) -> Path:
+        """``warehouse/policy/<name>.parquet``, or ``<name>/<month>.parquet`` for a report month."""
+        folder = self.root / "warehouse" / "policy"
+        return folder / name / f"{month}.parquet" if month else folder / f"{name}.parquet"
+
+    def latest_policy_month(self, name: str) -> str:
+        """The configured as-of month, else the latest report month written for ``name``."""
+        if self.as_of:
+            return self.as_of
+        months = sorted(p.stem for p in (self.root / "warehouse" / "policy" / name).glob("*.parquet"))
+        if not months:
+            raise ValueError(f"no report month of {name} has been materialized yet")
+        return months[-1]
 
     def published_dir(self, table: str) -> Path:
         return self.root / "published" / table

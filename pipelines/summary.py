@@ -1,30 +1,60 @@
-"""The summary printed at the end of ``deferral run``, read back from the run's Dagster events."""
+"""The summary printed at the end of ``deferral run``, read back from the runs' Dagster events
+and the published tables."""
 
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 
-def print_summary(instance: dg.DagsterInstance, run_id: str, data_dir: Path) -> None:
-    run = instance.get_run_by_id(run_id)
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    checks = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-    print(f"\nrun {run_id} {run.status.value if run else ''}")
-    print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
-    for record in records:
-        mat = record.event_log_entry.asset_materialization
-        md = mat.metadata
-        if "rows_read" in md:
-            print(
-                f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
-                f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}"
-            )
-    failed = [
-        c.event_log_entry.dagster_event.event_specific_data
-        for c in checks
-        if not c.event_log_entry.dagster_event.event_specific_data.passed
+def latest_contribution_period(data_dir: Path) -> str:
+    path = data_dir / "warehouse" / "clean" / "contributions.parquet"
+    return duckdb.connect().execute(f"SELECT max(period) FROM read_parquet('{path}')").fetchall()[0][0]
+
+
+def _figures(data_dir: Path) -> list[str]:
+    published = data_dir / "published"
+    if not all((published / t).exists() for t in ("deferral_ledger", "repayment_schedule", "reconciliation_discrepancies")):
+        return []
+    con = duckdb.connect()
+    read = lambda t: f"read_parquet('{published / t}/**/*.parquet', hive_partitioning = true)"  # noqa: E731
+    units, deferred = con.execute(
+        f"SELECT count(DISTINCT unit_id) FILTER (WHERE deferred_amount > 0), coalesce(sum(deferred_amount), 0) FROM {read('deferral_ledger')}"
+    ).fetchall()[0]
+    repaid, outstanding, overdue, fees = con.execute(
+        f"SELECT coalesce(sum(repaid_amount), 0), coalesce(sum(outstanding_amount), 0), "
+        f"coalesce(sum(outstanding_amount) FILTER (WHERE status = 'overdue'), 0), coalesce(sum(late_fee), 0) "
+        f"FROM {read('repayment_schedule')}").fetchall()[0]
+    kinds = con.execute(f"SELECT kind, count(*) FROM {read('reconciliation_discrepancies')} GROUP BY 1 ORDER BY 1").fetchall()
+    return [
+        f"units deferring {units:,}; deferred {deferred:,.2f}; repaid {repaid:,.2f}; outstanding {outstanding:,.2f} "
+        f"(overdue {overdue:,.2f}, late fees {fees:,.2f})",
+        "discrepancies: " + (", ".join(f"{k} {n:,}" for k, n in kinds) or "none"),
     ]
-    print(f"checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
-    for check in failed:
-        print(f"  FAILED {check.asset_key.to_user_string()} {check.check_name}")
-    print(f"quarantine: {data_dir / 'quarantine'}   data docs: {data_dir / 'data_docs' / 'index.html'}")
+
+
+def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Path) -> None:
+    print()
+    for run_id in run_ids:
+        run = instance.get_run_by_id(run_id)
+        print(f"run {run_id} {run.job_name if run else ''} {run.status.value if run else ''}")
+    print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
+    evaluations = []
+    for run_id in run_ids:
+        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+            mat = record.event_log_entry.asset_materialization
+            md = mat.metadata
+            if "rows_read" in md:
+                print(f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
+                      f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}")
+        evaluations += [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
+    failed = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    warned = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.WARN]
+    print(f"checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")
+    for e in failed + warned:
+        print(f"  {'FAILED' if e in failed else 'WARNING'} {e.asset_key.to_user_string()} {e.check_name}")
+    for line in _figures(data_dir):
+        print(line)
+    print(f"published: {data_dir / 'published'}   quarantine: {data_dir / 'quarantine'}   "
+          f"data docs: {data_dir / 'data_docs' / 'index.html'}")

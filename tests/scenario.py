@@ -10,6 +10,7 @@ from assets.identifiers import gb11714_check
 from assets.ingest.assets import ingest_assets
 from assets.policy.assets import policy_assets
 from assets.publication import published_assets
+from assets.reconciliation.assets import reconciliation_assets
 from pipelines.resources import warehouse_resource
 from tests.conftest import write_table
 
@@ -67,20 +68,28 @@ class Scenario:
                       "tax_deferral_register", "commitments", "elections", "employee_events"):
             if table not in self.tables:
                 write_table(self.root, table, [])
-        resource = warehouse_resource(str(self.root), as_of=as_of or "", profiles_dir=profiles_dir or "")
-        result = dg.materialize([*ingest_assets, *policy_assets, *(published_assets if publish else [])],
-                                resources={"warehouse": resource})
-        assert result.success
-        return Outputs(self.root)
+        month = as_of or "2023-07"
+        resource = warehouse_resource(str(self.root), as_of=month, profiles_dir=profiles_dir or "")
+        resources = {"warehouse": resource}
+        unpartitioned = [a for a in self.assets if a.partitions_def is None]
+        partitioned = [a for a in self.assets if a.partitions_def is not None]
+        assert dg.materialize(unpartitioned, resources=resources).success
+        assert dg.materialize(partitioned, partition_key=month, resources=resources).success
+        if publish:
+            assert dg.materialize(published_assets, resources=resources).success
+        return Outputs(self.root, month)
+
+    assets = [*ingest_assets, *policy_assets, *reconciliation_assets]
 
 
 class Outputs:
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, root: Path, month: str):
+        self.root, self.month = root, month
 
     def rows(self, name: str, where: str = "TRUE", order: str = "ALL") -> list[dict]:
         con = duckdb.connect()
-        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}.parquet') WHERE {where} ORDER BY {order}")
+        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{self.month}.parquet') "
+                      f"WHERE {where} ORDER BY {order}")
         return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 
     def by(self, name: str, key: str) -> dict:

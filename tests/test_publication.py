@@ -14,8 +14,11 @@ def test_published_tables(tmp_path):
     con = duckdb.connect()
     for table, columns in PUBLISHED_COLUMNS.items():
         rel = con.sql(f"SELECT * FROM read_parquet('{tmp_path}/published/{table}/**/*.parquet', hive_partitioning = true)")
-        assert rel.columns == columns, table
+        assert sorted(rel.columns) == sorted(columns), table
         types = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        if table == "monthly_statistics":  # the Hive partition column reads back as YYYY-MM text
+            assert types["report_month"] == "VARCHAR"
+            assert {m for (m,) in con.execute(f"SELECT DISTINCT report_month FROM ({rel.sql_query()})").fetchall()} == {"2022-12"}
         for column in MONEY & set(columns):
             assert types[column] == "DECIMAL(18,2)", (table, column)
     assert con.execute(

@@ -1,7 +1,8 @@
 -- One decision per unit known at the as-of date, SPEC section 3 order, first match wins.
 WITH u AS (
     SELECT units.*, p.policy_id, p.first_period, p.window_periods, p.shift_if_first_period_paid,
-        p.refund_first_period_option, r.eligible AS region_eligible, r.region_reason
+        p.refund_first_period_option, p.repayment_rule, p.repayment_fixed_date,
+        r.eligible AS region_eligible, r.region_reason
     FROM units
     JOIN policy_regions p USING (region_code)
     JOIN region_eligibility r USING (region_code)
@@ -56,6 +57,12 @@ SELECT unit_id, uscc, unit_name, region_code, policy_id, unit_type,
         CASE WHEN classification = 'commitment' THEN greatest(w_start, requested_from) ELSE w_start END END AS window_start,
     CASE WHEN reason LIKE 'eligible_%' THEN
         CASE WHEN classification = 'commitment' THEN least(w_end, requested_to) ELSE w_end END END AS window_end,
-    CASE WHEN reason LIKE 'eligible_%' THEN shift END AS shifted
+    CASE WHEN reason LIKE 'eligible_%' THEN shift END AS shifted,
+    -- the profile's unit-level repayment date for this window (before any deregistration cap)
+    CASE WHEN reason LIKE 'eligible_%' THEN
+        CASE WHEN repayment_rule = 'fixed_date' THEN repayment_fixed_date
+             ELSE last_day_of(add_months_p(CASE WHEN classification = 'commitment' THEN least(w_end, requested_to) ELSE w_end END, 1))
+        END END AS unit_due_date,
+    CASE WHEN deregistered_on <= DATE '${as_of_date}' THEN deregistered_on END AS deregistered_on
 FROM decided
 ORDER BY unit_id

@@ -26,8 +26,7 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> tuple
         f"SELECT max(period) FROM read_parquet({q(warehouse.clean_path('contributions'))})").fetchall()[0][0]
     if not month:
         raise ValueError("no as-of month: set --as-of or provide contributions")
-    year, mon = int(month[:4]), int(month[5:7])
-    return month, f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+    return month, month_params(month)["as_of_date"]
 
 
 def person_key_function(key: str):
@@ -41,12 +40,21 @@ def person_key_function(key: str):
     return person_key
 
 
-def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, log=None) -> dict[str, str]:
-    """Views for every clean table and every policy output present; macros; the person_key UDF."""
+def month_params(month: str) -> dict[str, str]:
+    year, mon = int(month[:4]), int(month[5:7])
+    return {"as_of_month": month, "as_of_date": f"{month}-{calendar.monthrange(year, mon)[1]:02d}"}
+
+
+def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str | None = None, log=None) -> dict[str, str]:
+    """Views for every clean table and every policy output present as of ``month`` (default: the
+    configured or latest month); macros; the person_key UDF. Returns the SQL template values."""
     for table in RAW_TABLES:
         con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
-    for path in sorted((warehouse.root / "warehouse" / "policy").glob("*.parquet")):
-        con.execute(f"CREATE OR REPLACE VIEW {path.stem} AS SELECT * FROM read_parquet({q(path)})")
+    params = month_params(month) if month else dict(zip(("as_of_month", "as_of_date"), resolve_as_of(con, warehouse)))
+    policy = warehouse.root / "warehouse" / "policy"
+    for path in sorted(policy.glob("*.parquet")) + sorted(policy.glob(f"*/{params['as_of_month']}.parquet")):
+        name = path.stem if path.parent == policy else path.parent.name
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({q(path)})")
     _thresholds(con)
     for statement in (SQL_DIR / "macros.sql").read_text(encoding="utf-8").split(";\n"):
         if statement.strip() and not all(l.startswith("--") for l in statement.strip().splitlines()):
@@ -58,8 +66,7 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, log=None) -> d
             log.warning("DEFERRAL_PII_KEY is not set: person_key uses the development key; set it in production")
     if not con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'person_key'").fetchall()[0][0]:
         con.create_function("person_key", person_key_function(key), [VARCHAR], VARCHAR, type="arrow", side_effects=False)
-    month, day = resolve_as_of(con, warehouse)
-    return {"as_of_month": month, "as_of_date": day}
+    return params
 
 
 def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,5 +82,8 @@ def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def render(name: str, params: dict[str, str]) -> str:
-    return string.Template((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).substitute(**params)
+def render(name: str, params: dict[str, str], sql_dir: Path = SQL_DIR) -> list[str]:
+    """The statements of ``<name>.sql``; the last one is the query whose rows are the asset."""
+    text = string.Template((sql_dir / f"{name}.sql").read_text(encoding="utf-8")).substitute(**params)
+    return [s for s in (part.strip() for part in text.split(";\n")) if s and not all(
+        line.strip().startswith("--") or not line.strip() for line in s.splitlines())]

@@ -1,14 +1,13 @@
 -- Obligations (SPEC section 3, section 5): each departing, retiring or transferring person's
 -- share, the unit-level remainder, due dates capped by a known deregistration; repayments
 -- allocated earliest due date first; status and late fee as of the as-of date.
+-- The allocations are kept (warehouse/policy/repayment_allocations/) for monthly statistics.
+CREATE OR REPLACE TEMP TABLE filled AS
 WITH d AS (
     SELECT d.unit_id, d.uscc, d.region_code, d.window_start, d.window_end, p.late_fee_daily_rate,
-        CASE WHEN p.repayment_rule = 'fixed_date' THEN p.repayment_fixed_date
-             ELSE last_day_of(add_months_p(d.window_end, 1)) END AS unit_due,
-        CASE WHEN u.deregistered_on <= DATE '${as_of_date}' THEN u.deregistered_on END AS deregistered_on
+        d.unit_due_date AS unit_due, d.deregistered_on
     FROM deferral_decisions d
     JOIN policy_regions p USING (region_code)
-    JOIN units u USING (unit_id)
     WHERE d.eligible
 ), events AS (
     SELECT e.unit_id, e.person_id, e.event_type, e.event_date
@@ -52,22 +51,25 @@ WITH d AS (
         CASE WHEN d.deregistered_on < o.due_date THEN d.deregistered_on ELSE o.due_date END AS due_date,
         d.late_fee_daily_rate
     FROM obligations o JOIN d USING (unit_id)
-), filled AS (
-    SELECT *, sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY due_date, obligation_id
-                                ROWS UNBOUNDED PRECEDING) AS o_hi
-    FROM capped
-), repayments AS (
+)
+SELECT *, sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY due_date, obligation_id
+                            ROWS UNBOUNDED PRECEDING) AS o_hi
+FROM capped;
+
+CREATE OR REPLACE TEMP TABLE allocations AS
+WITH repayments AS (
     SELECT uscc, period, component, payment_id, paid_on, amount,
         sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY paid_on, payment_id ROWS UNBOUNDED PRECEDING) AS p_hi
     FROM tax_payments
     WHERE payment_kind = 'repayment' AND paid_on <= DATE '${as_of_date}'
-), allocations AS (
-    SELECT f.obligation_id, r.paid_on,
-        least(f.o_hi, r.p_hi) - greatest(f.o_hi - f.amount, r.p_hi - r.amount) AS allocated
-    FROM filled f
-    JOIN repayments r USING (uscc, period, component)
-    WHERE least(f.o_hi, r.p_hi) > greatest(f.o_hi - f.amount, r.p_hi - r.amount)
-), totals AS (
+)
+SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.period, f.component, r.payment_id, r.paid_on,
+    (least(f.o_hi, r.p_hi) - greatest(f.o_hi - f.amount, r.p_hi - r.amount))::DECIMAL(18, 2) AS allocated
+FROM filled f
+JOIN repayments r USING (uscc, period, component)
+WHERE least(f.o_hi, r.p_hi) > greatest(f.o_hi - f.amount, r.p_hi - r.amount);
+
+WITH totals AS (
     SELECT f.obligation_id,
         coalesce(sum(a.allocated), 0)::DECIMAL(18, 2) AS repaid_amount,
         coalesce(sum(CAST(a.allocated AS DECIMAL(38, 2)) * f.late_fee_daily_rate

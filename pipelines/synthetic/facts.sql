@@ -50,15 +50,15 @@ WHERE a.amount > 0;
 
 -- Tax collections.
 CREATE OR REPLACE TABLE payments_raw AS
--- regular payments: every assessed amount except deferred ones and planted employee-share arrears
-SELECT u.uscc, a.period, a.component, a.amount, last_day_of(a.period) + 15 AS paid_on, 'regular' AS payment_kind
+-- regular payments, on the 15th of the period's month (due by month end): every assessed amount except deferred ones and planted employee-share arrears
+SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14 AS paid_on, 'regular' AS payment_kind
 FROM assessed a JOIN units_final u USING (unit_id)
 WHERE a.amount > 0
   AND NOT EXISTS (SELECT 1 FROM deferred d WHERE d.unit_id = a.unit_id AND d.period = a.period AND d.component = a.component)
   AND NOT (u.defers AND u.arrears AND a.component = 'employee_medical' AND a.period = u.window_start)
 UNION ALL
 -- Shanxi refund election: the first period was paid, then refunded; the window stays
-SELECT u.uscc, a.period, a.component, a.amount, last_day_of(a.period) + 15, 'regular'
+SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14, 'regular'
 FROM assessed a JOIN units_final u USING (unit_id) JOIN deferred d USING (unit_id, period, component)
 WHERE u.behaviour = 'refund' AND a.period = u.first_period
 UNION ALL

@@ -1,0 +1,111 @@
+"""Reconciliation and statistics (对账与统计), per report month, with their checks.
+
+Health's plan against the tax register, the plan health sends to tax (分户传递), and the monthly
+statistics both bureaus confirm before reporting (双方对统计结果协商确认后上报).
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.ingest.assets import ingest_key
+from assets.policy.assets import monthly_sql_asset
+from assets.storage import q
+from pipelines.resources import Warehouse
+
+GROUP = "reconciliation"
+SQL_DIR = Path(__file__).parent
+K = dg.AssetKey
+
+reconciliation_discrepancies = monthly_sql_asset(
+    "reconciliation_discrepancies",
+    [K("deferral_ledger"), K("overpayments"), ingest_key("tax_deferral_register"), ingest_key("tax_payments"),
+     ingest_key("contributions"), ingest_key("units")],
+    "Health's deferral ledger against the tax deferral register, to the fen: missing_in_tax, missing_in_health, "
+    "amount_mismatch; plus overpayments and employee-share arrears. 医保缓缴台账与税务缓缴登记逐笔核对差异。",
+    count_by="kind", group=GROUP, sql_dir=SQL_DIR)
+deferral_plan = monthly_sql_asset(
+    "deferral_plan", [K("deferral_ledger"), K("deferral_decisions")],
+    "The per-unit deferral plan health sends to tax: planned deferral and due date per unit, period and component. "
+    "分户传递：医保向税务传递的单位缓缴计划（缓缴金额与补缴期限）。", group=GROUP, sql_dir=SQL_DIR)
+monthly_statistics = monthly_sql_asset(
+    "monthly_statistics",
+    [K("deferral_decisions"), K("deferral_ledger"), K("repayment_schedule"), K("reconciliation_discrepancies"),
+     ingest_key("tax_deferral_register"), ingest_key("contributions")],
+    "Monthly statistics per pooling region and province x category, health and tax side by side, each month as "
+    "of its own last day. 月度统计：分统筹地区与全省、分类别，医保与税务数据并列，双方核对一致后上报。",
+    count_by="reconciled", group=GROUP, sql_dir=SQL_DIR)
+
+
+def _months(warehouse: Warehouse, name: str) -> list[str]:
+    return sorted(p.stem for p in (warehouse.root / "warehouse" / "policy" / name).glob("*.parquet"))
+
+
+@dg.asset_check(asset=reconciliation_discrepancies, description=(
+    "Fails, as a warning, while health and tax disagree: counts by kind for the latest report month. "
+    "医保与税务存在差异时告警。"))
+def reconciliation_clean(warehouse: Warehouse) -> dg.AssetCheckResult:
+    month = _months(warehouse, "reconciliation_discrepancies")[-1]
+    with warehouse.connect() as con:
+        rows = con.execute(
+            f"SELECT kind, count(*) FROM read_parquet({q(warehouse.policy_path('reconciliation_discrepancies', month))}) "
+            "GROUP BY kind ORDER BY kind").fetchall()
+    by_kind = {k: n for k, n in rows}
+    return dg.AssetCheckResult(passed=not by_kind, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"report_month": month, "by_kind": dg.MetadataValue.json(by_kind),
+                                         "discrepancies": sum(by_kind.values())})
+
+
+@dg.asset_check(asset=monthly_statistics, blocking=True, description=(
+    "For every report month: the province 'all' rows' deferred, cumulative, repaid, outstanding, overdue and late "
+    "fee totals equal the ledger's and the schedule's. 统计合计与台账、补缴计划一致。"))
+def statistics_match_ledger_and_schedule(warehouse: Warehouse) -> dg.AssetCheckResult:
+    mismatches = []
+    with warehouse.connect() as con:
+        for month in _months(warehouse, "monthly_statistics"):
+            path = lambda name: q(warehouse.policy_path(name, month))  # noqa: E731
+            stats = con.execute(
+                f"SELECT sum(deferred_amount), sum(cumulative_deferred), sum(cumulative_repaid), sum(outstanding), "
+                f"sum(overdue_outstanding), sum(late_fee) FROM read_parquet({path('monthly_statistics')}) s "
+                f"WHERE category = 'all' AND region_code IN (SELECT DISTINCT province_code FROM read_parquet("
+                f"{q(warehouse.policy_path('policy_regions'))}))").fetchall()[0]
+            ledger = con.execute(
+                f"SELECT sum(deferred_amount) FILTER (WHERE period = '{month}'), sum(deferred_amount) "
+                f"FROM read_parquet({path('deferral_ledger')})").fetchall()[0]
+            schedule = con.execute(
+                f"SELECT sum(repaid_amount), sum(outstanding_amount), sum(outstanding_amount) FILTER (WHERE status = 'overdue'), "
+                f"sum(late_fee) FROM read_parquet({path('repayment_schedule')})").fetchall()[0]
+            expected = [v or 0 for v in (*ledger, *schedule)]
+            got = [v or 0 for v in stats]
+            if got != expected:
+                mismatches.append({"month": month, "statistics": [str(v) for v in got], "ledger_schedule": [str(v) for v in expected]})
+    return dg.AssetCheckResult(passed=not mismatches, metadata={"mismatches": dg.MetadataValue.json(mismatches)})
+
+
+ADDITIVE = ["units_deferring", "deferred_amount", "cumulative_deferred", "repaid_in_month", "cumulative_repaid",
+            "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring", "tax_deferred_amount", "discrepancies"]
+
+
+@dg.asset_check(asset=monthly_statistics, blocking=True, description=(
+    "Every province row equals the sum of its regions' rows (all columns but persons, which are distinct). "
+    "全省数据等于各统筹地区之和。"))
+def province_equals_sum_of_regions(warehouse: Warehouse) -> dg.AssetCheckResult:
+    sums = ", ".join(f"sum({c}) AS {c}" for c in ADDITIVE)
+    differs = " OR ".join(f"p.{c} <> r.{c}" for c in ADDITIVE)
+    bad = []
+    with warehouse.connect() as con:
+        regions = q(warehouse.policy_path("policy_regions"))
+        for month in _months(warehouse, "monthly_statistics"):
+            stats = q(warehouse.policy_path("monthly_statistics", month))
+            bad += con.execute(f"""
+                WITH r AS (SELECT pr.province_code AS region_code, s.category, {sums}
+                           FROM read_parquet({stats}) s JOIN read_parquet({regions}) pr USING (region_code)
+                           GROUP BY ALL)
+                SELECT '{month}', p.region_code, p.category FROM read_parquet({stats}) p JOIN r USING (region_code, category)
+                WHERE {differs}""").fetchall()
+    return dg.AssetCheckResult(passed=not bad, metadata={"rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]]),
+                                                         "count": len(bad)})
+
+
+reconciliation_assets = [reconciliation_discrepancies, deferral_plan, monthly_statistics]
+reconciliation_checks = [reconciliation_clean, statistics_match_ledger_and_schedule, province_equals_sum_of_regions]
