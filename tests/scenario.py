@@ -61,7 +61,8 @@ class Scenario:
         self.add("tax_payments", payment_id=payment_id, uscc=code, period=period, component=component,
                  amount=amount, paid_on=paid_on, payment_kind=kind)
 
-    def run(self, as_of: str | None = None, profiles_dir: str | None = None, publish: bool = False):
+    def run(self, as_of: str | None = None, profiles_dir: str | None = None, publish: bool = False,
+            months: list[str] | None = None):
         for table, rows in self.tables.items():
             write_table(self.root, table, rows)
         for table in ("units", "sme_classifications", "fund_reserves", "contributions", "tax_payments",
@@ -74,7 +75,8 @@ class Scenario:
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]
         assert dg.materialize(unpartitioned, resources=resources).success
-        assert dg.materialize(partitioned, partition_key=month, resources=resources).success
+        for m in months or [month]:
+            assert dg.materialize(partitioned, partition_key=m, resources=resources).success
         if publish:
             assert dg.materialize(published_assets, resources=resources).success
         return Outputs(self.root, month)
@@ -86,9 +88,9 @@ class Outputs:
     def __init__(self, root: Path, month: str):
         self.root, self.month = root, month
 
-    def rows(self, name: str, where: str = "TRUE", order: str = "ALL") -> list[dict]:
+    def rows(self, name: str, where: str = "TRUE", order: str = "ALL", month: str | None = None) -> list[dict]:
         con = duckdb.connect()
-        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{self.month}.parquet') "
+        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{month or self.month}.parquet') "
                       f"WHERE {where} ORDER BY {order}")
         return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 
