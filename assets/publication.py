@@ -56,6 +56,16 @@ def publish_table(con, warehouse: Warehouse, table: str, month: str) -> int:
     final = warehouse.published_dir(table)
     staging = final.with_name(f".{table}.{os.getpid()}.new")
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        n = _write_table(con, warehouse, table, month, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in(staging, final)
+    return n
+
+
+def _write_table(con, warehouse: Warehouse, table: str, month: str, staging: Path) -> int:
     columns = PUBLISHED_COLUMNS[table]
     if table == "monthly_statistics":
         months = sorted(p.stem for p in (warehouse.root / "warehouse" / "policy" / table).glob("*.parquet") if p.stem <= month)
@@ -70,7 +80,6 @@ def publish_table(con, warehouse: Warehouse, table: str, month: str) -> int:
         n = write_parquet(con, f"SELECT {', '.join(columns)} FROM read_parquet({q(warehouse.policy_path(table, month))}) "
                                f"ORDER BY {order}", staging / "part-0.parquet")
     staging.mkdir(parents=True, exist_ok=True)
-    swap_in(staging, final)
     return n
 
 

@@ -7,6 +7,7 @@ from assets.policy.assets import policy_assets
 from assets.publication import published_assets
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
 from assets.validation.gx_checks import gx_checks
+from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from pipelines.jobs import deferral_job, ingest_job, monthly_job
 from pipelines.resources import warehouse_resource
 
@@ -14,6 +15,8 @@ defs = dg.Definitions(
     assets=[*ingest_assets, *policy_assets, *reconciliation_assets, *published_assets],
     asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
     jobs=[ingest_job, monthly_job, deferral_job],
+    schedules=[monthly_ingest_schedule],
+    sensors=[raw_files_sensor, report_months_after_ingest],
     resources={"warehouse": warehouse_resource()},
 )
 

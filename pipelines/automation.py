@@ -1,0 +1,54 @@
+"""Monthly operation: a schedule, a sensor for newly landed raw files, and the hand-off from a
+successful ingest to the report months.
+
+- ``monthly_ingest_schedule`` runs ``ingest_job`` at 06:00 Beijing time on the 5th of each month,
+  after the bureaus' month-end exports.
+- ``raw_files_sensor`` fingerprints every file under ``raw/`` (path, size, mtime) and starts
+  ``ingest_job`` when the fingerprint changes.
+- ``report_months_after_ingest`` follows every successful ``ingest_job`` with one ``monthly_job``
+  run over every report month from the first period through the latest contribution period: a
+  corrected input can change any month, and a single run recomputes them all.
+"""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from pipelines.jobs import ingest_job, monthly_job, range_tags
+from pipelines.partitions import first_report_month
+from pipelines.resources import Warehouse
+from pipelines.summary import latest_contribution_period
+
+monthly_ingest_schedule = dg.ScheduleDefinition(
+    name="monthly_ingest_schedule", job=ingest_job, cron_schedule="0 6 5 * *",
+    execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Ingest the month's exports on the 5th; report months follow the ingest. 每月5日入库。")
+
+
+def raw_fingerprint(warehouse: Warehouse) -> str:
+    raw = warehouse.root / "raw"
+    entries = sorted(
+        (str(p.relative_to(raw)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in raw.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
+    ) if raw.exists() else []
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Starts an ingest when raw files land or change. 原始数据到达即入库。")
+def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+    fingerprint = raw_fingerprint(warehouse)
+    if fingerprint == context.cursor:
+        return dg.SkipReason("no new or changed raw files")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=fingerprint, tags={"deferral/trigger": "raw_files"})
+
+
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=monthly_job,
+                      default_status=dg.DefaultSensorStatus.STOPPED,
+                      description="After a successful ingest, recompute every report month. 入库后重算各月。")
+def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Warehouse):
+    month = latest_contribution_period(warehouse.root)
+    return dg.RunRequest(run_key=context.dagster_run.run_id,
+                         tags={**range_tags(first_report_month(), month), "deferral/as_of": month})
