@@ -39,12 +39,10 @@ def run(
     data_dir = data_dir.resolve()
     if not (data_dir / "raw").is_dir():
         raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
-    # Definitions read these when imported, in this process and in any step process.
-    os.environ["DEFERRAL_DATA_DIR"] = str(data_dir)
-    if as_of:
-        os.environ["DEFERRAL_AS_OF"] = as_of
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():  # this machine has no network: no telemetry
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
 
     import dagster as dg
@@ -54,21 +52,26 @@ def run(
     from pipelines.partitions import first_report_month
     from pipelines.summary import latest_contribution_period, print_summary
 
-    run_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
+    executor_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
+
+    def run_config(month: str = "") -> dict:
+        # the data dir and report month travel in the run's config: the UI shows them per run
+        return {**executor_config, "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "as_of": month}}}}
+
     tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest"}
+    monthly = None
     with dg.DagsterInstance.get() as instance:
-        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config, tags=tags)
+        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config(), tags=tags)
         run_ids = [ingest.run_id]
         if ingest.success:
             month = as_of or latest_contribution_period(data_dir)
-            os.environ["DEFERRAL_AS_OF"] = month
             monthly = dg.execute_job(
-                dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config,
+                dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config(month),
                 tags={**tags, "deferral/as_of": month, **range_tags(first_report_month(), month)})
             run_ids.append(monthly.run_id)
         print_summary(instance, run_ids, data_dir)
     typer.echo(f"Dagster home: {home}  (open the UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml)")
-    if not (ingest.success and monthly.success):
+    if not (ingest.success and monthly and monthly.success):
         sys.exit(1)
 
 

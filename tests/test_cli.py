@@ -45,3 +45,22 @@ def test_generate_writes_the_manifest(tmp_path):
     result = CliRunner().invoke(app, ["generate", "--data-dir", str(tmp_path), "--scale", "tiny", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "raw" / "manifest.json").exists()
+
+
+def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path, monkeypatch):
+    """The generator plans deferrals on its own; the engine must reach the same list, so the only
+    discrepancies are the ones the generator planted (raw/manifest.json)."""
+    import json
+
+    for var in ("DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy)])
+    assert result.exit_code == 0, result.output
+    planted = json.loads((sample_copy / "raw" / "manifest.json").read_text())["planted"]
+    found = dict(duckdb.connect().execute(
+        f"SELECT kind, count(*) FROM read_parquet('{sample_copy}/published/reconciliation_discrepancies/*.parquet') "
+        "GROUP BY kind").fetchall())
+    expected = {**planted["register_discrepancies"], "employee_share_unpaid": planted["employee_share_unpaid"],
+                "overpayment": planted["overpayments"]}
+    assert found == {k: v for k, v in expected.items() if v}

@@ -29,16 +29,33 @@ SELECT unit_id, i,
 FROM units_final
 WHERE class_source IN ('commitment', 'missing_indicator');
 
+CREATE OR REPLACE TABLE unit_window AS
+SELECT u.unit_id,
+    CASE WHEN u.behaviour = 'shift' AND EXISTS (
+        SELECT 1 FROM assessed a WHERE a.unit_id = u.unit_id AND a.period = u.first_period
+          AND a.component = 'employer_medical' AND a.amount > 0)
+    THEN add_months_p(u.first_period, 1) ELSE u.first_period END AS window_start
+FROM units_final u;
+
 CREATE OR REPLACE TABLE deferred_periods AS
-SELECT u.unit_id, add_months_p(u.window_start, k) AS period, c.component,
+SELECT u.unit_id, add_months_p(w.window_start, k) AS period, c.component,
     CASE WHEN u.due_rule = 'fixed_date' THEN u.fixed_due
-         ELSE last_day_of(add_months_p(u.window_start, 3)) END AS unit_due
+         ELSE last_day_of(add_months_p(coalesce(least(add_months_p(w.window_start, 2), uc.requested_to),
+                                                add_months_p(w.window_start, 2)), 1)) END AS unit_due
 FROM units_final u
+JOIN unit_window w USING (unit_id)
 CROSS JOIN range(3) t(k)
 JOIN region_components c ON c.region_code = u.region_code
 LEFT JOIN unit_commitment uc USING (unit_id)
 WHERE u.defers
-  AND (uc.unit_id IS NULL OR add_months_p(u.window_start, k) BETWEEN uc.requested_from AND uc.requested_to);
+  AND (uc.unit_id IS NULL OR add_months_p(w.window_start, k) BETWEEN uc.requested_from AND uc.requested_to);
+
+-- planted employee-share arrears: the unit's first deferred period goes unpaid
+CREATE OR REPLACE TABLE arrears AS
+SELECT d.unit_id, min(d.period) AS period
+FROM deferred_periods d JOIN units_final u USING (unit_id)
+WHERE u.arrears
+GROUP BY d.unit_id;
 
 CREATE OR REPLACE TABLE deferred AS
 SELECT d.unit_id, d.period, d.component, a.amount,
@@ -48,6 +65,13 @@ JOIN assessed a USING (unit_id, period, component)
 JOIN units_final u USING (unit_id)
 WHERE a.amount > 0;
 
+-- Planted overpayments: 10 yuan more than was deferred, on the unit's first deferred period.
+CREATE OR REPLACE TABLE overpaid AS
+SELECT uscc, period, component, 10.00::DECIMAL(18, 2) AS amount, due_date - 1 AS paid_on
+FROM deferred
+WHERE repay_style = 'on_time' AND rnd('overpay', i) < 0.03 AND component = 'employer_medical'
+  AND period = (SELECT min(period) FROM deferred d2 WHERE d2.unit_id = deferred.unit_id);
+
 -- Tax collections.
 CREATE OR REPLACE TABLE payments_raw AS
 -- regular payments, on the 15th of the period's month (due by month end): every assessed amount except deferred ones and planted employee-share arrears
@@ -55,7 +79,8 @@ SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14 AS p
 FROM assessed a JOIN units_final u USING (unit_id)
 WHERE a.amount > 0
   AND NOT EXISTS (SELECT 1 FROM deferred d WHERE d.unit_id = a.unit_id AND d.period = a.period AND d.component = a.component)
-  AND NOT (u.defers AND u.arrears AND a.component = 'employee_medical' AND a.period = u.window_start)
+  AND NOT (a.component = 'employee_medical' AND EXISTS (
+      SELECT 1 FROM arrears r WHERE r.unit_id = a.unit_id AND r.period = a.period))
 UNION ALL
 -- Shanxi refund election: the first period was paid, then refunded; the window stays
 SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14, 'regular'
@@ -73,10 +98,7 @@ SELECT uscc, period, component,
     'repayment'
 FROM deferred WHERE repay_style <> 'never'
 UNION ALL
--- planted overpayments: 10 yuan more than was deferred
-SELECT uscc, period, component, 10.00::DECIMAL(18, 2), due_date - 1, 'repayment'
-FROM deferred WHERE repay_style = 'on_time' AND rnd('overpay', i) < 0.03 AND period = (
-    SELECT min(period) FROM deferred d2 WHERE d2.unit_id = deferred.unit_id) AND component = 'employer_medical';
+SELECT uscc, period, component, amount, paid_on, 'repayment' FROM overpaid;
 
 CREATE OR REPLACE TABLE tax_payments_gen AS
 SELECT 'P' || lpad(row_number() OVER (ORDER BY paid_on, uscc, period, component, payment_kind, amount)::VARCHAR, 10, '0') AS payment_id,
@@ -133,7 +155,7 @@ SELECT u.uscc, DATE '2022-03-31', NULL,
     CASE WHEN b.employees IS NOT NULL THEN b.employees + (u.i % 3) END,
     CASE WHEN b.revenue_wan IS NOT NULL AND NOT (u.class_source = 'missing_indicator') THEN (b.revenue_wan * 10000 + (u.i % 997))::DECIMAL(18, 2) END,
     CASE WHEN b.assets_wan IS NOT NULL THEN (b.assets_wan * 10000 + (u.i % 991))::DECIMAL(18, 2) END,
-    u.industry_code, 'statistics'
+    CASE WHEN u.class_source = 'missing_indicator' THEN 'C1399' ELSE u.industry_code END, 'statistics'
 FROM units_final u
 JOIN indicator_bands b ON b.category = (CASE WHEN u.class_source = 'missing_indicator' THEN 'industry' ELSE u.category END) AND b.size_class = u.true_size
 WHERE u.class_source IN ('indicators', 'missing_indicator');

@@ -475,8 +475,9 @@ def _planted_summary(con: duckdb.DuckDBPyConnection) -> dict:
             "missing_in_health": con.execute(
                 "SELECT count(*) FROM tax_deferral_register_gen t WHERE NOT EXISTS (SELECT 1 FROM deferred d WHERE d.uscc = t.uscc AND d.period = t.period AND d.component = t.component)").fetchall()[0][0],
         },
-        "employee_share_unpaid_units": con.execute(
-            "SELECT count(*) FROM units_final u WHERE defers AND arrears AND EXISTS (SELECT 1 FROM assessed a WHERE a.unit_id = u.unit_id AND a.period = u.window_start AND a.component = 'employee_medical' AND a.amount > 0)").fetchall()[0][0],
+        "employee_share_unpaid": con.execute(
+            "SELECT count(*) FROM arrears r JOIN assessed a USING (unit_id, period) WHERE a.component = 'employee_medical' AND a.amount > 0").fetchall()[0][0],
+        "overpayments": con.execute("SELECT count(*) FROM overpaid").fetchall()[0][0],
         "warnings": {
             "uscc_inner_check": con.execute("SELECT count(*) FROM units_final WHERE bad_org_check").fetchall()[0][0],
             "unit_type_prefix": con.execute("SELECT count(*) FROM units_final WHERE unit_type = 'enterprise' AND uscc_prefix = '92'").fetchall()[0][0],

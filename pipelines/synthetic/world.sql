@@ -134,8 +134,7 @@ SELECT *, uscc17 || uscc_check(uscc17) AS uscc,
         AND unit_type NOT IN ('public_institution', 'government_agency')
         AND behaviour <> 'opt_out'
         AND (unit_type <> 'enterprise' OR (class_source <> 'none' AND true_size <> 'large'))
-        AND NOT (class_source IN ('commitment', 'missing_indicator') AND commit_range = 'outside') AS defers,
-    CASE WHEN behaviour = 'shift' THEN add_months_p(first_period, 1) ELSE first_period END AS window_start
+        AND NOT (class_source IN ('commitment', 'missing_indicator') AND commit_range = 'outside') AS defers
 FROM units_world2;
 
 -- Persons: each unit's headcount of consecutive person numbers, ids unique by construction.
