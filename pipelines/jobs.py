@@ -10,7 +10,7 @@ multiprocess step costs about a second of start-up here); the UI's launchpad may
 
 import dagster as dg
 
-INGEST = dg.AssetSelection.groups("ingest")
+INGEST = dg.AssetSelection.groups("ingest", "validation")
 
 ingest_job = dg.define_asset_job(
     name="ingest_job", selection=INGEST, executor_def=dg.multi_or_in_process_executor,

@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import html
+import json
 import logging
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def _write_docs_index(docs_root: Path) -> None:
     items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in tables)
     page = (
         "<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
-        f"<h1>Great Expectations Data Docs 数据校验报告</h1><ul>\n{items}\n</ul>\n"
+        "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
+        "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
+        f"<ul>\n{items}\n</ul>\n"
     )
     tmp = docs_root / f".index.{os.getpid()}.tmp"
     tmp.write_text(page, encoding="utf-8")
@@ -124,9 +127,14 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
         lines = ["| expectation | column | success | unexpected | quarantined |", "|---|---|---|---|---|"]
         agree = True
         for e in outcome["expectations"]:
-            q = quarantined.get(e["rule"], 0)
-            agree &= q == e["unexpected_count"]
-            lines.append(f"| {e['expectation']} | {e['column']} | {e['success']} | {e['unexpected_count']} | {q} |")
+            e["quarantined"] = quarantined.get(e["rule"], 0)
+            agree &= e["quarantined"] == e["unexpected_count"]
+            lines.append(f"| {e['expectation']} | {e['column']} | {e['success']} | {e['unexpected_count']} | {e['quarantined']} |")
+        results = warehouse.root / "warehouse" / "validation" / f"{table.name}.json"
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps({"table": table.name, "title": table.title, "agree": agree,
+                                       "batches": outcome["batches"], "expectations": outcome["expectations"],
+                                       "quarantine_by_rule": quarantined}, ensure_ascii=False, indent=1), encoding="utf-8")
         return dg.AssetCheckResult(
             passed=agree,
             metadata={
