@@ -38,7 +38,15 @@ PUBLISHED_COLUMNS = {
                            "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring",
                            "tax_deferred_amount", "discrepancies", "reconciled"],
 }
-SORT = {"monthly_statistics": "report_month, region_code, category"}
+DESCRIPTIONS = {
+    "fund_reserve_status": "Fund reserve per pooling region: months payable, eligibility, outstanding deferral. 统筹基金可支付月数与待补缴。",
+    "deferral_decisions": "The deferral list: every unit with its decision and reason. 缓缴名单及原因（免申即享/承诺）。",
+    "deferral_ledger": "Deferred amounts per unit, period and component. 缓缴台账。",
+    "repayment_schedule": "Repayment obligations with status and late fee; persons only as person_key. 补缴计划、状态与滞纳金。",
+    "reconciliation_discrepancies": "Differences between health's ledger and the tax register. 医保与税务核对差异。",
+    "deferral_plan": "The per-unit plan health sends to tax (分户传递): planned deferral and due date. 分户缓缴计划。",
+    "monthly_statistics": "Monthly statistics per region and province x category, health and tax side by side. 月度统计。",
+}
 
 
 def swap_in(staging: Path, final: Path) -> None:
@@ -84,22 +92,35 @@ def _write_table(con, warehouse: Warehouse, table: str, month: str, staging: Pat
 
 
 def _published_asset(table: str) -> dg.AssetsDefinition:
+    upstream = dg.AssetKey([table])
+
     @dg.asset(
         key=dg.AssetKey(["published", table]),
         group_name="publication",
         kinds={"parquet"},
-        deps=[dg.AssetKey([table])],
+        deps=[upstream],
         owners=["team:data-engineering"],
-        description=f"published/{table}/ for the bureaus (SPEC section 4). 对外发布的 {table} 表。",
+        description=f"{DESCRIPTIONS[table]} published/{table}/ (SPEC section 4).",
     )
     def _publish(warehouse: Warehouse) -> dg.MaterializeResult:
         month = warehouse.latest_policy_month(table)
         with warehouse.connect() as con:
             n = publish_table(con, warehouse, table, month)
+            rel = con.sql(f"SELECT * FROM read_parquet({q(warehouse.published_dir(table))} || '/**/*.parquet', "
+                          "hive_partitioning = true)")
+            schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in zip(rel.columns, rel.types)])
+            shown = con.sql(f"SELECT * FROM ({rel.sql_query()}) LIMIT 10").df().to_markdown(index=False)
+        lineage = dg.TableColumnLineage(deps_by_column={
+            c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]})
         return dg.MaterializeResult(metadata={
             "dagster/row_count": dg.MetadataValue.int(n),
+            "dagster/column_schema": schema,
+            "dagster/column_lineage": lineage,
             "as_of_month": month,
+            "policy_profiles": dg.MetadataValue.json(
+                {p.policy_id: p.source_file for p in warehouse.profiles()}),
             "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),
+            "preview": dg.MetadataValue.md(shown),
         })
 
     return _publish

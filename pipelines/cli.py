@@ -41,8 +41,8 @@ def run(
         raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():  # this machine has no network: no telemetry
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    if not (home / "dagster.yaml").exists():  # offline deployments: no telemetry, no sign-up pop-up
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
 
     import dagster as dg

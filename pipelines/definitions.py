@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.ingest.assets import accounting_checks, ingest_assets
+from assets.ingest.assets import accounting_checks, ingest_assets, raw_specs
 from assets.policy.assets import policy_assets
 from assets.publication import published_assets
 from assets.report import bureau_report
@@ -14,7 +14,7 @@ from pipelines.jobs import deferral_job, ingest_job, monthly_job
 from pipelines.resources import warehouse_resource
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, bureau_report, validation_report],
+    assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, bureau_report, validation_report],
     asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
     jobs=[ingest_job, monthly_job, deferral_job],
     schedules=[monthly_ingest_schedule],

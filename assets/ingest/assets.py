@@ -28,6 +28,10 @@ def ingest_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["ingest", table])
 
 
+def raw_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", table])
+
+
 def _sql(name: str, **params: str) -> str:
     return string.Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(**params)
 
@@ -134,7 +138,7 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
         key=ingest_key(table.name),
         group_name="ingest",
         kinds={"duckdb", "parquet"},
-        deps=[ingest_key("units")] if table.references_unit else [],
+        deps=[raw_key(table.name), *([ingest_key("units")] if table.references_unit else [])],
         description=(
             f"{table.title}: accepted rows of raw/{table.name}/ (CSV UTF-8/GB18030 and Parquet), typed; "
             f"rejected rows go to quarantine/{table.name}/ with the rule they broke. "
@@ -192,5 +196,12 @@ def _build_accounting_check(table: RawTable) -> dg.AssetChecksDefinition:
     return _check
 
 
+# The bureaus' exports: external assets (not materialized here), so lineage starts at the raw files.
+raw_specs = [
+    dg.AssetSpec(raw_key(t.name), group_name="ingest", kinds={"csv", "parquet"}, owners=["team:data-engineering"],
+                 description=f"{t.title}: the files under raw/{t.name}/ as the bureau exports them (CSV UTF-8/GB18030 "
+                             f"or Parquet). 原始导出文件。")
+    for t in RAW_TABLES.values()
+]
 ingest_assets = [_build_asset(t) for t in RAW_TABLES.values()]
 accounting_checks = [_build_accounting_check(t) for t in RAW_TABLES.values()]
