@@ -30,6 +30,7 @@ def run(
     data_dir: Annotated[Path, typer.Option(help="Data dir holding raw/.")],
     as_of: Annotated[Optional[str], typer.Option(help="Report month YYYY-MM; default: latest contribution period.")] = None,
     executor: Annotated[str, typer.Option(help="in_process | multiprocess")] = "in_process",
+    log_level: Annotated[str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")] = "INFO",
 ) -> None:
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
     if as_of is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", as_of):
@@ -56,7 +57,8 @@ def run(
 
     def run_config(month: str = "") -> dict:
         # the data dir and report month travel in the run's config: the UI shows them per run
-        return {**executor_config, "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "as_of": month}}}}
+        return {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
+                "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "as_of": month}}}}
 
     tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest"}
     monthly = None

@@ -38,6 +38,11 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
     for run_id in run_ids:
         run = instance.get_run_by_id(run_id)
         print(f"run {run_id} {run.job_name if run else ''} {run.status.value if run else ''}")
+        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
+            event = record.event_log_entry.dagster_event
+            error = event.event_specific_data.error
+            cause = error.cause or error
+            print(f"  FAILED step {event.step_key}: {cause.message.strip().splitlines()[-1]}")
     print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
     evaluations = []
     for run_id in run_ids:

@@ -150,6 +150,9 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             counts = ingest_table(con, warehouse, table)
+        context.log.info(
+            f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
+            f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
         for name, warning in counts["warnings"].items():
             if warning["count"]:
                 context.log.warning(f"{table.name}: {warning['count']} rows warn {name} (kept): {warning['examples'][:3]}")

@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from assets.ingest.assets import ingest_key
+import time
 import warnings
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def monthly_sql_asset(name: str, deps: list, description: str, count_by: str | N
         rows_by_month: dict[str, int] = {}
         with warehouse.connect() as con:
             for month in context.partition_keys:
+                started = time.monotonic()
                 rows_by_month[month] = run_month(con, warehouse, name, month, context.log, extra_outputs, sql_dir)
+                context.log.info(f"{name} as of {month}: {rows_by_month[month]:,} rows in {time.monotonic() - started:.1f} s")
             last = context.partition_keys[-1]
             path = warehouse.policy_path(name, last)
             metadata = {"dagster/row_count": dg.MetadataValue.int(rows_by_month[last]), "as_of_month": last,
