@@ -32,7 +32,7 @@ class Warehouse(dg.ConfigurableResource):
 
     data_dir: str
     profiles_dir: str = ""
-    as_of: str = ""  # report month YYYY-MM; empty: the latest accepted contribution period
+    as_of: str = ""  # the run's report month YYYY-MM (what publication shows); empty: the latest month computed
     pii_key: str = ""  # DEFERRAL_PII_KEY; empty: a development key, with a warning
     duckdb: DuckDBResource
 

@@ -76,19 +76,23 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
-        # check characters at the grain they live at: distinct well-formed values
+        # check characters at the grain they live at: distinct well-formed values, materialized
+        # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM ("
-            f"SELECT DISTINCT nullif(trim({R.ident(col)}, {R.TRIM_CHARS}), '') AS v FROM read_parquet({staged_glob})"
-            f") WHERE v IS NOT NULL AND regexp_full_match(v, {R.literal(_regex(table, col))}) AND NOT {check}(v)"
-        )
+            f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT nullif(trim({R.ident(col)}, "
+            f"{R.TRIM_CHARS}), '') AS v FROM read_parquet({staged_glob})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
+            f"WHERE v IS NOT NULL AND regexp_full_match(v, {R.literal(_regex(table, col))}) AND NOT {check}(v)")
 
     con.execute(_sql("ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
                      cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
                      staged_glob=staged_glob))
-    con.execute(_sql("ingest_resolved.sql", typed=R.typed_cells(table),
-                     all_columns=", ".join(R.ident(c) for c in table.columns),
-                     conflict=R.conflict_expression(table)))
+    for statement in _sql("ingest_resolved.sql", typed=R.typed_cells(table), candidate=R.candidate_expression(table),
+                          all_columns=", ".join(R.ident(c) for c in table.columns),
+                          conflict=R.conflict_expression(table)).split(";\n"):
+        if statement.strip():
+            con.execute(statement)
     columns = ", ".join(R.ident(c) for c in table.columns)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW clean AS SELECT {columns}, source_file, source_line FROM resolved "

@@ -92,3 +92,12 @@ def conflict_expression(table: RawTable) -> str:
         parts = ", ".join(ident(k) for k in key)
         cases.append(f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {literal('duplicate_key:' + ','.join(key))} END")
     return "concat_ws(';', " + ", ".join(cases) + ")"
+
+
+def candidate_expression(table: RawTable) -> str:
+    """SQL true for a row whose key (hashed) occurs more than once in ``typed``."""
+    parts = []
+    for key in table.keys:
+        cols = ", ".join(ident(k) for k in key)
+        parts.append(f"hash({cols}) IN (SELECT hash({cols}) FROM typed GROUP BY 1 HAVING count(*) > 1)")
+    return " OR ".join(parts)

@@ -20,15 +20,6 @@ DEV_PII_KEY = "deferral-development-key-not-for-production"
 THRESHOLDS_FILE = REPO_ROOT / "pipelines" / "reference" / "sme_thresholds.yaml"
 
 
-def resolve_as_of(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> tuple[str, str]:
-    """(as-of month, its last day): the configured month, else the latest accepted contribution period."""
-    month = warehouse.as_of or con.execute(
-        f"SELECT max(period) FROM read_parquet({q(warehouse.clean_path('contributions'))})").fetchall()[0][0]
-    if not month:
-        raise ValueError("no as-of month: set --as-of or provide contributions")
-    return month, month_params(month)["as_of_date"]
-
-
 def person_key_function(key: str):
     secret = key.encode("utf-8")
 
@@ -45,12 +36,12 @@ def month_params(month: str) -> dict[str, str]:
     return {"as_of_month": month, "as_of_date": f"{month}-{calendar.monthrange(year, mon)[1]:02d}"}
 
 
-def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str | None = None, log=None) -> dict[str, str]:
-    """Views for every clean table and every policy output present as of ``month`` (default: the
-    configured or latest month); macros; the person_key UDF. Returns the SQL template values."""
+def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, log=None) -> dict[str, str]:
+    """Views for every clean table and every policy output of report ``month``; macros; the
+    person_key UDF. Returns the SQL template values (as_of_month, as_of_date)."""
     for table in RAW_TABLES:
         con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
-    params = month_params(month) if month else dict(zip(("as_of_month", "as_of_date"), resolve_as_of(con, warehouse)))
+    params = month_params(month)
     policy = warehouse.root / "warehouse" / "policy"
     for path in sorted(policy.glob("*.parquet")) + sorted(policy.glob(f"*/{params['as_of_month']}.parquet")):
         name = path.stem if path.parent == policy else path.parent.name
