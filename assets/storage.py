@@ -1,5 +1,6 @@
 """Parquet as the record between steps: quoting paths for DuckDB, atomic writes, scalars."""
 
+import string
 from pathlib import Path
 
 import duckdb
@@ -22,3 +23,10 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> i
     con.execute(f"COPY ({query}) TO {q(tmp)} (FORMAT parquet, COMPRESSION zstd)")
     tmp.replace(target)
     return scalar(con, f"SELECT count(*) FROM read_parquet({q(target)})")
+
+
+def sql_statements(path: Path, **params) -> list[str]:
+    """The statements of a ``.sql`` file, ``${name}`` placeholders filled in; comment-only parts dropped."""
+    text = string.Template(path.read_text(encoding="utf-8")).substitute(**params)
+    return [part.strip() for part in text.split(";\n") if any(
+        line.strip() and not line.strip().startswith("--") for line in part.splitlines())]

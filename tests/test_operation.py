@@ -2,7 +2,6 @@
 
 import dagster as dg
 import duckdb
-import pytest
 
 import assets.publication as publication
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest

@@ -35,7 +35,7 @@ def world(tmp_path_factory):
         s.contribution("A2", P3, period, "50.00", employee_medical="0.00")
         s.contribution("A2", P1, period, "20.00", employee_medical="0.00")
         s.contribution("A3", P1, period, "10.00", employee_medical="0.00")
-    for i, period in enumerate(("2022-07", "2022-08", "2022-09")):
+    for period in ("2022-07", "2022-08", "2022-09"):
         s.contribution("S1", P4, period, "400.00", employer_maternity="40.00", employee_medical="100.00")
     s.payment("E07", s1, "2022-07", "100.00", "2022-07-15", component="employee_medical")
     s.payment("E08", s1, "2022-08", "100.00", "2022-08-15", component="employee_medical")

@@ -8,8 +8,6 @@ silently fixed: rows read = accepted + quarantined + exact duplicates, checked o
 """
 
 
-import json
-import string
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +16,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import list_sources, stage_table
-from assets.storage import q, scalar, write_parquet
+from assets.storage import q, scalar, sql_statements, write_parquet
 from pipelines.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
@@ -30,10 +28,6 @@ def ingest_key(table: str) -> dg.AssetKey:
 
 def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
-
-
-def _sql(name: str, **params: str) -> str:
-    return string.Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(**params)
 
 
 def _warnings(con, table: RawTable) -> dict:
@@ -85,14 +79,15 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
             f"WHERE v IS NOT NULL AND regexp_full_match(v, {R.literal(_regex(table, col))}) AND NOT {check}(v)")
 
-    con.execute(_sql("ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
-                     cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
-                     staged_glob=staged_glob))
-    for statement in _sql("ingest_resolved.sql", typed=R.typed_cells(table), candidate=R.candidate_expression(table),
-                          all_columns=", ".join(R.ident(c) for c in table.columns),
-                          conflict=R.conflict_expression(table)).split(";\n"):
-        if statement.strip():
-            con.execute(statement)
+    for statement in [
+        *sql_statements(SQL_DIR / "ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
+                        cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
+                        staged_glob=staged_glob),
+        *sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
+                        candidate=R.candidate_expression(table),
+                        all_columns=", ".join(R.ident(c) for c in table.columns), conflict=R.conflict_expression(table)),
+    ]:
+        con.execute(statement)
     columns = ", ".join(R.ident(c) for c in table.columns)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW clean AS SELECT {columns}, source_file, source_line FROM resolved "
@@ -104,8 +99,9 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",
         warehouse.root / "warehouse" / "duplicates" / f"{table.name}.parquet",
     )
-    quarantine = _sql("ingest_quarantine.sql", staged_glob=staged_glob, rejects=q(staged / "rejects.parquet"),
-                      raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns))
+    (quarantine,) = sql_statements(SQL_DIR / "ingest_quarantine.sql", staged_glob=staged_glob,
+                                   rejects=q(staged / "rejects.parquet"),
+                                   raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns))
     write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
                       warehouse.quarantine_dir(table.name) / "quarantine.parquet")
 

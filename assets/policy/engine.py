@@ -3,7 +3,6 @@
 import calendar
 import hashlib
 import hmac
-import string
 from pathlib import Path
 
 import duckdb
@@ -12,7 +11,7 @@ import yaml
 from duckdb.sqltypes import VARCHAR
 
 from assets.contracts import RAW_TABLES
-from assets.storage import q
+from assets.storage import q, sql_statements
 from pipelines.resources import REPO_ROOT, Warehouse
 
 SQL_DIR = Path(__file__).parent
@@ -47,9 +46,8 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, lo
         name = path.stem if path.parent == policy else path.parent.name
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({q(path)})")
     _thresholds(con)
-    for statement in (SQL_DIR / "macros.sql").read_text(encoding="utf-8").split(";\n"):
-        if statement.strip() and not all(l.startswith("--") for l in statement.strip().splitlines()):
-            con.execute(statement)
+    for statement in sql_statements(SQL_DIR / "macros.sql"):
+        con.execute(statement)
     key = warehouse.pii_key
     if not key:
         key = DEV_PII_KEY
@@ -75,6 +73,4 @@ def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
 
 def render(name: str, params: dict[str, str], sql_dir: Path = SQL_DIR) -> list[str]:
     """The statements of ``<name>.sql``; the last one is the query whose rows are the asset."""
-    text = string.Template((sql_dir / f"{name}.sql").read_text(encoding="utf-8")).substitute(**params)
-    return [s for s in (part.strip() for part in text.split(";\n")) if s and not all(
-        line.strip().startswith("--") or not line.strip() for line in s.splitlines())]
+    return sql_statements(sql_dir / f"{name}.sql", **params)

@@ -13,13 +13,13 @@ import io
 import json
 import os
 import shutil
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from assets.identifiers import gb11714_check
+from assets.storage import sql_statements
 from pipelines.profiles import load_profiles
 
 HERE = Path(__file__).parent
@@ -66,10 +66,6 @@ INDICATOR_BANDS = [
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
-def _sql(name: str, **params) -> str:
-    return string.Template((HERE / name).read_text(encoding="utf-8")).substitute(**params)
-
-
 def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> None:
     profiles = load_profiles()
     rows, comps = [], []
@@ -99,14 +95,6 @@ def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> N
         "CREATE TABLE indicator_bands (category VARCHAR, size_class VARCHAR, employees BIGINT, revenue_wan BIGINT, assets_wan BIGINT)"
     )
     con.executemany("INSERT INTO indicator_bands VALUES (?, ?, ?, ?, ?)", INDICATOR_BANDS)
-
-
-def _run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    for statement in sql.split(";\n"):
-        if statement.strip() and not all(
-            line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
-        ):
-            con.execute(statement)
 
 
 def uscc_with_check(first17: str) -> str:
@@ -378,8 +366,9 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
-    _run_script(con, _sql("world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount))
-    _run_script(con, _sql("facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind)))
+    for statement in [*sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount),
+                      *sql_statements(HERE / "facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind))]:
+        con.execute(statement)
 
     from assets.contracts import RAW_TABLES
 
