@@ -76,7 +76,7 @@ def publish_table(con, warehouse: Warehouse, table: str, month: str) -> int:
 def _write_table(con, warehouse: Warehouse, table: str, month: str, staging: Path) -> int:
     columns = PUBLISHED_COLUMNS[table]
     if table == "monthly_statistics":
-        months = sorted(p.stem for p in (warehouse.root / "warehouse" / "policy" / table).glob("*.parquet") if p.stem <= month)
+        months = [m for m in warehouse.policy_months(table) if m <= month]
         n = 0
         for m in months:
             select = ", ".join(c for c in columns if c != "report_month")

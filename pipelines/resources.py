@@ -60,11 +60,15 @@ class Warehouse(dg.ConfigurableResource):
         folder = self.root / "warehouse" / "policy"
         return folder / name / f"{month}.parquet" if month else folder / f"{name}.parquet"
 
+    def policy_months(self, name: str) -> list[str]:
+        """Report months written for a partitioned policy asset, oldest first."""
+        return sorted(p.stem for p in (self.root / "warehouse" / "policy" / name).glob("*.parquet"))
+
     def latest_policy_month(self, name: str) -> str:
         """The configured as-of month, else the latest report month written for ``name``."""
         if self.as_of:
             return self.as_of
-        months = sorted(p.stem for p in (self.root / "warehouse" / "policy" / name).glob("*.parquet"))
+        months = self.policy_months(name)
         if not months:
             raise ValueError(f"no report month of {name} has been materialized yet")
         return months[-1]

@@ -48,6 +48,14 @@ def _warnings(con, table: RawTable) -> dict:
     return out
 
 
+def quarantine_by_rule(con, warehouse: Warehouse, table: str) -> dict[str, int]:
+    """Quarantined rows per rule (a row breaking several rules counts under each)."""
+    rows = con.execute(
+        f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
+        f"{q(warehouse.quarantine_dir(table) / '*.parquet')})) GROUP BY r ORDER BY r").fetchall()
+    return dict(rows)
+
+
 def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     """Runs the whole ingest of one table on a DuckDB connection; returns its counts."""
     raw_dir = warehouse.raw_dir(table.name)
@@ -77,7 +85,7 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
             f"{R.TRIM_CHARS}), '') AS v FROM read_parquet({staged_glob})")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
-            f"WHERE v IS NOT NULL AND regexp_full_match(v, {R.literal(_regex(table, col))}) AND NOT {check}(v)")
+            f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
     for statement in [
         *sql_statements(SQL_DIR / "ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
@@ -112,11 +120,7 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
         "quarantined": scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
-    by_rule = con.execute(
-        f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-        f"{q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})) GROUP BY r ORDER BY r"
-    ).fetchall()
-    counts["quarantine_by_rule"] = {r: n for r, n in by_rule}
+    counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse, table.name)
     counts["files"] = [
         {"file": str(s.path.relative_to(warehouse.root)) if s.path.is_relative_to(warehouse.root) else str(s.path),
          "kind": s.kind, "encoding": s.encoding or "parquet"} for s in sources
@@ -124,13 +128,6 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     counts["warnings"] = _warnings(con, table)
     counts["preview"] = con.execute("SELECT * EXCLUDE (source_file, source_line) FROM clean LIMIT 5").df()
     return counts
-
-
-def _regex(table: RawTable, column: str) -> str:
-    for _, col, exp in table.column_rules():
-        if col == column and exp["type"] == "expect_column_values_to_match_regex":
-            return exp["kwargs"]["regex"]
-    return ".*"
 
 
 def _build_asset(table: RawTable) -> dg.AssetsDefinition:

@@ -38,13 +38,20 @@ def _expectation_predicate(expectation: dict) -> str:
     raise ValueError(f"ingest cannot compile expectation type {kind}")
 
 
-def format_ok(table: RawTable, column: str) -> str:
-    """SQL true when the column is non-null and passes its suite regex (if any)."""
-    parts = [f"{ident(column)} IS NOT NULL"]
+def column_regex(table: RawTable, column: str) -> str | None:
+    """The suite's format regex for a column, if it has one."""
     for _, col, exp in table.column_rules():
         if col == column and exp["type"] == "expect_column_values_to_match_regex":
-            parts.append(f"regexp_full_match({ident(col)}, {literal(exp['kwargs']['regex'])})")
-    return " AND ".join(parts)
+            return exp["kwargs"]["regex"]
+    return None
+
+
+def format_ok(table: RawTable, column: str, expr: str | None = None) -> str:
+    """SQL true when the column (or ``expr`` standing for it) is non-null and passes its suite regex."""
+    expr = expr or ident(column)
+    regex = column_regex(table, column)
+    check = f" AND regexp_full_match({expr}, {literal(regex)})" if regex else ""
+    return f"{expr} IS NOT NULL{check}"
 
 
 def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]]:

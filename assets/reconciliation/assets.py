@@ -37,15 +37,11 @@ monthly_statistics = monthly_sql_asset(
     count_by="reconciled", group=GROUP, sql_dir=SQL_DIR)
 
 
-def _months(warehouse: Warehouse, name: str) -> list[str]:
-    return sorted(p.stem for p in (warehouse.root / "warehouse" / "policy" / name).glob("*.parquet"))
-
-
 @dg.asset_check(asset=reconciliation_discrepancies, description=(
     "Fails, as a warning, while health and tax disagree: counts by kind for the latest report month. "
     "医保与税务存在差异时告警。"))
 def reconciliation_clean(warehouse: Warehouse) -> dg.AssetCheckResult:
-    month = _months(warehouse, "reconciliation_discrepancies")[-1]
+    month = warehouse.policy_months("reconciliation_discrepancies")[-1]
     with warehouse.connect() as con:
         rows = con.execute(
             f"SELECT kind, count(*) FROM read_parquet({q(warehouse.policy_path('reconciliation_discrepancies', month))}) "
@@ -62,7 +58,7 @@ def reconciliation_clean(warehouse: Warehouse) -> dg.AssetCheckResult:
 def statistics_match_ledger_and_schedule(warehouse: Warehouse) -> dg.AssetCheckResult:
     mismatches = []
     with warehouse.connect() as con:
-        for month in _months(warehouse, "monthly_statistics"):
+        for month in warehouse.policy_months("monthly_statistics"):
             path = lambda name: q(warehouse.policy_path(name, month))  # noqa: E731
             stats = con.execute(
                 f"SELECT sum(deferred_amount), sum(cumulative_deferred), sum(cumulative_repaid), sum(outstanding), "
@@ -95,7 +91,7 @@ def province_equals_sum_of_regions(warehouse: Warehouse) -> dg.AssetCheckResult:
     bad = []
     with warehouse.connect() as con:
         regions = q(warehouse.policy_path("policy_regions"))
-        for month in _months(warehouse, "monthly_statistics"):
+        for month in warehouse.policy_months("monthly_statistics"):
             stats = q(warehouse.policy_path("monthly_statistics", month))
             bad += con.execute(f"""
                 WITH r AS (SELECT pr.province_code AS region_code, s.category, {sums}

@@ -22,7 +22,7 @@ import dagster as dg
 import great_expectations as gx
 
 from assets.contracts import RAW_TABLES, RawTable, load_suite
-from assets.ingest.assets import ingest_key
+from assets.ingest.assets import ingest_key, quarantine_by_rule
 from assets.storage import q
 from assets.ingest.rules import cleaned_cells
 from pipelines.resources import Warehouse
@@ -101,15 +101,6 @@ def _write_docs_index(docs_root: Path) -> None:
     tmp.replace(docs_root / "index.html")
 
 
-def quarantine_counts(warehouse: Warehouse, table: RawTable) -> dict[str, int]:
-    with warehouse.connect() as con:
-        rows = con.execute(
-            f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-            f"{q(warehouse.quarantine_dir(table.name) / '*.parquet')})) GROUP BY r"
-        ).fetchall()
-    return dict(rows)
-
-
 def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ingest_key(table.name),
@@ -123,7 +114,8 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         outcome = validate_table(warehouse, table)
-        quarantined = quarantine_counts(warehouse, table)
+        with warehouse.connect() as con:
+            quarantined = quarantine_by_rule(con, warehouse, table.name)
         lines = ["| expectation | column | success | unexpected | quarantined |", "|---|---|---|---|---|"]
         agree = True
         for e in outcome["expectations"]:

@@ -23,6 +23,7 @@ from assets.storage import sql_statements
 from pipelines.profiles import load_profiles
 
 HERE = Path(__file__).parent
+MACROS = HERE.parent.parent / "assets" / "policy" / "macros.sql"  # the engine's date macros, shared
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,8 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
-    for statement in [*sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount),
+    for statement in [*sql_statements(MACROS),
+                      *sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount),
                       *sql_statements(HERE / "facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind))]:
         con.execute(statement)
 

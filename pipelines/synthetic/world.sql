@@ -1,11 +1,9 @@
 -- The synthetic world: units, persons and their behaviour, all drawn from hash(seed, ...) so the
 -- same seed gives the same data whatever the thread count. Template values: ${seed},
--- ${n_units}, ${mean_headcount}. Table `regions` is created by the caller.
+-- ${n_units}, ${mean_headcount}. Table `regions` and the date macros of assets/policy/macros.sql
+-- are created by the caller.
 
 CREATE OR REPLACE MACRO rnd(k, i) AS (hash(${seed}, k, i) % 1000003) / 1000003.0;
-CREATE OR REPLACE MACRO first_day_of(p) AS strptime(p || '-01', '%Y-%m-%d')::DATE;
-CREATE OR REPLACE MACRO last_day_of(p) AS last_day(strptime(p || '-01', '%Y-%m-%d')::DATE);
-CREATE OR REPLACE MACRO add_months_p(p, n) AS strftime(strptime(p || '-01', '%Y-%m-%d')::DATE + to_months(n), '%Y-%m');
 -- GB 32100 check character over the first 17 characters.
 CREATE OR REPLACE MACRO uscc_check(s) AS substr('0123456789ABCDEFGHJKLMNPQRTUWXY',
     ((31 - list_sum(list_transform(range(17), lambda j:
