@@ -10,6 +10,7 @@ casts (date -> YYYY-MM-DD, decimal -> plain notation).
 from __future__ import annotations
 
 import codecs
+import csv
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +133,6 @@ def stage_table(
 
 def _header(path: Path) -> list[str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        import csv
-
         return [h.strip() for h in next(csv.reader([fh.readline()]), [])]
 
 
