@@ -7,6 +7,9 @@ stdnum's own ``compact`` would upper-case it). The DuckDB UDFs run on distinct v
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import duckdb
 import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, VARCHAR
@@ -51,11 +54,25 @@ def uscc_inner_check_ok(code: str) -> bool:
     return gb11714_check(code[8:16]) == code[16]
 
 
-def _vectorised(check):
+def _vectorised(check, result_type=pa.bool_()):
     def run(values: pa.Array) -> pa.Array:
-        return pa.array([None if v is None else check(v) for v in values.to_pylist()], pa.bool_())
+        return pa.array([None if v is None else check(v) for v in values.to_pylist()], result_type)
 
     return run
+
+
+def person_key(secret: bytes, person_id: str) -> str:
+    """SPEC section 4: the first 16 hex characters of HMAC-SHA256(key, person_id)."""
+    return hmac.new(secret, person_id.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def register_person_key(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """The SQL function ``person_key(person_id)`` under ``key`` (DEFERRAL_PII_KEY)."""
+    if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'person_key'").fetchall()[0][0]:
+        return
+    secret = key.encode("utf-8")
+    con.create_function("person_key", _vectorised(lambda v: person_key(secret, v), pa.string()), [VARCHAR], VARCHAR,
+                        type="arrow", side_effects=False)
 
 
 def register_udfs(con: duckdb.DuckDBPyConnection) -> None:

@@ -117,6 +117,7 @@ def _published_asset(table: str) -> dg.AssetsDefinition:
             "dagster/column_schema": schema,
             "dagster/column_lineage": lineage,
             "as_of_month": month,
+            "pii_key": warehouse.settings.pii_key_kind,
             "policy_profiles": dg.MetadataValue.json(
                 {p.policy_id: p.source_file for p in warehouse.profiles()}),
             "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),

@@ -1,4 +1,8 @@
-"""The code location: every asset, check, job and resource, assembled in one place."""
+"""The code location: every asset, check, job and resource, assembled in one place.
+
+``build_defs()`` binds the settings to the environment (``dg.EnvVar``) each time it is called, so
+a job rebuilt in a run's process (``reconstructable``) sees the environment of that process.
+"""
 
 import dagster as dg
 
@@ -11,22 +15,29 @@ from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from pipelines.jobs import deferral_job, ingest_job, monthly_job
-from pipelines.resources import warehouse_resource
+from pipelines.resources import settings_from_environment, warehouse_resource
 
-defs = dg.Definitions(
-    assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, bureau_report, validation_report],
-    asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
-    jobs=[ingest_job, monthly_job, deferral_job],
-    schedules=[monthly_ingest_schedule],
-    sensors=[raw_files_sensor, report_months_after_ingest],
-    resources={"warehouse": warehouse_resource()},
-)
+
+def build_defs() -> dg.Definitions:
+    settings = settings_from_environment()
+    return dg.Definitions(
+        assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, bureau_report,
+                validation_report],
+        asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
+        jobs=[ingest_job, monthly_job, deferral_job],
+        schedules=[monthly_ingest_schedule],
+        sensors=[raw_files_sensor, report_months_after_ingest],
+        resources={"settings": settings, "warehouse": warehouse_resource(settings=settings)},
+    )
+
+
+defs = build_defs()
 
 
 def ingest_job_def() -> dg.JobDefinition:
     """Module-level handles so ``execute_job`` can rebuild a job in any process."""
-    return defs.resolve_job_def("ingest_job")
+    return build_defs().resolve_job_def("ingest_job")
 
 
 def monthly_job_def() -> dg.JobDefinition:
-    return defs.resolve_job_def("monthly_job")
+    return build_defs().resolve_job_def("monthly_job")

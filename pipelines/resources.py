@@ -1,17 +1,22 @@
-"""Resources: where a run's data lives and the DuckDB engine that works on it.
+"""Resources: the deployment's settings, where a run's data lives, and the DuckDB engine on it.
 
-Storage design (docs/ARCHITECTURE.md): every asset writes Parquet under the data dir and reads
+Two resources, so that what differs per run can never blank what the deployment sets:
+- ``Settings`` holds every environment setting, each bound with ``dg.EnvVar`` in the
+  Definitions (``pipelines/definitions.py``). No launch path passes run config for it, so the CLI,
+  the UI launchpad, schedules, sensors and ``dagster asset materialize`` resolve it alike.
+- ``Warehouse`` holds what a run may choose (the data dir, the report month) and depends on
+  ``Settings``. Run config for ``warehouse`` replaces only its own fields.
+
+Storage design (docs/architecture.md): every asset writes Parquet under the data dir and reads
 its upstream assets' Parquet. DuckDB is the engine inside a step, on a private in-memory
 database that spills to ``<data-dir>/warehouse/_spill``; no DuckDB file is shared between
 steps, so steps can run in parallel processes or on other machines.
 """
 
-from __future__ import annotations
-
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import dagster as dg
 import duckdb
@@ -21,24 +26,62 @@ from pipelines.profiles import PolicyProfile, load_profiles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
+DEV_PII_KEY = "deferral-development-key-not-for-production"
+
+# environment variable -> Settings field; read only through dg.EnvVar (pipelines/definitions.py)
+SETTINGS_ENV = {
+    "pii_key": "DEFERRAL_PII_KEY",
+    "profiles_dir": "DEFERRAL_PROFILES_DIR",
+    "duckdb_memory": "DEFERRAL_DUCKDB_MEMORY",
+    "duckdb_threads": "DEFERRAL_DUCKDB_THREADS",
+    "gx_batch_rows": "DEFERRAL_GX_BATCH_ROWS",
+}
+INT_SETTINGS = {"duckdb_threads", "gx_batch_rows"}
+_warned_runs: set[str] = set()
 
 
-def default_data_dir() -> str:
-    return os.environ.get("DEFERRAL_DATA_DIR", str(SAMPLE_DATA_DIR))
+class Settings(dg.ConfigurableResource):
+    """Deployment settings (部署配置), each from its environment variable through ``dg.EnvVar``."""
+
+    pii_key: Optional[str] = None  # DEFERRAL_PII_KEY; None: the development key, with one warning per run
+    profiles_dir: str = ""  # DEFERRAL_PROFILES_DIR; empty: pipelines/profiles
+    duckdb_memory: str = "12GB"  # DEFERRAL_DUCKDB_MEMORY
+    duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
+    gx_batch_rows: int = 2_000_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
+
+    @property
+    def pii_key_kind(self) -> str:
+        """'configured' or 'development': what published metadata records (never the key)."""
+        return "configured" if self.pii_key else "development"
+
+    @property
+    def effective_pii_key(self) -> str:
+        return self.pii_key or DEV_PII_KEY
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.dagster_run
+        if self.pii_key or run is None or run.run_id in _warned_runs:
+            return
+        _warned_runs.add(run.run_id)
+        if context.log:
+            context.log.warning("DEFERRAL_PII_KEY is not set: person_key uses the DEVELOPMENT key, which anyone can "
+                                "recompute; published tables record pii_key=development. Set it in production.")
 
 
 class Warehouse(dg.ConfigurableResource):
     """The data dir of one deployment: ``raw/`` in, ``warehouse/``, ``quarantine/``, ``published/`` out."""
 
     data_dir: str
-    profiles_dir: str = ""
     as_of: str = ""  # the run's report month YYYY-MM (what publication shows); empty: the latest month computed
-    pii_key: str = ""  # DEFERRAL_PII_KEY; empty: a development key, with a warning
-    duckdb: DuckDBResource
+    settings: dg.ResourceDependency[Settings]
 
     @property
     def root(self) -> Path:
         return Path(self.data_dir).resolve()
+
+    @property
+    def pii_key(self) -> str:
+        return self.settings.effective_pii_key
 
     def raw_dir(self, table: str) -> Path:
         return self.root / "raw" / table
@@ -55,7 +98,7 @@ class Warehouse(dg.ConfigurableResource):
     def docs_dir(self) -> Path:
         return self.root / "data_docs"
 
-    def policy_path(self, name: str, month: str | None = None) -> Path:
+    def policy_path(self, name: str, month: Optional[str] = None) -> Path:
         """``warehouse/policy/<name>.parquet``, or ``<name>/<month>.parquet`` for a report month."""
         folder = self.root / "warehouse" / "policy"
         return folder / name / f"{month}.parquet" if month else folder / f"{name}.parquet"
@@ -77,30 +120,38 @@ class Warehouse(dg.ConfigurableResource):
         return self.root / "published" / table
 
     def profiles(self) -> list[PolicyProfile]:
-        return load_profiles(self.profiles_dir or None)
+        return load_profiles(self.settings.profiles_dir or None)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         spill = self.root / "warehouse" / "_spill"
         spill.mkdir(parents=True, exist_ok=True)
-        with self.duckdb.get_connection() as con:
-            con.execute(f"SET temp_directory = '{spill}'")
+        engine = DuckDBResource(database=":memory:", connection_config={
+            "memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads})
+        with engine.get_connection() as con:
+            con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
             con.execute("SET preserve_insertion_order = false")
             yield con
 
 
+def settings_from_environment(**overrides) -> Settings:
+    """Settings bound to their environment variables with ``dg.EnvVar``: Dagster resolves them when
+    a run starts, the same on every launch path. A variable that is not set keeps the default;
+    ``overrides`` (tests) replace a binding."""
+    bound = {}
+    for field, env in SETTINGS_ENV.items():
+        if env in os.environ:  # presence only; the value is resolved by Dagster
+            bound[field] = dg.EnvVar.int(env) if field in INT_SETTINGS else dg.EnvVar(env)
+    return Settings(**{**bound, **overrides})
+
+
 def warehouse_resource(data_dir: str | None = None, as_of: str | None = None,
-                       profiles_dir: str | None = None) -> Warehouse:
-    return Warehouse(
-        data_dir=data_dir or default_data_dir(),
-        profiles_dir=profiles_dir if profiles_dir is not None else os.environ.get("DEFERRAL_PROFILES_DIR", ""),
-        as_of=as_of if as_of is not None else os.environ.get("DEFERRAL_AS_OF", ""),
-        pii_key=os.environ.get("DEFERRAL_PII_KEY", ""),
-        duckdb=DuckDBResource(
-            database=":memory:",
-            connection_config={
-                "memory_limit": os.environ.get("DEFERRAL_DUCKDB_MEMORY", "12GB"),
-                "threads": int(os.environ.get("DEFERRAL_DUCKDB_THREADS", "2")),
-            },
-        ),
-    )
+                       profiles_dir: str | None = None, settings: Settings | None = None) -> Warehouse:
+    """The warehouse on ``data_dir`` (default ``DEFERRAL_DATA_DIR``, else the bundled sample).
+
+    ``profiles_dir`` given explicitly (tests) overrides the environment's."""
+    if settings is None:
+        settings = settings_from_environment(**({} if profiles_dir is None else {"profiles_dir": profiles_dir}))
+    data = dg.EnvVar("DEFERRAL_DATA_DIR") if data_dir is None and "DEFERRAL_DATA_DIR" in os.environ else (
+        data_dir or str(SAMPLE_DATA_DIR))
+    return Warehouse(data_dir=data, as_of=as_of or "", settings=settings)

@@ -59,6 +59,16 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
     print(f"checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")
     for e in failed + warned:
         print(f"  {'FAILED' if e in failed else 'WARNING'} {e.asset_key.to_user_string()} {e.check_name}")
+    kinds = set()
+    for run_id in run_ids:
+        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+            md = record.event_log_entry.asset_materialization.metadata
+            if "pii_key" in md:
+                kinds.add(md["pii_key"].value)
+    if "development" in kinds:
+        print("person_key: DEVELOPMENT key (DEFERRAL_PII_KEY not set) - not for production")
+    elif kinds:
+        print("person_key: configured key (DEFERRAL_PII_KEY)")
     for line in _figures(data_dir):
         print(line)
     print(f"published: {data_dir / 'published'}   quarantine: {data_dir / 'quarantine'}   "

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable
-from assets.identifiers import PREFIX_UNIT_TYPES, register_udfs
+from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import list_sources, stage_table
 from assets.storage import q, scalar, sql_statements, write_parquet
@@ -126,7 +126,11 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
          "kind": s.kind, "encoding": s.encoding or "parquet"} for s in sources
     ]
     counts["warnings"] = _warnings(con, table)
-    counts["preview"] = con.execute("SELECT * EXCLUDE (source_file, source_line) FROM clean LIMIT 5").df()
+    # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
+    register_person_key(con, warehouse.pii_key)
+    shown = ", ".join(f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
+                      for c in table.columns)
+    counts["preview"] = con.execute(f"SELECT {shown} FROM clean LIMIT 5").df()
     return counts
 
 

@@ -1,33 +1,18 @@
 """Running the policy SQL: views over upstream Parquet, shared macros, the as-of date, person keys."""
 
 import calendar
-import hashlib
-import hmac
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import yaml
-from duckdb.sqltypes import VARCHAR
 
 from assets.contracts import RAW_TABLES
+from assets.identifiers import register_person_key
 from assets.storage import q, sql_statements
-from pipelines.resources import REPO_ROOT, Warehouse
+from pipelines.resources import DEV_PII_KEY, REPO_ROOT, Warehouse  # noqa: F401 (DEV_PII_KEY: tests)
 
 SQL_DIR = Path(__file__).parent
-DEV_PII_KEY = "deferral-development-key-not-for-production"
 THRESHOLDS_FILE = REPO_ROOT / "pipelines" / "reference" / "sme_thresholds.yaml"
-
-
-def person_key_function(key: str):
-    secret = key.encode("utf-8")
-
-    def person_key(values: pa.Array) -> pa.Array:
-        return pa.array(
-            [None if v is None else hmac.new(secret, v.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-             for v in values.to_pylist()], pa.string())
-
-    return person_key
 
 
 def month_params(month: str) -> dict[str, str]:
@@ -48,13 +33,7 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, lo
     _thresholds(con)
     for statement in sql_statements(SQL_DIR / "macros.sql"):
         con.execute(statement)
-    key = warehouse.pii_key
-    if not key:
-        key = DEV_PII_KEY
-        if log:
-            log.warning("DEFERRAL_PII_KEY is not set: person_key uses the development key; set it in production")
-    if not con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'person_key'").fetchall()[0][0]:
-        con.create_function("person_key", person_key_function(key), [VARCHAR], VARCHAR, type="arrow", side_effects=False)
+    register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
     return params
 
 
