@@ -2,19 +2,30 @@
 
 Snapshot tables hold the state as of the run's report month (``--as-of``, else the latest month
 computed). ``monthly_statistics`` holds every report month, Hive-partitioned by report_month.
-Each table is written whole into a staging folder and swapped in with two renames: a reader
-never sees half a table, and a failed run leaves the previous publication readable. The same
-inputs give the same files (rows in a fixed order), so reruns are idempotent. Persons appear only
+
+A publication is one unit (one step, one multi-asset): every table and the bureau report are
+written into ``publications/.staging-<version>/``, renamed to ``publications/<version>/`` with a
+``PUBLICATION.json`` manifest, and ``published`` — a symlink — is switched to it with one atomic
+rename. Readers of ``published/<table>/`` see the whole previous publication or the whole new
+one; earlier versions stay under ``publications/`` for the auditors; a killed run's staging
+folder is removed by the next publication (which holds the data dir's lock). Each Parquet file
+is named after its content's hash, so a reader that listed the old files just before a switch
+either reads identical bytes or gets a clear file-not-found, never a silent mix. The same inputs
+give the same files (rows in a fixed order), so reruns are idempotent. Persons appear only
 as person_key (HMAC-SHA256 with DEFERRAL_PII_KEY); quarantine and warehouse files, which hold raw
 identifiers, are never published.
 """
 
+import hashlib
+import json
 import os
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
+from assets.report import write_report
 from assets.storage import q, write_parquet
 from pipelines.resources import Warehouse
 
@@ -49,82 +60,139 @@ DESCRIPTIONS = {
 }
 
 
-def swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging``: two renames, the old folder removed only afterwards."""
-    old = final.with_name(f".{final.name}.{os.getpid()}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+PUBLICATIONS = "publications"
+MANIFEST = "PUBLICATION.json"
 
 
-def publish_table(con, warehouse: Warehouse, table: str, month: str) -> int:
-    """Write ``published/<table>/`` whole as of ``month`` and swap it in; returns rows written."""
-    final = warehouse.published_dir(table)
-    staging = final.with_name(f".{table}.{os.getpid()}.new")
-    shutil.rmtree(staging, ignore_errors=True)
+def _write_content_named(con, query: str, folder: Path) -> int:
+    """COPY ``query`` into ``folder/part-<sha256 of the bytes>.parquet``; returns rows written."""
+    tmp = folder / "part.tmp"
+    n = write_parquet(con, query, tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
+    tmp.replace(folder / f"part-{digest}.parquet")
+    return n
+
+
+def _write_table(con, warehouse: Warehouse, table: str, month: str, target: Path) -> int:
+    columns = PUBLISHED_COLUMNS[table]
+    target.mkdir(parents=True, exist_ok=True)
+    if table == "monthly_statistics":
+        select = ", ".join(c for c in columns if c != "report_month")
+        return sum(_write_content_named(
+            con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) ORDER BY region_code, category",
+            target / f"report_month={m}") for m in warehouse.policy_months(table) if m <= month)
+    return _write_content_named(con, f"SELECT {', '.join(columns)} FROM read_parquet("
+                                     f"{q(warehouse.policy_path(table, month))}) ORDER BY {', '.join(columns)}", target)
+
+
+def _clean_leftovers(root: Path) -> list[str]:
+    """Staging folders of killed runs, pointer temp links, and the old in-place layout's dot-folders."""
+    removed = []
+    for leftover in [*(root / PUBLICATIONS).glob(".staging-*"), *root.glob(".published.*.tmp")]:
+        if leftover.is_symlink():
+            leftover.unlink()
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover.name)
+    published = root / "published"
+    if published.is_dir() and not published.is_symlink():  # the layout before publications/: keep it as a version
+        for dot in published.glob(".*"):
+            shutil.rmtree(dot, ignore_errors=True)
+        legacy = root / PUBLICATIONS / f"legacy-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        published.rename(legacy)
+        os.symlink(os.path.relpath(legacy, root), published)
+        removed.append("published/ (moved to publications/" + legacy.name + ")")
+    return removed
+
+
+def switch_pointer(root: Path, version: Path) -> None:
+    """``published`` -> ``publications/<version>``, atomically (a new link renamed over the old)."""
+    tmp = root / f".published.{os.getpid()}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(version, root), tmp)
+    os.replace(tmp, root / "published")
+
+
+def publish(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dict[str, int], list[str]]:
+    """Writes a whole publication as of ``month`` and switches ``published`` to it.
+
+    Returns the version folder, rows per table, and the leftovers of killed runs removed."""
+    root = warehouse.root
+    removed = _clean_leftovers(root)
+    name = f"{month}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{run_id[:8]}"
+    staging = root / PUBLICATIONS / f".staging-{name}"
+    staging.mkdir(parents=True)
     try:
-        n = _write_table(con, warehouse, table, month, staging)
+        rows = {table: _write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
+        write_report(con, staging, staging / "report", month, warehouse.profiles())
+        (staging / MANIFEST).write_text(json.dumps({
+            "as_of_month": month, "run_id": run_id, "rows": rows, "pii_key": warehouse.settings.pii_key_kind,
+            "policy_profiles": sorted(p.policy_id for p in warehouse.profiles())}, indent=1), encoding="utf-8")
+        version = root / PUBLICATIONS / name
+        staging.rename(version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    swap_in(staging, final)
-    return n
+    switch_pointer(root, version)
+    return version, rows, removed
 
 
-def _write_table(con, warehouse: Warehouse, table: str, month: str, staging: Path) -> int:
-    columns = PUBLISHED_COLUMNS[table]
-    if table == "monthly_statistics":
-        months = [m for m in warehouse.policy_months(table) if m <= month]
-        n = 0
-        for m in months:
-            select = ", ".join(c for c in columns if c != "report_month")
-            n += write_parquet(con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) "
-                                    f"ORDER BY region_code, category",
-                               staging / f"report_month={m}" / "part-0.parquet")
-    else:
-        order = ", ".join(columns)
-        n = write_parquet(con, f"SELECT {', '.join(columns)} FROM read_parquet({q(warehouse.policy_path(table, month))}) "
-                               f"ORDER BY {order}", staging / "part-0.parquet")
-    staging.mkdir(parents=True, exist_ok=True)
-    return n
-
-
-def _published_asset(table: str) -> dg.AssetsDefinition:
+def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int, month: str) -> dict:
     upstream = dg.AssetKey([table])
-
-    @dg.asset(
-        key=dg.AssetKey(["published", table]),
-        group_name="publication",
-        kinds={"parquet"},
-        deps=[upstream],
-        owners=["team:data-engineering"],
-        description=f"{DESCRIPTIONS[table]} published/{table}/ (SPEC section 4).",
-    )
-    def _publish(warehouse: Warehouse) -> dg.MaterializeResult:
-        month = warehouse.latest_policy_month(table)
-        with warehouse.connect() as con:
-            n = publish_table(con, warehouse, table, month)
-            rel = con.sql(f"SELECT * FROM read_parquet({q(warehouse.published_dir(table))} || '/**/*.parquet', "
-                          "hive_partitioning = true)")
-            schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in zip(rel.columns, rel.types)])
-            shown = con.sql(f"SELECT * FROM ({rel.sql_query()}) LIMIT 10").df().to_markdown(index=False)
-        lineage = dg.TableColumnLineage(deps_by_column={
-            c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]})
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(n),
-            "dagster/column_schema": schema,
-            "dagster/column_lineage": lineage,
-            "as_of_month": month,
-            "pii_key": warehouse.settings.pii_key_kind,
-            "policy_profiles": dg.MetadataValue.json(
-                {p.policy_id: p.source_file for p in warehouse.profiles()}),
-            "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),
-            "preview": dg.MetadataValue.md(shown),
-        })
-
-    return _publish
+    rel = con.sql(f"SELECT * FROM read_parquet({q(version / table / '**' / '*.parquet')}, hive_partitioning = true)")
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in zip(rel.columns, rel.types)])
+    shown = con.sql(f"SELECT * FROM ({rel.sql_query()}) LIMIT 10").df().to_markdown(index=False)
+    lineage = dg.TableColumnLineage(deps_by_column={
+        c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]})
+    return {
+        "dagster/row_count": dg.MetadataValue.int(n),
+        "dagster/column_schema": schema,
+        "dagster/column_lineage": lineage,
+        "as_of_month": month,
+        "pii_key": warehouse.settings.pii_key_kind,
+        "policy_profiles": dg.MetadataValue.json({p.policy_id: p.source_file for p in warehouse.profiles()}),
+        "publication": version.name,
+        "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),
+        "preview": dg.MetadataValue.md(shown),
+    }
 
 
-published_assets = [_published_asset(t) for t in PUBLISHED_COLUMNS]
+REPORT_KEY = dg.AssetKey(["published", "bureau_report"])
+
+
+@dg.multi_asset(
+    name="publication",
+    group_name="publication",
+    specs=[
+        *(dg.AssetSpec(["published", t], deps=[dg.AssetKey([t])], kinds={"parquet"}, owners=["team:data-engineering"],
+                       description=f"{DESCRIPTIONS[t]} published/{t}/ (SPEC section 4).") for t in PUBLISHED_COLUMNS),
+        dg.AssetSpec(REPORT_KEY, deps=[dg.AssetKey(["monthly_statistics"]), dg.AssetKey(["reconciliation_discrepancies"])],
+                     kinds={"excel"}, owners=["team:data-engineering"],
+                     description="Per report month an XLSX workbook for bureau staff (summary per region with the province "
+                                 "total, a sheet per category, the discrepancies) and a PNG chart by region. "
+                                 "月度统计报表（Excel）与趋势图。"),
+    ],
+)
+def publication(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """One publication (发布): every SPEC section 4 table and the bureau report, switched in together."""
+    month = warehouse.latest_policy_month("deferral_decisions")
+    with warehouse.connect() as con:
+        version, rows, removed = publish(con, warehouse, month, context.run_id)
+        if removed:
+            context.log.warning(f"removed leftovers of an interrupted publication: {', '.join(removed)}")
+        context.log.info(f"published {version.name} as of {month}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
+        for table, n in rows.items():
+            yield dg.MaterializeResult(asset_key=["published", table],
+                                       metadata=_table_metadata(con, warehouse, table, version, n, month))
+    workbooks = sorted((version / "report").glob("*.xlsx"))
+    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
+        "workbooks": len(workbooks), "publication": version.name,
+        "latest_workbook": dg.MetadataValue.path(str(warehouse.root / "published" / "report" / workbooks[-1].name))
+        if workbooks else "",
+        "chart": dg.MetadataValue.path(str(warehouse.root / "published" / "report" / "deferral_by_region.png")),
+    })
+
+
+published_assets = [publication]

@@ -4,12 +4,12 @@ chart of deferred, repaid and outstanding amounts by region, under ``published/r
 Statistics are a few hundred rows a month, so pandas and openpyxl are fine here.
 """
 
-import os
-import shutil
+import io
+import zipfile
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
-import dagster as dg
-import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
@@ -17,8 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Font, PatternFill  # noqa: E402
 
-from assets.publication import swap_in  # noqa: E402
-from pipelines.resources import Warehouse  # noqa: E402
+from assets.storage import q  # noqa: E402
+
+# fixed zip entry times: a rerun on the same inputs writes the same bytes
+ZIP_TIME = (2022, 1, 1, 0, 0, 0)
 
 # monthly_statistics column -> 报表表头
 HEADERS = {
@@ -80,7 +82,22 @@ def write_workbook(path, month: str, stats: list[dict], discrepancies: list[dict
         _sheet(wb, title, HEADERS, rows, province_codes)
     _sheet(wb, "差异明细", DISCREPANCY_HEADERS, discrepancies, set())
     wb.properties.title = f"阶段性缓缴职工医保单位缴费统计表 {month}"
-    wb.save(path)
+    wb.properties.creator = "deferral pipeline"
+    stamp = datetime(int(month[:4]), int(month[5:7]), 1)  # the report month, not the clock: reruns are identical
+    wb.properties.created = wb.properties.modified = stamp
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    Path(path).write_bytes(_fixed_zip_times(buffer.getvalue()))
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, src.read(item.filename))
+    return out.getvalue()
 
 
 def write_chart(path, series: list[dict]) -> None:
@@ -104,36 +121,19 @@ def write_chart(path, series: list[dict]) -> None:
     plt.close(fig)
 
 
-@dg.asset(
-    key=dg.AssetKey(["published", "bureau_report"]),
-    group_name="publication",
-    kinds={"excel", "parquet"},
-    deps=[dg.AssetKey(["published", "monthly_statistics"]), dg.AssetKey(["published", "reconciliation_discrepancies"])],
-    owners=["team:data-engineering"],
-)
-def bureau_report(warehouse: Warehouse) -> dg.MaterializeResult:
-    """Per report month an XLSX workbook for bureau staff (summary per region with the province total,
-    a sheet per category, the discrepancies) and a PNG chart by region. 月度统计报表（Excel）与趋势图。"""
-    published = warehouse.root / "published"
-    con = duckdb.connect()
-    stats_rel = con.sql(f"SELECT * FROM read_parquet('{published}/monthly_statistics/**/*.parquet', hive_partitioning = true)")
+def write_report(con, tables: Path, target: Path, month: str, profiles) -> None:
+    """The workbooks of every report month through ``month`` and the chart, from the publication's
+    tables under ``tables`` (a publication being written), into ``target``."""
+    stats_rel = con.sql(f"SELECT * FROM read_parquet({q(tables / 'monthly_statistics' / '**' / '*.parquet')}, "
+                        "hive_partitioning = true)")
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
-    disc_rel = con.sql(f"SELECT * FROM read_parquet('{published}/reconciliation_discrepancies/*.parquet') ORDER BY period, kind, uscc")
+    disc_rel = con.sql(f"SELECT * FROM read_parquet({q(tables / 'reconciliation_discrepancies' / '*.parquet')}) "
+                       "ORDER BY period, kind, uscc")
     discrepancies = [dict(zip(disc_rel.columns, r)) for r in disc_rel.fetchall()]
-    provinces = {p.province_code for p in warehouse.profiles()}
-    final = published / "report"
-    staging = final.with_name(f".report.{os.getpid()}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    months = sorted({r["report_month"] for r in stats})
-    for month in months:
-        write_workbook(staging / f"report_{month}.xlsx", month, [r for r in stats if r["report_month"] == month],
-                       [d for d in discrepancies if d["period"] == month], provinces)
-    write_chart(staging / "deferral_by_region.png",
+    provinces = {p.province_code for p in profiles}
+    target.mkdir(parents=True, exist_ok=True)
+    for m in sorted({r["report_month"] for r in stats}):
+        write_workbook(target / f"report_{m}.xlsx", m, [r for r in stats if r["report_month"] == m],
+                       [d for d in discrepancies if d["period"] == m], provinces)
+    write_chart(target / "deferral_by_region.png",
                 [r for r in stats if r["category"] == "all" and r["region_code"] not in provinces])
-    swap_in(staging, final)
-    return dg.MaterializeResult(metadata={
-        "workbooks": len(months),
-        "latest_workbook": dg.MetadataValue.path(str(final / f"report_{months[-1]}.xlsx")) if months else "",
-        "chart": dg.MetadataValue.path(str(final / "deferral_by_region.png")),
-    })

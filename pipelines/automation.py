@@ -42,7 +42,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed raw files")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint, tags={"deferral/trigger": "raw_files"})
+    return dg.RunRequest(run_key=fingerprint, tags={"deferral/trigger": "raw_files", "deferral/data_dir": str(warehouse.root)})
 
 
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=monthly_job,
@@ -50,5 +50,8 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
                       description="After a successful ingest, recompute every report month. 入库后重算各月。")
 def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Warehouse):
     month = latest_contribution_period(warehouse.root)
+    if month is None:
+        return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
     return dg.RunRequest(run_key=context.dagster_run.run_id,
-                         tags={**range_tags(first_report_month(), month), "deferral/as_of": month})
+                         tags={**range_tags(first_report_month(), month), "deferral/as_of": month,
+                               "deferral/data_dir": str(warehouse.root)})

@@ -3,6 +3,7 @@
 import os
 import re
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,18 +12,48 @@ import typer
 app = typer.Typer(add_completion=False, help="阶段性缓缴职工医保单位缴费 — deferral pipeline.")
 
 
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"deferral: {message}", err=True)
+    raise typer.Exit(code)
+
+
 @app.command()
 def generate(
     data_dir: Annotated[Path, typer.Option(help="Where raw/ is written.")],
     scale: Annotated[str, typer.Option(help="tiny | city | province")] = "tiny",
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing raw/ (its files are deleted).")] = False,
 ) -> None:
     """Write synthetic raw tables for both policy profiles, and a manifest of what was planted."""
     from pipelines.synthetic.generate import generate as run_generate
 
+    raw = data_dir / "raw"
+    if raw.exists() and any(raw.iterdir()) and not force:
+        fail(f"{raw} already holds files (a real export?); nothing was changed. Choose another --data-dir, or pass "
+             "--force to delete it and generate anew.")
     manifest = run_generate(data_dir, scale, seed)
     rows = sum(t["rows"] for t in manifest["tables"].values())
-    typer.echo(f"wrote {rows:,} rows in 9 tables to {data_dir / 'raw'} (manifest: raw/manifest.json)")
+    typer.echo(f"wrote {rows:,} rows in 9 tables to {raw} (manifest: raw/manifest.json)")
+
+
+def _valid_months(data_dir: Path) -> tuple[str, Optional[str]]:
+    from pipelines.partitions import first_report_month
+    from pipelines.summary import latest_contribution_period
+
+    return first_report_month(), latest_contribution_period(data_dir)
+
+
+def _mark_killed_runs(instance, data_dir: Path) -> None:
+    """Runs of this data dir still STARTED while we hold its lock died with their process."""
+    import dagster as dg
+
+    runs = instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+        tags={"deferral/data_dir": str(data_dir)}))
+    for stale in runs:
+        instance.report_run_failed(stale, "its process ended without finishing the run (killed?); marked failed by the "
+                                          "next `deferral run` on this data dir")
+        typer.echo(f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed")
 
 
 @app.command()
@@ -31,50 +62,84 @@ def run(
     as_of: Annotated[Optional[str], typer.Option(help="Report month YYYY-MM; default: latest contribution period.")] = None,
     executor: Annotated[str, typer.Option(help="in_process | multiprocess")] = "in_process",
     log_level: Annotated[str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")] = "INFO",
+    wait: Annotated[int, typer.Option(help="Seconds to wait while another run writes this data dir.")] = 0,
 ) -> None:
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
-    if as_of is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", as_of):
+    if as_of is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", as_of):
         raise typer.BadParameter("--as-of must be YYYY-MM")
     if executor not in ("in_process", "multiprocess"):
         raise typer.BadParameter("--executor must be in_process or multiprocess")
     data_dir = data_dir.resolve()
     if not (data_dir / "raw").is_dir():
         raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
+    first_month, _ = _valid_months(data_dir)
+    if as_of is not None and as_of < first_month:
+        fail(f"--as-of {as_of} is before every policy's first period: report months run from {first_month} through "
+             "the latest accepted contribution period")
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # offline deployments: no telemetry, no sign-up pop-up
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
 
+    from assets.lock import DataDirBusy, acquire, release
+    from pipelines.resources import LOCK_TAG
+
+    token = f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        acquire(data_dir, token, pid=os.getpid(), what="`deferral run`", wait_seconds=wait,
+                log=lambda m: typer.echo(f"warning: {m}", err=True))
+    except DataDirBusy as busy:
+        fail(str(busy))
+    try:
+        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token})
+    finally:
+        release(data_dir, token)
+    if not ok:
+        sys.exit(1)
+
+
+def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, home: Path, lock_tags: dict) -> bool:
     import dagster as dg
 
     from pipelines.definitions import ingest_job_def, monthly_job_def
     from pipelines.jobs import IN_PROCESS, MULTIPROCESS, range_tags
-    from pipelines.partitions import first_report_month
-    from pipelines.summary import latest_contribution_period, print_summary
+    from pipelines.summary import print_summary
 
     executor_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
 
     def run_config(month: str = "") -> dict:
-        # the data dir and report month travel in the run's config: the UI shows them per run
+        # only the warehouse's own fields: the data dir and report month show per run in the UI, and the
+        # settings resource (DEFERRAL_* through dg.EnvVar) is never touched by run config
         return {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
                 "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "as_of": month}}}}
 
-    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest"}
+    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags}
     monthly = None
+    problem = ""
     with dg.DagsterInstance.get() as instance:
+        _mark_killed_runs(instance, data_dir)
         ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config(), tags=tags)
         run_ids = [ingest.run_id]
         if ingest.success:
-            month = as_of or latest_contribution_period(data_dir)
-            monthly = dg.execute_job(
-                dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config(month),
-                tags={**tags, "deferral/as_of": month, **range_tags(first_report_month(), month)})
-            run_ids.append(monthly.run_id)
+            first_month, latest = _valid_months(data_dir)
+            month = as_of or latest
+            if latest is None:
+                problem = (f"no accepted contribution rows in {data_dir / 'raw' / 'contributions'}: nothing to compute. "
+                           "See quarantine/contributions/ for rejected rows, fix the export and run again.")
+            elif month > latest or month < first_month:
+                problem = (f"--as-of {month} is outside the months this data can report: {first_month} through {latest} "
+                           "(the latest accepted contribution period). Nothing was computed or published.")
+            else:
+                monthly = dg.execute_job(
+                    dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config(month),
+                    tags={**tags, "deferral/as_of": month, **range_tags(first_month, month)})
+                run_ids.append(monthly.run_id)
         print_summary(instance, run_ids, data_dir)
+    if problem:
+        typer.echo(f"deferral: {problem}", err=True)
     typer.echo(f"Dagster home: {home}  (open the UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml)")
-    if not (ingest.success and monthly and monthly.success):
-        sys.exit(1)
+    return bool(ingest.success and monthly and monthly.success)
 
 
 if __name__ == "__main__":

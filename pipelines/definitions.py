@@ -9,11 +9,11 @@ import dagster as dg
 from assets.ingest.assets import accounting_checks, ingest_assets, raw_specs
 from assets.policy.assets import policy_assets
 from assets.publication import published_assets
-from assets.report import bureau_report
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
+from pipelines.console import console
 from pipelines.jobs import deferral_job, ingest_job, monthly_job
 from pipelines.resources import settings_from_environment, warehouse_resource
 
@@ -21,13 +21,13 @@ from pipelines.resources import settings_from_environment, warehouse_resource
 def build_defs() -> dg.Definitions:
     settings = settings_from_environment()
     return dg.Definitions(
-        assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, bureau_report,
-                validation_report],
+        assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, validation_report],
         asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
         jobs=[ingest_job, monthly_job, deferral_job],
         schedules=[monthly_ingest_schedule],
         sensors=[raw_files_sensor, report_months_after_ingest],
         resources={"settings": settings, "warehouse": warehouse_resource(settings=settings)},
+        loggers={"console": console},
     )
 
 

@@ -13,6 +13,7 @@ database that spills to ``<data-dir>/warehouse/_spill``; no DuckDB file is share
 steps, so steps can run in parallel processes or on other machines.
 """
 
+import multiprocessing
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Iterator, Optional
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
+from assets.lock import DataDirBusy, acquire, release
 from pipelines.profiles import PolicyProfile, load_profiles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +38,10 @@ SETTINGS_ENV = {
     "duckdb_memory": "DEFERRAL_DUCKDB_MEMORY",
     "duckdb_threads": "DEFERRAL_DUCKDB_THREADS",
     "gx_batch_rows": "DEFERRAL_GX_BATCH_ROWS",
+    "lock_wait_seconds": "DEFERRAL_LOCK_WAIT",
 }
-INT_SETTINGS = {"duckdb_threads", "gx_batch_rows"}
+INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "lock_wait_seconds"}
+LOCK_TAG = "deferral/lock"  # set by `deferral run`: its runs share the lock the command holds
 _warned_runs: set[str] = set()
 
 
@@ -48,6 +53,7 @@ class Settings(dg.ConfigurableResource):
     duckdb_memory: str = "12GB"  # DEFERRAL_DUCKDB_MEMORY
     duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
     gx_batch_rows: int = 2_000_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
+    lock_wait_seconds: int = 0  # DEFERRAL_LOCK_WAIT: how long a run waits for a busy data dir before failing
 
     @property
     def pii_key_kind(self) -> str:
@@ -74,10 +80,37 @@ class Warehouse(dg.ConfigurableResource):
     data_dir: str
     as_of: str = ""  # the run's report month YYYY-MM (what publication shows); empty: the latest month computed
     settings: dg.ResourceDependency[Settings]
+    _lock_owner: Optional[str] = PrivateAttr(default=None)
 
     @property
     def root(self) -> Path:
         return Path(self.data_dir).resolve()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run writes the data dir alone: take its lock (assets/lock.py) for the run's lifetime."""
+        run = context.dagster_run
+        if run is None:  # a sensor or schedule evaluating: reads only
+            return
+        owner = run.tags.get(LOCK_TAG) or run.run_id
+        parent = multiprocessing.parent_process()  # a step of the multiprocess executor: its run worker lives on
+        instance = context.instance
+
+        def run_finished(other: str) -> bool:
+            other_run = instance.get_run_by_id(other) if instance else None
+            return bool(other_run and other_run.is_finished)
+
+        try:
+            taken = acquire(self.root, owner, pid=parent.pid if parent else os.getpid(), what="Dagster run",
+                            wait_seconds=self.settings.lock_wait_seconds, run_finished=run_finished,
+                            log=context.log.warning if context.log else None)
+        except DataDirBusy as busy:
+            raise dg.Failure(description=str(busy)) from None
+        if taken and parent is None:
+            self._lock_owner = owner
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock_owner:
+            release(self.root, self._lock_owner)
 
     @property
     def pii_key(self) -> str:

@@ -3,13 +3,29 @@ and the published tables."""
 
 from pathlib import Path
 
+import re
+
 import dagster as dg
 import duckdb
 
+from assets.storage import q
 
-def latest_contribution_period(data_dir: Path) -> str:
+
+def latest_contribution_period(data_dir: Path) -> str | None:
+    """The latest period among accepted contributions; None when there are none (yet)."""
     path = data_dir / "warehouse" / "clean" / "contributions.parquet"
-    return duckdb.connect().execute(f"SELECT max(period) FROM read_parquet('{path}')").fetchall()[0][0]
+    if not path.exists():
+        return None
+    return duckdb.connect().execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+
+
+def first_meaningful_line(message: str) -> str:
+    """The first line of an error that says something (DuckDB ends its messages with a caret line)."""
+    for line in message.splitlines():
+        line = line.strip()
+        if line and set(line) - set("^~ -"):
+            return re.sub(r"^dagster\._core\.definitions\.events\.Failure: ", "", line)
+    return message.strip()
 
 
 def _figures(data_dir: Path) -> list[str]:
@@ -17,7 +33,7 @@ def _figures(data_dir: Path) -> list[str]:
     if not all((published / t).exists() for t in ("deferral_ledger", "repayment_schedule", "reconciliation_discrepancies")):
         return []
     con = duckdb.connect()
-    read = lambda t: f"read_parquet('{published / t}/**/*.parquet', hive_partitioning = true)"  # noqa: E731
+    read = lambda t: f"read_parquet({q(published / t / '**' / '*.parquet')}, hive_partitioning = true)"  # noqa: E731
     units, deferred = con.execute(
         f"SELECT count(DISTINCT unit_id) FILTER (WHERE deferred_amount > 0), coalesce(sum(deferred_amount), 0) FROM {read('deferral_ledger')}"
     ).fetchall()[0]
@@ -42,7 +58,7 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
             event = record.event_log_entry.dagster_event
             error = event.event_specific_data.error
             cause = error.cause or error
-            print(f"  FAILED step {event.step_key}: {cause.message.strip().splitlines()[-1]}")
+            print(f"  FAILED step {event.step_key}: {first_meaningful_line(cause.message)}")
     print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
     evaluations = []
     for run_id in run_ids:

@@ -15,11 +15,13 @@ import dagster as dg
 from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
-from assets.ingest.sources import list_sources, stage_table
+from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, stage_table
 from assets.storage import q, scalar, sql_statements, write_parquet
 from pipelines.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
+# Without these there is nothing to compute: a missing folder stops the run with a message.
+REQUIRED_TABLES = ("units", "contributions")
 
 
 def ingest_key(table: str) -> dg.AssetKey:
@@ -56,10 +58,22 @@ def quarantine_by_rule(con, warehouse: Warehouse, table: str) -> dict[str, int]:
     return dict(rows)
 
 
+def _relative(warehouse: Warehouse, path: Path) -> str:
+    return str(path.relative_to(warehouse.root)) if path.is_relative_to(warehouse.root) else str(path)
+
+
+def records_in_files(warehouse: Warehouse, table: str) -> int:
+    """Records in the raw files, counted without the DuckDB reader (assets/ingest/sources.py)."""
+    return sum(count_records(p) for p in raw_files(warehouse.raw_dir(table)))
+
+
 def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     """Runs the whole ingest of one table on a DuckDB connection; returns its counts."""
     raw_dir = warehouse.raw_dir(table.name)
-    sources = list_sources(raw_dir) if raw_dir.exists() else []
+    if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
+        raise BadInputFile(f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
+                           "files with the contract's header) and run again.")
+    sources = list_sources(raw_dir) if raw_dir.is_dir() else []
     staged = warehouse.staged_dir(table.name)
     stage_table(con, sources, table.columns, staged, warehouse.root)
     staged_glob = q(staged / "part-*.parquet") if sources else None
@@ -114,17 +128,16 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
                       warehouse.quarantine_dir(table.name) / "quarantine.parquet")
 
     counts = {
-        "rows_read": scalar(con, f"SELECT count(*) FROM read_parquet({staged_glob})")
-        + scalar(con, f"SELECT count(*) FROM read_parquet({q(staged / 'rejects.parquet')})"),
+        "rows_read": records_in_files(warehouse, table.name),
         "accepted": scalar(con, "SELECT count(*) FROM clean"),
         "quarantined": scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse, table.name)
-    counts["files"] = [
-        {"file": str(s.path.relative_to(warehouse.root)) if s.path.is_relative_to(warehouse.root) else str(s.path),
-         "kind": s.kind, "encoding": s.encoding or "parquet"} for s in sources
-    ]
+    counts["files"] = [{"file": _relative(warehouse, s.path), "kind": s.kind, "encoding": s.encoding or "parquet"}
+                       for s in sources]
+    counts["ignored_files"] = [_relative(warehouse, p) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
+    counts["missing_folder"] = not raw_dir.is_dir()
     counts["warnings"] = _warnings(con, table)
     # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
     register_person_key(con, warehouse.pii_key)
@@ -149,8 +162,16 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
         tags={"layer": "ingest"},
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        with warehouse.connect() as con:
-            counts = ingest_table(con, warehouse, table)
+        try:
+            with warehouse.connect() as con:
+                counts = ingest_table(con, warehouse, table)
+        except BadInputFile as bad:
+            context.log.error(str(bad))
+            raise dg.Failure(description=str(bad), allow_retries=False) from None
+        if counts["missing_folder"]:
+            context.log.warning(f"raw/{table.name}/ is missing: read as an empty table")
+        if counts["ignored_files"]:
+            context.log.warning(f"{table.name}: ignored files ({IGNORED_NOTE}): {', '.join(counts['ignored_files'])}")
         context.log.info(
             f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
             f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
@@ -166,6 +187,8 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
                 "dagster/row_count": dg.MetadataValue.int(counts["accepted"]),
                 "quarantine_by_rule": dg.MetadataValue.json(counts["quarantine_by_rule"]),
                 "files": dg.MetadataValue.json(counts["files"]),
+                "ignored_files": dg.MetadataValue.json(counts["ignored_files"]),
+                "missing_folder": dg.MetadataValue.bool(counts["missing_folder"]),
                 "warnings": dg.MetadataValue.json(counts["warnings"]),
                 "clean_path": dg.MetadataValue.path(str(warehouse.clean_path(table.name))),
                 "quarantine_path": dg.MetadataValue.path(str(warehouse.quarantine_dir(table.name))),
@@ -181,13 +204,12 @@ def _build_accounting_check(table: RawTable) -> dg.AssetChecksDefinition:
         asset=ingest_key(table.name),
         name="rows_accounted_for",
         blocking=True,
-        description="Rows read = accepted + quarantined + exact duplicates (SPEC section 4), counted from the files written.",
+        description="Records in the raw files (counted from the files themselves, not by the ingest reader) = accepted "
+                    "+ quarantined + exact duplicates (SPEC section 4). 原始记录数 = 入库 + 隔离 + 完全重复。",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        staged = warehouse.staged_dir(table.name)
+        read = records_in_files(warehouse, table.name)
         with warehouse.connect() as con:
-            read = scalar(con, f"SELECT count(*) FROM read_parquet({q(staged / 'part-*.parquet')})") + scalar(
-                con, f"SELECT count(*) FROM read_parquet({q(staged / 'rejects.parquet')})")
             accepted = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.clean_path(table.name))})")
             quarantined = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / '*.parquet')})")
             duplicates = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.root / 'warehouse' / 'duplicates' / f'{table.name}.parquet')})")

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from assets.contracts import RawTable
 
+# A cell longer than this is not a value of any column: its own rule, its raw value kept whole.
+MAX_CELL_CHARS = 1000
+# Control characters (NUL and the C0 set but tab, LF, CR; DEL) never belong in a cell.
+CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+
 # Surrounding white space SPEC section 5 trims: ASCII blanks and the ideographic space.
 TRIM_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288)"
 
@@ -70,6 +75,9 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
     for col in table.region_columns:
         known = ", ".join(literal(r) for r in regions)
         rules.append((f"unknown_region:{col}", f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})"))
+    for col in table.columns:
+        rules.append((f"control_character:{col}", f"regexp_matches({ident(col)}, {literal(CONTROL_CHARS)})"))
+        rules.append((f"too_long:{col}", f"length({ident(col)}) > {MAX_CELL_CHARS}"))
     if table.references_unit:
         rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)'))
     return rules

@@ -12,16 +12,30 @@ from __future__ import annotations
 import codecs
 import csv
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 CHUNK = 1 << 22
+csv.field_size_limit(sys.maxsize)
+MAX_LINE_BYTES = 64 << 20  # a record longer than this is a broken file, not a row
 
 
-class UndecodableFileError(ValueError):
+class BadInputFile(ValueError):
+    """A raw file the pipeline cannot read as the contract says: the message names the file and
+    what to do. Ingest stops the table with it (never a bare traceback)."""
+
+
+class UndecodableFileError(BadInputFile):
     pass
+
+
+# A GB18030 decoding is plausible when its non-ASCII characters are mostly common Chinese (GB2312):
+# Latin-1/cp1252 bytes also decode as GB18030, but into rare characters ("Müller" -> "M黮ler").
+MIN_COMMON_SHARE = 0.9
+IGNORED_NOTE = "only .csv and .parquet files are read"
 
 
 @dataclass(frozen=True)
@@ -33,24 +47,64 @@ class SourceFile:
 
 
 def detect_encoding(path: Path) -> str:
-    """'utf-8' (BOM or not) or 'gb18030'; raises UndecodableFileError naming the file otherwise."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            return "utf-8" if encoding == "utf-8-sig" else encoding
-        except UnicodeDecodeError:
-            continue
-    raise UndecodableFileError(
-        f"{path}: neither UTF-8 nor GB18030; re-export the file in one of those encodings"
-    )
+    """'utf-8' (BOM or not) or 'gb18030'; raises UndecodableFileError naming the file otherwise.
+
+    UTF-8 is strict, so a file that decodes is UTF-8. Nearly any bytes decode as GB18030, so a
+    GB18030 decoding must also be plausible: at least MIN_COMMON_SHARE of its non-ASCII characters
+    in GB2312 (the common characters); otherwise the file is most likely Latin-1/cp1252."""
+    try:
+        _decode(path, "utf-8-sig")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        non_ascii, common = _decode(path, "gb18030")
+    except UnicodeDecodeError:
+        raise UndecodableFileError(
+            f"{path}: neither UTF-8 nor GB18030; re-export the file as UTF-8 (or GB18030)") from None
+    if non_ascii and common < MIN_COMMON_SHARE * non_ascii:
+        raise UndecodableFileError(
+            f"{path}: not UTF-8, and read as GB18030 only {common:,} of its {non_ascii:,} non-ASCII characters are "
+            "common Chinese characters: it is most likely another encoding (Latin-1/cp1252?). Nothing of it was "
+            "read; re-export the file as UTF-8.")
+    return "gb18030"
+
+
+def _decode(path: Path, encoding: str) -> tuple[int, int]:
+    """Decodes the whole file (streaming); returns (non-ASCII characters, of which GB2312-encodable)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    non_ascii = common = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            text = decoder.decode(chunk, final=not chunk)
+            if encoding == "gb18030" and text:
+                wide = len(text) - len(text.encode("ascii", "ignore"))
+                if wide:
+                    non_ascii += wide
+                    common += len(text.encode("gb2312", "ignore").decode("gb2312")) - (len(text) - wide)
+            if not chunk:
+                return non_ascii, common
+
+
+def ignored_files(folder: Path) -> list[Path]:
+    """Files in a table folder that are not read (an .xlsx or .txt placed there by mistake)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() not in (".csv", ".parquet"))
+
+
+def raw_files(folder: Path) -> list[Path]:
+    """The files of a table folder that are read, in path order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
 
 
 def list_sources(folder: Path) -> list[SourceFile]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+    files = raw_files(folder)
+    for path in files:
+        if path.stat().st_size == 0:
+            raise BadInputFile(f"{path}: the file is empty (0 bytes), not even a header row. Re-export it with its "
+                               "header row, or remove it if it was not meant to be there.")
     out = []
     for i, path in enumerate(files):
         if path.suffix.lower() == ".csv":
@@ -90,7 +144,14 @@ def stage_table(
     for src in sources:
         rel_name = str(src.path.relative_to(root)) if src.path.is_relative_to(root) else str(src.path)
         if src.kind == "parquet":
-            present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(src.path)})").fetchall()}
+            try:
+                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(src.path)})").fetchall()]
+                con.execute(f"SELECT count(*) FROM read_parquet({_q(src.path)})").fetchall()
+            except duckdb.Error as error:
+                raise BadInputFile(f"{src.path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
+                                   "may be truncated. Copy or re-export it again.") from None
+            check_header(src.path, names, columns)
+            present = set(names)
             cells = ", ".join(
                 f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns
             )
@@ -100,20 +161,20 @@ def stage_table(
             )
         else:
             path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
+            names = _header(path)
+            check_header(src.path, names, columns)
+            # each file gets its own rejects tables, so a reject is never attributed to another file
             reader = (
                 f"read_csv({_q(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
                 "strict_mode = true, ignore_errors = true, store_rejects = true, auto_detect = false, "
-                f"columns = {_header_columns(path)})"
+                f"rejects_table = 'rejects_{src.index}', rejects_scan = 'reject_scans_{src.index}', "
+                f"max_line_size = {MAX_LINE_BYTES}, columns = {_header_columns(names)})"
             )
-            present = set(_header(path))
+            present = set(names)
             cells = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns)
             # accepted records keep file order; their line is the n-th line not taken by a reject
             con.execute(f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}")
-            con.execute(
-                "INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM reject_errors "
-                "WHERE scan_id = (SELECT max(scan_id) FROM reject_scans)",
-                [rel_name],
-            )
+            con.execute(f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name])
             query = f"""
                 WITH rejected AS (SELECT source_line FROM staged_rejects WHERE source_file = {_q(Path(rel_name))}),
                 lines AS (
@@ -131,11 +192,47 @@ def stage_table(
     shutil.rmtree(transcoded, ignore_errors=True)
 
 
+def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None:
+    """The file's columns must be the contract's (a subset: optional columns may be absent), each once."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise BadInputFile(f"{path}: column {', '.join(repeated)} appears more than once in the header. Keep one "
+                           "column of each name and re-export.")
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise BadInputFile(
+            f"{path}: column {', '.join(repr(n) for n in unknown)} is not in the contract for this table "
+            f"(misspelled?). The columns are: {', '.join(columns)}. Rename the column and run again; nothing of this "
+            "table was read.")
+
+
 def _header(path: Path) -> list[str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return [h.strip() for h in next(csv.reader([fh.readline()]), [])]
 
 
-def _header_columns(path: Path) -> str:
-    names = _header(path)
-    return "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+def _header_columns(names: list[str]) -> str:
+    return "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+
+
+def count_records(path: Path) -> int:
+    """Data records in a raw file, counted without DuckDB (the accounting identity's independent side):
+    Parquet from its footer; CSV as non-blank records after the header (quoted newlines respected)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    lines, last, simple = 0, b"\n", True
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            # quotes or blank lines need a real CSV reader; otherwise a record is a line
+            if b'"' in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk or (last == b"\n" and chunk[:1] in b"\r\n"):
+                simple = False
+                break
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if simple:
+        return lines + (last != b"\n") - 1  # a last line without newline is a record; the header is not
+    encoding = "utf-8-sig" if detect_encoding(path) == "utf-8" else "gb18030"
+    with open(path, encoding=encoding, newline="") as fh:
+        return sum(1 for row in csv.reader(fh) if row) - 1

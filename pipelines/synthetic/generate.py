@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from assets.identifiers import gb11714_check
-from assets.storage import sql_statements
+from assets.storage import q, sql_statements
 from pipelines.profiles import load_profiles
 
 HERE = Path(__file__).parent
@@ -340,7 +340,7 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
 def _copy(con, query: str, path: Path, fmt: str = "csv") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     opts = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000" if fmt == "parquet" else "HEADER, DELIMITER ','"
-    con.execute(f"COPY ({query}) TO '{path}' ({opts})")
+    con.execute(f"COPY ({query}) TO {q(path)} ({opts})")
 
 
 def _transcode(path: Path, encoding: str, bom: bool = False) -> None:
@@ -363,7 +363,7 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     raw.mkdir(parents=True)
     tmp_dir = Path(data_dir) / ".generate_tmp"
     con = duckdb.connect()
-    con.execute(f"SET temp_directory = '{tmp_dir}'")
+    con.execute("SET temp_directory = " + "'" + str(tmp_dir).replace("'", "''") + "'")
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
