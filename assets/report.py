@@ -5,6 +5,7 @@ Statistics are a few hundred rows a month, so pandas and openpyxl are fine here.
 """
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from decimal import Decimal
@@ -84,19 +85,24 @@ def write_workbook(path, month: str, stats: list[dict], discrepancies: list[dict
     wb.properties.title = f"阶段性缓缴职工医保单位缴费统计表 {month}"
     wb.properties.creator = "deferral pipeline"
     stamp = datetime(int(month[:4]), int(month[5:7]), 1)  # the report month, not the clock: reruns are identical
-    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.created = stamp
     buffer = io.BytesIO()
-    wb.save(buffer)
-    Path(path).write_bytes(_fixed_zip_times(buffer.getvalue()))
+    wb.save(buffer)  # openpyxl stamps `modified` with the clock here; _fixed_times puts the report month back
+    Path(path).write_bytes(_fixed_times(buffer.getvalue(), stamp))
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
+def _fixed_times(data: bytes, stamp: datetime) -> bytes:
+    """The workbook's zip entry times and its `modified` property fixed, so reruns write the same bytes."""
     out = io.BytesIO()
+    modified = f"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">{stamp:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified>".encode()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", modified, body)
             info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(item.filename))
+            dst.writestr(info, body)
     return out.getvalue()
 
 
