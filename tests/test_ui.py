@@ -34,6 +34,9 @@ LINEAGE = {
 }
 
 
+UI_KEY = "ui-launchpad-key"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,7 +57,11 @@ def server(tmp_path_factory):
         os.environ.update(env_before)
     assert result.exit_code == 0, result.output
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DEFERRAL_DATA_DIR": str(root / "data")}
+    # runs launched from the UI start at once (no daemon in this test), with the deployment's key
+    with open(home / "dagster.yaml", "a", encoding="utf-8") as fh:
+        fh.write("run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DEFERRAL_DATA_DIR": str(root / "data"),
+           "DEFERRAL_PII_KEY": UI_KEY}
     webserver = Path(sys.executable).parent / "dagster-webserver"
     proc = subprocess.Popen([str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -126,6 +133,33 @@ def test_checks_and_metadata_are_visible(server):
     runs = graphql(server, "{ runsOrError { ... on Runs { results { jobName tags { key value } } } } }")
     tags = {r["jobName"]: {t["key"]: t["value"] for t in r["tags"]} for r in runs["runsOrError"]["results"]}
     assert tags["monthly_job"]["deferral/as_of"] == "2023-07"
+
+
+def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
+    """Issue 8 case 1: a run launched from the UI (GraphQL, as the launchpad does) resolves DEFERRAL_PII_KEY
+    through dg.EnvVar in the code location, with no run config for the settings."""
+    from tests.trust import hmac16, raw_person_ids
+
+    launched = graphql(server, """mutation { launchRun(executionParams: {
+        selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "monthly_job",
+                   assetSelection: [{path: ["repayment_schedule"]}]},
+        runConfigData: "{}",
+        executionMetadata: {tags: [{key: "dagster/partition", value: "2023-07"}]}}) {
+        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""")["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    for _ in range(240):
+        status = graphql(server, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(1)
+    assert status == "SUCCESS"
+    import duckdb
+
+    keys = {k for (k,) in duckdb.connect().execute(
+        f"SELECT person_key FROM read_parquet('{server['data']}/warehouse/policy/repayment_schedule/2023-07.parquet') "
+        "WHERE person_key IS NOT NULL").fetchall()}
+    assert keys and keys <= {hmac16(UI_KEY, i) for i in raw_person_ids(server["data"], valid_only=True)}
 
 
 def chromium(server, url: str, *args: str) -> subprocess.CompletedProcess:
