@@ -60,7 +60,7 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
             cause = error.cause or error
             print(f"  FAILED step {event.step_key}: {first_meaningful_line(cause.message)}")
     print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
-    evaluations = []
+    evaluations, notes = [], []
     for run_id in run_ids:
         for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
             mat = record.event_log_entry.asset_materialization
@@ -68,8 +68,14 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
             if "rows_read" in md:
                 print(f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
                       f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}")
+                if "missing_folder" in md and md["missing_folder"].value:
+                    notes.append(f"  raw/{mat.asset_key.path[-1]}/ is missing: read as an empty table")
+                if "ignored_files" in md and md["ignored_files"].value:
+                    notes.append(f"  ignored (only .csv and .parquet are read): {', '.join(md['ignored_files'].value)}")
         evaluations += [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
             run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
+    for note in notes:
+        print(note)
     failed = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     warned = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.WARN]
     print(f"checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")

@@ -78,6 +78,29 @@ def test_case_1_sensor_launched_run_uses_the_key(keyed_run, tmp_path, monkeypatc
     assert keys and keys <= {hmac16("k3-sensor-key", i) for i in ids}
 
 
+def test_case_1_schedule_launched_run_uses_the_key(keyed_run, tmp_path, monkeypatch):
+    """What the daemon does for `monthly_ingest_schedule`: the request's own config, nothing more."""
+    data, _ = keyed_run
+    target = tmp_path / "scheduled"
+    shutil.copytree(data / "raw", target / "raw")
+    for k, v in env_for(target, DEFERRAL_PII_KEY="k4-schedule-key").items():
+        monkeypatch.setenv(k, v)
+    from pipelines.automation import monthly_ingest_schedule
+    from pipelines.definitions import ingest_job_def
+
+    with dg.instance_for_test() as instance:
+        with dg.build_schedule_context(instance=instance) as context:
+            request = monthly_ingest_schedule.evaluate_tick(context).run_requests[0]
+        result = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance,
+                                run_config=request.run_config or {}, tags=request.tags)
+        assert result.success
+        event = instance.get_latest_materialization_event(dg.AssetKey(["ingest", "employee_events"]))
+        preview = event.asset_materialization.metadata["preview"].value
+    ids = raw_person_ids(data, valid_only=True)
+    assert any(hmac16("k4-schedule-key", i) in preview for i in ids)
+    assert not any(i in preview for i in raw_person_ids(data))
+
+
 def test_case_1_profiles_folder_is_honoured_by_every_asset_and_the_development_key_is_announced(tmp_path):
     profiles = tmp_path / "profiles"
     shutil.copytree(ROOT / "pipelines" / "profiles", profiles)
@@ -252,6 +275,40 @@ def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(
     assert not leftover.exists() and not (tmp_path / ".published.99999.tmp").is_symlink()
     assert published.resolve() != first and first.exists()  # the earlier version is kept for the auditors
     assert sorted(p.name for p in first.rglob("*.parquet")) == sorted(p.name for p in published.resolve().rglob("*.parquet"))
+
+
+def test_case_6_kill_9_during_a_run_leaves_the_previous_publication_and_the_next_run_recovers(keyed_run, tmp_path):
+    """A real `kill -9` of `deferral run` as soon as it starts publishing (or whenever it gets furthest)."""
+    import os
+    import signal
+    import time
+
+    from tests.trust import BIN as bin_dir
+
+    data, _ = keyed_run
+    target = tmp_path / "killed"
+    shutil.copytree(data, target, symlinks=True)
+    before = (target / "published").resolve()
+    env = env_for(target, DEFERRAL_PII_KEY="k1-test-key")
+    proc = subprocess.Popen([str(bin_dir / "deferral"), "run", "--data-dir", str(target), "--as-of", "2023-01"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any((target / "publications").glob(".staging-*")):
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    published = target / "published"
+    manifest = json.loads((published / "PUBLICATION.json").read_text())
+    assert manifest["as_of_month"] in ("2023-07", "2023-01")  # the whole previous, or the whole new one
+    if manifest["as_of_month"] == "2023-07":
+        assert published.resolve() == before.resolve() or published.resolve().name.startswith("2023-07")
+    again = run(target, "--as-of", "2023-01", DEFERRAL_PII_KEY="k1-test-key")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads((published / "PUBLICATION.json").read_text())["as_of_month"] == "2023-01"
+    assert not list((target / "publications").glob(".staging-*"))
+    assert before.exists()  # the earlier publication is kept
 
 
 def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path):
