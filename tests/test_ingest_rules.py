@@ -47,27 +47,27 @@ CASES = [
     ("units", "unit_name", "  某公司  ", "   ", "required:unit_name"),
     ("units", "unit_type", "individual_business", "company", "enum:unit_type"),
     ("units", "unit_type", "law_firm", "Enterprise", "enum:unit_type"),
-    ("units", "uscc", USCC_A, USCC_A.lower(), "format:uscc"),
+    ("units", "uscc", USCC_A, USCC_A.lower(), "format:uscc;lowercase:uscc"),
     ("units", "uscc", USCC_A, "91340100123456788K", "check_digit:uscc"),
-    ("units", "uscc", USCC_A, "9134010012345678I", "format:uscc"),
+    ("units", "uscc", USCC_A, "9134010012345678I", "format:uscc;excluded_letter:uscc"),
     ("units", "region_code", "349900", "340900", "unknown_region:region_code"),
     ("units", "region_code", "140800", "34010", "format:region_code"),
-    ("units", "registered_on", "2020-02-29", "2022/08/01", "date:registered_on"),
+    ("units", "registered_on", "2020-02-29", "2022/08/01", "date:registered_on;date_format:registered_on"),
     ("units", "registered_on", "2020-02-29", "2021-02-29", "calendar_date:registered_on"),
     ("contributions", "employer_medical", "350", "-5", "money:employer_medical"),
-    ("contributions", "employer_medical", "350.5", "1,000", "money:employer_medical"),
-    ("contributions", "employer_medical", "0.05", "1e3", "money:employer_medical"),
+    ("contributions", "employer_medical", "350.5", "1,000", "money:employer_medical;thousands_separator:employer_medical"),
+    ("contributions", "employer_medical", "0.05", "1e3", "money:employer_medical;excel_scientific:employer_medical"),
     ("contributions", "employer_medical", "350.12", "5.123", "money:employer_medical"),
     ("contributions", "employer_maternity", "", "abc", "money:employer_maternity"),
     ("contributions", "period", "202208", "2022-13", "period:period"),
-    ("contributions", "period", "2022-08", "2022-8", "period:period"),
+    ("contributions", "period", "2022-08", "2022-8", "period:period;date_format:period"),
     ("contributions", "person_id", PERSON_A, "110105194912310029", "check_digit:person_id"),
-    ("contributions", "person_id", PERSON_A, "11010519491231002x", "format:person_id"),
+    ("contributions", "person_id", PERSON_A, "11010519491231002x", "format:person_id;lowercase:person_id"),
     ("contributions", "unit_id", "U1", "U404", "unknown_unit:unit_id"),
     ("contributions", "contribution_base", "5000", "", "required:contribution_base"),
     ("tax_payments", "component", "employee_medical", "pension", "enum:component"),
     ("tax_payments", "payment_kind", "refund", "adjustment", "enum:payment_kind"),
-    ("tax_payments", "paid_on", "2022-09-15", "2022-9-15", "date:paid_on"),
+    ("tax_payments", "paid_on", "2022-09-15", "2022-9-15", "date:paid_on;date_format:paid_on"),
     ("tax_payments", "uscc", USCC_A, "91340100123456788K", "check_digit:uscc"),
     ("tax_deferral_register", "deferred_amount", "0", "-0.01", "money:deferred_amount"),
     ("fund_reserves", "avg_monthly_expenditure", "0.01", "0", "not_positive:avg_monthly_expenditure"),
@@ -79,14 +79,38 @@ CASES = [
     ("sme_classifications", "source", "tax", "survey", "enum:source"),
     ("sme_classifications", "operating_revenue", "", "-3", "money:operating_revenue"),
     ("commitments", "declared_size_class", "medium", "large", "enum:declared_size_class"),
-    ("commitments", "requested_from", "2022-08", "2022-8", "period:requested_from"),
+    ("commitments", "requested_from", "2022-08", "2022-8", "period:requested_from;date_format:requested_from"),
     ("commitments", "signed_on", "2022-07-15", "", "required:signed_on"),
     ("commitments", "unit_id", "U1", "U404", "unknown_unit:unit_id"),
     ("elections", "election", "refund_first_period", "defer", "enum:election"),
-    ("elections", "filed_on", "2022-07-20", "20220720", "date:filed_on"),
+    ("elections", "filed_on", "2022-07-20", "20220720", "date:filed_on;date_format:filed_on"),
     ("employee_events", "event_type", "transfer_out", "death", "enum:event_type"),
     ("employee_events", "event_date", "2022-09-10", "2022-02-30", "calendar_date:event_date"),
     ("employee_events", "person_id", PERSON_A, "110105194912310029", "check_digit:person_id"),
+    # Issue 14: what bureau exports really contain, each rejected with the column's rule and a diagnosis
+    ("contributions", "employer_medical", "300.00", "３００.00", "money:employer_medical;fullwidth:employer_medical"),
+    ("contributions", "employer_medical", "1000", "１，０００", "money:employer_medical;fullwidth:employer_medical"),
+    ("contributions", "period", "2022-08", "２０２２-08", "period:period;fullwidth:period"),
+    ("contributions", "period", "2022-08", "2022.08", "period:period;date_format:period"),
+    ("contributions", "period", "2022-08", "2022年08月", "period:period;date_format:period"),
+    ("contributions", "period", "2022-08", "44774", "period:period;excel_serial_date:period"),
+    ("contributions", "person_id", PERSON_A, "1.10105E+17", "format:person_id;excel_scientific:person_id"),
+    ("contributions", "person_id", PERSON_A, "110105194912310020.0", "format:person_id;excel_float:person_id"),
+    ("contributions", "person_id", PERSON_A, "'11010519491231002X", "format:person_id;leading_apostrophe:person_id"),
+    # 15 significant digits kept by Excel, then 000: its check character is not the 0 it ends with
+    ("contributions", "person_id", PERSON_A, "110105194912310000", "check_digit:person_id;excel_truncated:person_id"),
+    ("contributions", "person_id", PERSON_A, "１１０１０５１９４９１２３１００２Ｘ", "format:person_id;fullwidth:person_id"),
+    ("tax_payments", "paid_on", "2022-09-15", "2022/8/1", "date:paid_on;date_format:paid_on"),
+    ("tax_payments", "paid_on", "2022-09-15", "2022年8月1日", "date:paid_on;date_format:paid_on"),
+    ("tax_payments", "paid_on", "2022-09-15", "44774", "date:paid_on;excel_serial_date:paid_on"),
+    ("tax_payments", "paid_on", "2022-09-15", "2022－09－15", "date:paid_on;fullwidth:paid_on"),
+    ("tax_payments", "uscc", USCC_A, "91340100123456788l", "format:uscc;lowercase:uscc"),
+    ("tax_payments", "uscc", USCC_A, "9134O100123456788L", "format:uscc;excluded_letter:uscc"),
+    ("tax_payments", "uscc", USCC_A, "9.13401E+17", "format:uscc;excel_scientific:uscc"),
+    ("units", "uscc", USCC_A, "９１３４０１００１２３４５６７８８Ｌ", "format:uscc;fullwidth:uscc"),
+    ("sme_classifications", "employees", "12", "12.0", "integer:employees;excel_float:employees"),
+    ("sme_classifications", "employees", "1200", "1,200", "integer:employees;thousands_separator:employees"),
+    ("sme_classifications", "employees", "12", "１２", "integer:employees;fullwidth:employees"),
 ]
 
 
@@ -156,7 +180,10 @@ def test_quarantine_keeps_raw_values_and_source(warehouse, data_dir):
     q = duckdb.connect().execute(
         f"SELECT source_file, source_line, rule, raw_values::JSON->>'amount' FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')"
     ).fetchall()
-    assert q == [("raw/tax_payments/part.csv", 3, "money:amount", " 1e3 ")]
+    assert q == [("raw/tax_payments/part.csv", 3, "money:amount;excel_scientific:amount", " 1e3 ")]
+    hint = duckdb.connect().execute(
+        f"SELECT hint FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')").fetchall()[0][0]
+    assert hint.startswith("amount：金额格式错误") and "科学计数法" in hint
 
 
 def test_several_rules_joined(warehouse, data_dir):

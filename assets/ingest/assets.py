@@ -16,6 +16,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, stage_table
+from assets.vocabulary import hint_sql
 from assets.storage import q, scalar, sql_statements, write_parquet
 from pipelines.resources import Warehouse
 
@@ -123,7 +124,8 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     )
     (quarantine,) = sql_statements(SQL_DIR / "ingest_quarantine.sql", staged_glob=staged_glob,
                                    rejects=q(staged / "rejects.parquet"),
-                                   raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns))
+                                   raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
+                                   hint=hint_sql("q.rule"), field_count_hint=hint_sql("'field_count:record'"))
     write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
                       warehouse.quarantine_dir(table.name) / "quarantine.parquet")
 

@@ -8,6 +8,7 @@ units) follow. A row's ``rules`` is every broken rule joined by ``;`` in that or
 from __future__ import annotations
 
 from assets.contracts import RawTable
+from assets.vocabulary import diagnoses
 
 # A cell longer than this is not a value of any column: its own rule, its raw value kept whole.
 MAX_CELL_CHARS = 1000
@@ -65,9 +66,14 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
     Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
     :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
     """
-    rules = [(f"{rule}:{col}", _expectation_predicate(exp)) for rule, col, exp in table.column_rules()]
+    rules = []
+    for rule, col, exp in table.column_rules():
+        rules.append((f"{rule}:{col}", _expectation_predicate(exp)))
+        rules += diagnosis_predicates(rule, col, _expectation_predicate(exp))
     for col in table.uscc_columns + table.person_columns:
-        rules.append((f"check_digit:{col}", f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"))
+        check = f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"
+        rules.append((f"check_digit:{col}", check))
+        rules += diagnosis_predicates("check_digit", col, check)
     for col in table.typed_columns("date"):
         rules.append((f"calendar_date:{col}", f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL"))
     for col in table.positive_columns:
@@ -81,6 +87,17 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
     if table.references_unit:
         rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)'))
     return rules
+
+
+def diagnosis_predicates(rule: str, column: str, broken: str) -> list[tuple[str, str]]:
+    """The diagnoses (expectations/rules.yaml) that explain why ``rule`` failed on ``column``: each is
+    true only where the rule itself is broken, so it adds a reason and never a rejection."""
+    out = []
+    for d in diagnoses():
+        if rule in d.explains and (not d.columns or column in d.columns):
+            matches = " OR ".join(f"regexp_matches({ident(column)}, {literal(p)})" for p in d.patterns)
+            out.append((f"{d.rule}:{column}", f"({broken}) AND ({matches})"))
+    return out
 
 
 def rules_expression(table: RawTable, regions: list[str]) -> str:

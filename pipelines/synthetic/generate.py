@@ -142,9 +142,11 @@ class Planter:
         ]
 
     def bad(self, table: str, rule: str, row: dict[str, str], columns: list[str]) -> None:
+        """A row breaking ``rule`` (several joined by ';': a format rule and the diagnosis that explains it)."""
         self.rows.setdefault(table, []).append([row.get(c, "") for c in columns])
         self.expected.setdefault(table, {})
-        self.expected[table][rule] = self.expected[table].get(rule, 0) + 1
+        for one in rule.split(";"):
+            self.expected[table][one] = self.expected[table].get(one, 0) + 1
 
     def duplicate(self, table: str, row: dict[str, str], columns: list[str]) -> None:
         self.rows.setdefault(table, []).append([row.get(c, "") for c in columns])
@@ -170,12 +172,12 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
         p.bad("units", "required:unit_name", unit(unit_name=""), cols)
         p.bad("units", "enum:unit_type", unit(unit_type="company"), cols)
         good = p.fresh_uscc()
-        p.bad("units", "format:uscc", unit(uscc=good[:9] + "a" + good[10:]), cols)
+        p.bad("units", "format:uscc;lowercase:uscc", unit(uscc=good[:9] + "a" + good[10:]), cols)
         good = p.fresh_uscc()
         wrong = USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 1) % 31]
         p.bad("units", "check_digit:uscc", unit(uscc=good[:-1] + wrong), cols)
         p.bad("units", "unknown_region:region_code", unit(region_code="340900"), cols)
-        p.bad("units", "date:registered_on", unit(registered_on="2022/08/01"), cols)
+        p.bad("units", "date:registered_on;date_format:registered_on", unit(registered_on="2022/08/01"), cols)
         p.bad("units", "calendar_date:registered_on", unit(registered_on="2022-02-30"), cols)
         p.field_count("units", ",".join(unit().values()) + ",extra")
         a = unit()
@@ -199,8 +201,10 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
 
     for _ in range(k):
         p.bad("contributions", "money:employer_medical", contribution(employer_medical="-5"), cols)
-        p.bad("contributions", "money:contribution_base", contribution(contribution_base="1,000"), cols)
-        p.bad("contributions", "money:employee_medical", contribution(employee_medical="1e3"), cols)
+        p.bad("contributions", "money:contribution_base;thousands_separator:contribution_base",
+              contribution(contribution_base="1,000"), cols)
+        p.bad("contributions", "money:employee_medical;excel_scientific:employee_medical",
+              contribution(employee_medical="1e3"), cols)
         p.bad("contributions", "money:employer_maternity", contribution(employer_maternity="5.123"), cols)
         p.bad("contributions", "period:period", contribution(period="2022-13"), cols)
         p.bad("contributions", "required:person_id", contribution(person_id=""), cols)
@@ -227,8 +231,8 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
     for _ in range(k):
         p.bad("tax_payments", "enum:component", payment(component="employer_pension"), cols)
         p.bad("tax_payments", "enum:payment_kind", payment(payment_kind="adjustment"), cols)
-        p.bad("tax_payments", "date:paid_on", payment(paid_on="2022-8-15"), cols)
-        p.bad("tax_payments", "money:amount", payment(amount="1,000"), cols)
+        p.bad("tax_payments", "date:paid_on;date_format:paid_on", payment(paid_on="2022-8-15"), cols)
+        p.bad("tax_payments", "money:amount;thousands_separator:amount", payment(amount="1,000"), cols)
         good = p.fresh_uscc()
         p.bad("tax_payments", "check_digit:uscc",
               payment(uscc=good[:-1] + USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 1) % 31]), cols)
@@ -300,7 +304,7 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
 
     for _ in range(k):
         p.bad("commitments", "enum:declared_size_class", commitment(declared_size_class="large"), cols)
-        p.bad("commitments", "period:requested_from", commitment(requested_from="2022-8"), cols)
+        p.bad("commitments", "period:requested_from;date_format:requested_from", commitment(requested_from="2022-8"), cols)
         p.bad("commitments", "unknown_unit:unit_id", commitment(unit_id="U9999999"), cols)
         p.bad("commitments", "required:signed_on", commitment(signed_on=""), cols)
         a = commitment()
@@ -315,7 +319,8 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
     for j in range(k):
         p.bad("elections", "enum:election", {"unit_id": ctpl["unit_id"], "election": "defer", "filed_on": "2022-07-20"}, cols)
         p.bad("elections", "unknown_unit:unit_id", {"unit_id": "U9999999", "election": "opt_out", "filed_on": "2022-07-20"}, cols)
-        p.bad("elections", "date:filed_on", {"unit_id": ctpl["unit_id"], "election": "opt_out", "filed_on": "20220720"}, cols)
+        p.bad("elections", "date:filed_on;date_format:filed_on",
+              {"unit_id": ctpl["unit_id"], "election": "opt_out", "filed_on": "20220720"}, cols)
         unit_id = quiet[j % len(quiet)]["unit_id"] if j < len(quiet) else "U9999998"
         if j < len(quiet):
             a = {"unit_id": unit_id, "election": "opt_out", "filed_on": "2022-07-20"}
@@ -335,6 +340,52 @@ def _plant(p: Planter, columns: dict[str, list[str]]) -> None:
         p.bad("employee_events", "calendar_date:event_date", dict(base, event_date="2022-02-30"), cols)
     for row in p.sample("SELECT * FROM employee_events_gen", k):
         p.duplicate("employee_events", row, cols)
+    _plant_export_forms(p, columns, contribution, payment, unit)
+
+
+FULLWIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789-.,ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+
+# Issue 14: the forms bureau exports really contain, one planted row each (table, column, rule, value maker).
+# A maker gets a fresh valid person id and uscc; every row breaks its column's rule and the diagnosis.
+EXPORT_FORMS = [
+    ("contributions", "employer_medical", "money;fullwidth", lambda pid, code: "３００.00"),
+    ("contributions", "contribution_base", "money;fullwidth", lambda pid, code: "５，０００"),
+    ("contributions", "period", "period;fullwidth", lambda pid, code: "２０２２-09"),
+    ("contributions", "period", "period;date_format", lambda pid, code: "2022.09"),
+    ("contributions", "period", "period;date_format", lambda pid, code: "2022年09月"),
+    ("contributions", "period", "period;excel_serial_date", lambda pid, code: "44805"),
+    ("contributions", "person_id", "format;fullwidth", lambda pid, code: pid.translate(FULLWIDTH)),
+    ("contributions", "person_id", "format;excel_scientific", lambda pid, code: f"{int(pid[:17]) * 10:.5E}"),
+    ("contributions", "person_id", "format;excel_float", lambda pid, code: pid[:17] + "0.0"),
+    ("contributions", "person_id", "format;leading_apostrophe", lambda pid, code: "'" + pid),
+    ("contributions", "person_id", "format;lowercase", lambda pid, code: pid[:17] + "x"),
+    ("tax_payments", "paid_on", "date;date_format", lambda pid, code: "2022/9/1"),
+    ("tax_payments", "paid_on", "date;date_format", lambda pid, code: "2022年9月1日"),
+    ("tax_payments", "paid_on", "date;excel_serial_date", lambda pid, code: "44805"),
+    ("tax_payments", "paid_on", "date;fullwidth", lambda pid, code: "2022－09－01"),
+    ("tax_payments", "uscc", "format;lowercase", lambda pid, code: code[:17] + code[17].lower()),
+    ("tax_payments", "uscc", "format;excluded_letter", lambda pid, code: code[:2] + "O" + code[3:]),
+    ("tax_payments", "uscc", "format;excel_scientific", lambda pid, code: f"{int(code[:17]) * 10:.5E}"),
+    ("units", "uscc", "format;fullwidth", lambda pid, code: code.translate(FULLWIDTH)),
+    ("units", "uscc", "format;excluded_letter", lambda pid, code: code[:3] + "I" + code[4:]),
+]
+
+
+def _plant_export_forms(p: Planter, columns, contribution, payment, unit) -> None:
+    makers = {"contributions": contribution, "tax_payments": payment, "units": unit}
+    for table, column, rules, make in EXPORT_FORMS:
+        value = make(p.fresh_person(), p.fresh_uscc())
+        p.bad(table, ";".join(f"{r}:{column}" for r in rules.split(";")), makers[table](**{column: value}),
+              columns[table])
+    # Excel kept 15 significant digits and zeroed the rest: check character fails, the id ends in 000
+    n = 0
+    while True:
+        n += 1
+        truncated = f"3401021985{n:05d}" + "000"
+        if person_with_check(truncated[:17]) != truncated:
+            break
+    p.bad("contributions", "check_digit:person_id;excel_truncated:person_id", contribution(person_id=truncated),
+          columns["contributions"])
 
 
 def _copy(con, query: str, path: Path, fmt: str = "csv") -> None:
