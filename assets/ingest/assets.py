@@ -16,6 +16,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, stage_table
+from assets.validation.gx_runner import validate_rows, write_results
 from assets.vocabulary import hint_sql
 from assets.storage import q, scalar, sql_statements, write_parquet
 from pipelines.resources import Warehouse
@@ -63,6 +64,10 @@ def _relative(warehouse: Warehouse, path: Path) -> str:
     return str(path.relative_to(warehouse.root)) if path.is_relative_to(warehouse.root) else str(path)
 
 
+def validation_results_path(warehouse: Warehouse, table: str) -> Path:
+    return warehouse.root / "warehouse" / "validation" / f"{table}.json"
+
+
 def records_in_files(warehouse: Warehouse, table: str) -> int:
     """Records in the raw files, counted without the DuckDB reader (assets/ingest/sources.py)."""
     return sum(count_records(p) for p in raw_files(warehouse.raw_dir(table)))
@@ -102,14 +107,17 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
-    for statement in [
-        *sql_statements(SQL_DIR / "ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
-                        cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
-                        staged_glob=staged_glob),
-        *sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
-                        candidate=R.candidate_expression(table),
-                        all_columns=", ".join(R.ident(c) for c in table.columns), conflict=R.conflict_expression(table)),
-    ]:
+    for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
+                                    cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
+                                    staged_glob=staged_glob):
+        con.execute(statement)
+    # Great Expectations judges the same rows; a row either engine rejects is quarantined
+    gx_outcome = validate_rows(con, table, staged_glob, warehouse.docs_dir() / table.name,
+                               warehouse.settings.gx_batch_rows)
+    for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
+                                    candidate=R.candidate_expression(table),
+                                    all_columns=", ".join(R.ident(c) for c in table.columns),
+                                    conflict=R.conflict_expression(table)):
         con.execute(statement)
     columns = ", ".join(R.ident(c) for c in table.columns)
     con.execute(
@@ -136,6 +144,8 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse, table.name)
+    counts["validation"] = write_results(validation_results_path(warehouse, table.name), table, gx_outcome,
+                                         counts["quarantine_by_rule"])
     counts["files"] = [{"file": _relative(warehouse, s.path), "kind": s.kind, "encoding": s.encoding or "parquet"}
                        for s in sources]
     counts["ignored_files"] = [_relative(warehouse, p) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []

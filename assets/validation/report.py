@@ -9,11 +9,14 @@ rule, and links those Data Docs for whoever has a network.
 import html
 import json
 import os
+from datetime import datetime, timezone
 
 import dagster as dg
+import duckdb
 
 from assets.contracts import RAW_TABLES
 from assets.ingest.assets import ingest_key
+from assets.vocabulary import rule_texts
 from pipelines.resources import Warehouse
 
 CSS = """
@@ -28,11 +31,44 @@ td{padding:.35rem .7rem;border-top:1px solid #e4e7eb} tr:nth-child(even) td{back
 """
 
 
-def render(results: list[dict]) -> str:
+def mask(value: str | None, column: str) -> str:
+    """An example value as staff may see it: identifiers keep 4 leading and 2 trailing characters."""
+    if value is None:
+        return ""
+    value = value if len(value) <= 40 else value[:37] + "…"
+    if column in ("person_id", "uscc") and len(value) > 6:
+        return value[:4] + "*" * (len(value) - 6) + value[-2:]
+    return value
+
+
+def rejections(warehouse: Warehouse, table: str) -> list[dict]:
+    """Quarantined rows grouped by rule (a row breaking several counts under each), with examples."""
+    path = warehouse.quarantine_dir(table) / "quarantine.parquet"
+    if not path.exists():
+        return []
+    con = duckdb.connect()
+    rows = con.execute("""
+        WITH r AS (SELECT unnest(string_split(rule, ';')) AS rule, raw_values, source_file, source_line
+                   FROM read_parquet(?))
+        SELECT rule, count(*), list(json_extract_string(raw_values, '$."' || split_part(rule, ':', 2) || '"')
+                                    ORDER BY source_file, source_line)[1:3]
+        FROM r GROUP BY rule ORDER BY rule""", [str(path)]).fetchall()
+    out = []
+    for rule, n, examples in rows:
+        kind, _, column = rule.partition(":")
+        text = rule_texts().get(kind, {})
+        out.append({"rule": rule, "count": n, "zh": text.get("zh", ""), "hint": text.get("hint", ""),
+                    "examples": [mask(e, column) for e in examples if e is not None]})
+    return out
+
+
+def render(results: list[dict], run: dict | None = None) -> str:
     parts = [
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>",
         "<title>Validation report — 数据校验报告</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Validation report · 数据校验报告</h1>",
+        *([f"<p class='muted'>run {html.escape(run['run_id'])} · data dir {html.escape(run['data_dir'])} · "
+           f"written {html.escape(run['written'])}</p>"] if run else []),
         "<p class='muted'>Great Expectations suites (expectations/*.json) run over every row read; "
         "each expectation's unexpected rows must equal the rows quarantined for the same rule. "
         "每条期望的不合格行数须与隔离区同一规则的行数一致。</p>",
@@ -55,11 +91,13 @@ def render(results: list[dict]) -> str:
                          f"<td>{e['element_count']:,}</td><td>{e['unexpected_count']:,}</td><td>{e['quarantined']:,}</td>"
                          f"<td>{status}</td></tr>")
         parts.append("</table>")
-        other = {k: v for k, v in r["quarantine_by_rule"].items()
-                 if k not in {e["rule"] for e in r["expectations"]}}
-        if other:
-            parts.append("<p class='muted'>Other quarantine rules 其他隔离规则: "
-                         + ", ".join(f"{html.escape(k)} {v:,}" for k, v in sorted(other.items())) + "</p>")
+        if r.get("rejections"):
+            parts.append("<h3>Rejections by rule · 隔离原因与处理办法</h3><table class='rejections'><tr><th>rule 规则</th>"
+                         "<th>rows 行数</th><th>说明</th><th>处理办法 how to fix</th><th>examples 示例（证件号已遮蔽）</th></tr>")
+            for g in r["rejections"]:
+                parts.append(f"<tr><td>{html.escape(g['rule'])}</td><td>{g['count']:,}</td><td>{html.escape(g['zh'])}</td>"
+                             f"<td>{html.escape(g['hint'])}</td><td>{html.escape(' | '.join(g['examples']))}</td></tr>")
+            parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -70,16 +108,18 @@ def render(results: list[dict]) -> str:
     deps=[ingest_key(t) for t in RAW_TABLES],
     owners=["team:data-engineering"],
 )
-def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
+def validation_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The auditors' offline validation report: every GX expectation's outcome per table beside the
     quarantine counts, in one self-contained HTML page. 审计用数据校验报告（离线可读）。"""
     folder = warehouse.root / "warehouse" / "validation"
-    results = [json.loads((folder / f"{t}.json").read_text(encoding="utf-8"))
+    results = [dict(json.loads((folder / f"{t}.json").read_text(encoding="utf-8")), rejections=rejections(warehouse, t))
                for t in RAW_TABLES if (folder / f"{t}.json").exists()]
     target = warehouse.docs_dir() / "validation_report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".validation_report.{os.getpid()}.tmp")
-    tmp.write_text(render(results), encoding="utf-8")
+    run = {"run_id": context.run_id, "data_dir": str(warehouse.root),
+           "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    tmp.write_text(render(results, run), encoding="utf-8")
     tmp.replace(target)
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(target)),

@@ -1,0 +1,136 @@
+"""Great Expectations over what ingest read: each table's suite, row for row beside the SQL rules.
+
+Ingest calls :func:`validate_rows` after the SQL rules have marked every staged row and before
+anything is accepted. GX runs the suite over the cleaned cells in Arrow batches (results as counts
+only, so Data Docs never hold a raw value). Where an expectation's count differs from the SQL's, that
+expectation runs again on the batches with row identifiers (source_file, source_line) to find the
+rows the two engines judge differently. A row GX rejects and the SQL accepted is quarantined too, under
+the expectation's rule and ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects
+stays quarantined. The run goes on; the check ``great_expectations_suite`` reports the disagreement as a
+warning (a defect in the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``.
+"""
+
+import html
+import json
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+
+from assets.contracts import RawTable, load_suite  # noqa: E402
+from assets.ingest.rules import cleaned_cells, literal  # noqa: E402
+from assets.storage import q  # noqa: E402
+
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+# Counts without examples: Data Docs and check metadata must never show a raw (person) value.
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
+ROW_IDS = ["source_file", "source_line"]
+
+
+def _context(docs_dir: Path | None = None):
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    if docs_dir is not None:
+        context.add_data_docs_site(site_name="deferral", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    return context
+
+
+def _validation(context, name: str, expectations: list[dict], meta: dict | None = None):
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations, meta=meta or {}))
+    batch = context.data_sources.add_pandas(f"{name}_rows").add_dataframe_asset(name).add_batch_definition_whole_dataframe("rows")
+    return context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
+
+
+def _batches(con, table: RawTable, staged_glob: str, batch_rows: int):
+    reader = con.sql(f"SELECT source_file, source_line, {cleaned_cells(table)} FROM read_parquet({staged_glob})"
+                     ).to_arrow_reader(batch_rows)
+    for record_batch in reader:
+        if record_batch.num_rows:
+            yield record_batch.to_pandas()
+
+
+def validate_rows(con, table: RawTable, staged_glob: str, docs_dir: Path, batch_rows: int) -> dict:
+    """Runs the suite over the staged rows; adds GX-only rejections to the temp table ``checked``.
+
+    Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
+    rejected), the number of batches and the Data Docs page."""
+    spec = load_suite(table.name)
+    context = _context(docs_dir)
+    validation = _validation(context, table.name, spec["expectations"], spec["meta"])
+    totals = [{"expectation": e["type"], "column": e["kwargs"]["column"], "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
+               "element_count": 0, "unexpected_count": 0} for e in spec["expectations"]]
+    batches = 0
+    for frame in _batches(con, table, staged_glob, batch_rows):
+        batches += 1
+        result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+        by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
+        for total in totals:
+            r = by_key[(total["expectation"], total["column"])].result
+            total["element_count"] += r.get("element_count", 0) or 0
+            total["unexpected_count"] += r.get("unexpected_count", 0) or 0
+    sql_counts = dict(con.execute(
+        "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM checked) GROUP BY r").fetchall())
+    for total, expectation in zip(totals, spec["expectations"]):
+        total["sql_rejected"] = sql_counts.get(total["rule"], 0)
+        total["gx_only"] = total["sql_only"] = 0
+        if total["sql_rejected"] != total["unexpected_count"]:
+            _resolve_disagreement(con, table, staged_glob, batch_rows, expectation, total)
+        total["success"] = total["unexpected_count"] == 0
+        total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
+    context.build_data_docs(site_names=["deferral"])
+    _write_docs_index(docs_dir.parent)
+    return {"expectations": totals, "batches": batches, "docs": docs_dir / "index.html"}
+
+
+def _resolve_disagreement(con, table: RawTable, staged_glob: str, batch_rows: int, expectation: dict, total: dict) -> None:
+    """Finds the rows only one engine rejects; GX-only rows join the quarantine (the stricter verdict)."""
+    validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
+    flagged: list[tuple[str, int]] = []
+    for frame in _batches(con, table, staged_glob, batch_rows):
+        r = validation.run(batch_parameters={"dataframe": frame}, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS}).results[0].result
+        flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
+    con.execute("CREATE OR REPLACE TEMP TABLE gx_flagged (source_file VARCHAR, source_line BIGINT)")
+    if flagged:
+        con.executemany("INSERT INTO gx_flagged VALUES (?, ?)", flagged)
+    rule, column = literal(total["rule"]), literal("gx_only:" + total["column"])
+    has_rule = f"list_contains(string_split(c.rules, ';'), {rule})"
+    total["gx_only"] = con.execute(
+        f"SELECT count(*) FROM checked c JOIN gx_flagged USING (source_file, source_line) WHERE NOT {has_rule}").fetchall()[0][0]
+    total["sql_only"] = con.execute(
+        f"SELECT count(*) FROM checked c ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}").fetchall()[0][0]
+    con.execute(f"""
+        UPDATE checked c SET rules = concat_ws(';', nullif(c.rules, ''), {rule}, {column})
+        FROM gx_flagged g WHERE c.source_file = g.source_file AND c.source_line = g.source_line AND NOT {has_rule}""")
+
+
+def _write_docs_index(docs_root: Path) -> None:
+    """The landing page linking every table's Data Docs (rewritten whole, atomically)."""
+    tables = sorted(p.parent.name for p in docs_root.glob("*/index.html"))
+    items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in tables)
+    page = ("<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
+            "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
+            "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
+            f"<ul>\n{items}\n</ul>\n")
+    docs_root.mkdir(parents=True, exist_ok=True)
+    tmp = docs_root / f".index.{os.getpid()}.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(docs_root / "index.html")
+
+
+def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict) -> dict:
+    """warehouse/validation/<table>.json: what the check and the validation report read."""
+    for e in outcome["expectations"]:
+        e["quarantined"] = quarantined.get(e["rule"], 0)
+    record = {"table": table.name, "title": table.title, "agree": all(e["agree"] for e in outcome["expectations"]),
+              "batches": outcome["batches"], "expectations": outcome["expectations"], "quarantine_by_rule": quarantined}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    return record
