@@ -7,7 +7,17 @@ import subprocess
 import dagster as dg
 import pytest
 
-from tests.trust import BIN, ROOT, copy_sample, env_for, hmac16, parquet_values, raw_person_ids, run
+from pipelines.jobs import IN_PROCESS
+
+from tests.trust import (BIN, ROOT, copy_sample, env_for, forget_cached_definitions, hmac16, parquet_values,
+                         raw_person_ids, run)
+
+
+@pytest.fixture
+def changed_environment(monkeypatch):
+    """monkeypatch for the environment, and Dagster's cached definitions dropped when the test ends."""
+    yield monkeypatch
+    forget_cached_definitions()
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +62,13 @@ def test_case_1_dagster_cli_materialize_uses_the_key_and_a_changed_key_changes_e
     assert len(second) == len(first) and not first & second
 
 
-def test_case_1_sensor_launched_run_uses_the_key(keyed_run, tmp_path, monkeypatch):
+def test_case_1_sensor_launched_run_uses_the_key(keyed_run, tmp_path, changed_environment):
     """What the daemon does for `report_months_after_ingest`: the request's own config, nothing more."""
     data, _ = keyed_run
     target = tmp_path / "sensor"
     shutil.copytree(data, target, symlinks=True)
     for k, v in env_for(target, DEFERRAL_PII_KEY="k3-sensor-key").items():
-        monkeypatch.setenv(k, v)
+        changed_environment.setenv(k, v)
     from pipelines.automation import report_months_after_ingest
     from pipelines.definitions import build_defs, monthly_job_def
 
@@ -70,21 +80,22 @@ def test_case_1_sensor_launched_run_uses_the_key(keyed_run, tmp_path, monkeypatc
                 dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="ingest_job"),
                 resources=defs.resources) as context:
             request = report_months_after_ingest(context)
+        # the request's own config; only the executor is chosen (in-process: faster here, resources untouched)
         result = dg.execute_job(dg.reconstructable(monthly_job_def), instance=instance,
-                                run_config=request.run_config or {}, tags=request.tags)
+                                run_config={**(request.run_config or {}), **IN_PROCESS}, tags=request.tags)
         assert result.success
     ids = raw_person_ids(data, valid_only=True)
     keys = person_keys(f"{target}/published/repayment_schedule/*.parquet")
     assert keys and keys <= {hmac16("k3-sensor-key", i) for i in ids}
 
 
-def test_case_1_schedule_launched_run_uses_the_key(keyed_run, tmp_path, monkeypatch):
+def test_case_1_schedule_launched_run_uses_the_key(keyed_run, tmp_path, changed_environment):
     """What the daemon does for `monthly_ingest_schedule`: the request's own config, nothing more."""
     data, _ = keyed_run
     target = tmp_path / "scheduled"
     shutil.copytree(data / "raw", target / "raw")
     for k, v in env_for(target, DEFERRAL_PII_KEY="k4-schedule-key").items():
-        monkeypatch.setenv(k, v)
+        changed_environment.setenv(k, v)
     from pipelines.automation import monthly_ingest_schedule
     from pipelines.definitions import ingest_job_def
 
@@ -92,7 +103,7 @@ def test_case_1_schedule_launched_run_uses_the_key(keyed_run, tmp_path, monkeypa
         with dg.build_schedule_context(instance=instance) as context:
             request = monthly_ingest_schedule.evaluate_tick(context).run_requests[0]
         result = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance,
-                                run_config=request.run_config or {}, tags=request.tags)
+                                run_config={**(request.run_config or {}), **IN_PROCESS}, tags=request.tags)
         assert result.success
         event = instance.get_latest_materialization_event(dg.AssetKey(["ingest", "employee_events"]))
         preview = event.asset_materialization.metadata["preview"].value

@@ -58,3 +58,12 @@ def raw_person_ids(data_dir: Path, valid_only: bool = False) -> set[str]:
 def parquet_values(glob: str, column: str) -> list:
     return [v for (v,) in duckdb.connect().execute(
         f"SELECT {column} FROM read_parquet('{glob}', hive_partitioning = true)").fetchall()]
+
+
+def forget_cached_definitions() -> None:
+    """Dagster caches the last definitions a reconstructable job built in this process; a test that built
+    them under a changed environment clears them, so later tests build their own."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
