@@ -50,6 +50,12 @@ def test_every_form_is_quarantined_under_its_rule_and_the_gx_check_passes(valida
             assert manifest["tables"][table]["quarantined"].get(rule) == n, (table, rule)  # the manifest lists them
 
 
+def test_ui_metadata_explains_each_rule_in_chinese(validated):
+    _, result = validated
+    explained = result.asset_materializations_for_node("ingest__contributions")[0].metadata["quarantine_explained"].value
+    assert "| fullwidth:employer_medical | 1 | 含全角字符（全角数字、字母或标点） | 将输入法切换为半角" in explained
+
+
 def test_validation_report_groups_rejections_with_hints_and_masked_examples(validated):
     root, _ = validated
     page = (root / "data_docs" / "validation_report.html").read_text(encoding="utf-8")
