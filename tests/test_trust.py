@@ -15,7 +15,9 @@ from tests.trust import (BIN, ROOT, copy_sample, env_for, forget_cached_definiti
 
 @pytest.fixture
 def changed_environment(monkeypatch):
-    """monkeypatch for the environment, and Dagster's cached definitions dropped when the test ends."""
+    """monkeypatch for the environment; Dagster's cached definitions dropped before (an earlier test's,
+    built under another environment) and after (this test's)."""
+    forget_cached_definitions()
     yield monkeypatch
     forget_cached_definitions()
 
