@@ -27,7 +27,7 @@ import dagster as dg
 
 from assets.report import write_report
 from assets.storage import q, write_parquet
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 # SPEC section 4 columns, in order.
 PUBLISHED_COLUMNS = {

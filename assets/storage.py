@@ -26,7 +26,14 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> i
 
 
 def sql_statements(path: Path, **params) -> list[str]:
-    """The statements of a ``.sql`` file, ``${name}`` placeholders filled in; comment-only parts dropped."""
+    """The statements of a ``.sql`` file, ``${name}`` placeholders filled in, split by DuckDB's own
+    parser (a ``;`` inside a string or comment is no boundary). Each comes without its ``;`` and the
+    comment lines after it, so the last one can be wrapped as ``COPY (<query>) TO …``."""
     text = string.Template(path.read_text(encoding="utf-8")).substitute(**params)
-    return [part.strip() for part in text.split(";\n") if any(
-        line.strip() and not line.strip().startswith("--") for line in part.splitlines())]
+    out = []
+    for statement in duckdb.extract_statements(text):
+        lines = statement.query.rstrip().splitlines()
+        while lines and (not lines[-1].strip() or lines[-1].strip().startswith("--")):
+            lines.pop()
+        out.append("\n".join(lines).rstrip().removesuffix(";").rstrip())
+    return out

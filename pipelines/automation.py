@@ -16,8 +16,8 @@ import json
 import dagster as dg
 
 from pipelines.jobs import ingest_job, monthly_job, range_tags
-from pipelines.partitions import first_report_month
-from pipelines.resources import Warehouse
+from assets.partitions import first_report_month
+from assets.resources import Warehouse
 from pipelines.summary import latest_contribution_period
 
 monthly_ingest_schedule = dg.ScheduleDefinition(

@@ -37,7 +37,7 @@ def generate(
 
 
 def _valid_months(data_dir: Path) -> tuple[str, Optional[str]]:
-    from pipelines.partitions import first_report_month
+    from assets.partitions import first_report_month
     from pipelines.summary import latest_contribution_period
 
     return first_report_month(), latest_contribution_period(data_dir)
@@ -83,7 +83,7 @@ def run(
     os.environ["DAGSTER_HOME"] = str(home)
 
     from assets.lock import DataDirBusy, acquire, release
-    from pipelines.resources import LOCK_TAG
+    from assets.resources import LOCK_TAG
 
     token = f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:

@@ -15,7 +15,7 @@ from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from pipelines.console import console
 from pipelines.jobs import deferral_job, ingest_job, monthly_job
-from pipelines.resources import settings_from_environment, warehouse_resource
+from assets.resources import settings_from_environment, warehouse_resource
 
 
 def build_defs() -> dg.Definitions:

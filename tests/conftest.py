@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assets.contracts import RAW_TABLES
-from pipelines.resources import SAMPLE_DATA_DIR, warehouse_resource
+from assets.resources import SAMPLE_DATA_DIR, warehouse_resource
 
 # Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
 USCC_A = "91340100123456788L"  # SPEC section 2 example
@@ -42,3 +42,25 @@ def write_table(data_dir: Path, table: str, rows: list[dict], name: str = "part.
         for row in rows:
             writer.writerow([row.get(c, "") for c in columns])
     return path
+
+
+@pytest.fixture(scope="session")
+def keyed_run(tmp_path_factory):
+    """The sample run once through `deferral run` with a configured key (issue 8 tests)."""
+    from tests.trust import copy_sample, run
+
+    data = copy_sample(tmp_path_factory.mktemp("keyed"))
+    result = run(data, DEFERRAL_PII_KEY="k1-test-key")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data, result
+
+
+@pytest.fixture
+def changed_environment(monkeypatch):
+    """monkeypatch for the environment; Dagster's cached definitions dropped before (an earlier test's,
+    built under another environment) and after (this test's)."""
+    from tests.trust import forget_cached_definitions
+
+    forget_cached_definitions()
+    yield monkeypatch
+    forget_cached_definitions()

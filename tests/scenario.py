@@ -11,7 +11,7 @@ from assets.ingest.assets import ingest_assets
 from assets.policy.assets import policy_assets
 from assets.publication import published_assets
 from assets.reconciliation.assets import reconciliation_assets
-from pipelines.resources import warehouse_resource
+from assets.resources import warehouse_resource
 from tests.conftest import write_table
 
 

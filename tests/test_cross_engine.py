@@ -112,7 +112,7 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     import assets.ingest.rules as rules
     from assets.ingest.assets import accounting_checks, ingest_assets
     from assets.validation.gx_checks import gx_checks
-    from pipelines.resources import warehouse_resource
+    from assets.resources import warehouse_resource
 
     real = rules._expectation_predicate
 

@@ -10,7 +10,7 @@ import pytest
 from assets.ingest.assets import accounting_checks, ingest_assets
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
-from pipelines.resources import warehouse_resource
+from assets.resources import warehouse_resource
 from tests.trust import raw_person_ids
 
 # planted by the generator in the bundled sample (pipelines/synthetic/generate.py EXPORT_FORMS), by hand:
@@ -29,7 +29,7 @@ FORMS = {
 def validated(tmp_path_factory):
     import shutil
 
-    from pipelines.resources import SAMPLE_DATA_DIR
+    from assets.resources import SAMPLE_DATA_DIR
 
     root = tmp_path_factory.mktemp("forms")
     shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")

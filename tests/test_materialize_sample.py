@@ -8,14 +8,14 @@ import pytest
 
 from assets.ingest.assets import accounting_checks, ingest_assets, ingest_key
 from assets.validation.gx_checks import gx_checks
-from pipelines.resources import warehouse_resource
+from assets.resources import warehouse_resource
 
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     import shutil
 
-    from pipelines.resources import SAMPLE_DATA_DIR
+    from assets.resources import SAMPLE_DATA_DIR
 
     root = tmp_path_factory.mktemp("sample")
     shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from assets.policy.engine import DEV_PII_KEY
-from pipelines.profiles import DEFAULT_PROFILES_DIR
+from assets.profiles import DEFAULT_PROFILES_DIR
 from tests.scenario import D, Scenario, person
 
 A, B, C, DD, E, F, G = (person(i) for i in range(1, 8))
@@ -180,8 +180,7 @@ components: {value: [employer_medical], clause: test 5}
 shift_if_first_period_paid: {value: false, clause: test 6}
 refund_first_period_option: {value: false, clause: test 7}
 repayment_due: {rule: fixed_date, date: "2023-03-31", clause: test 8}
-late_fee: {daily_rate: "0.001", during_deferral: false, clause: test 9}
-normal_due_day: {value: last_day_of_month, clause: test 10}
+late_fee: {daily_rate: "0.001", clause: test 9}
 """
 
 

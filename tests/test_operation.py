@@ -5,7 +5,7 @@ import duckdb
 
 import assets.publication as publication
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
-from pipelines.resources import warehouse_resource
+from assets.resources import warehouse_resource
 from tests.test_obligations import build
 
 

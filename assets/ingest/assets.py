@@ -16,10 +16,10 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, stage_table
-from assets.validation.gx_runner import validate_rows, write_results
+from assets.ingest.gx_runner import validate_rows, write_results
 from assets.vocabulary import hint_sql, rule_texts
 from assets.storage import q, scalar, sql_statements, write_parquet
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
 # Without these there is nothing to compute: a missing folder stops the run with a message.

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from assets.policy.engine import SQL_DIR, prepare, render
 from assets.storage import q, write_parquet
-from pipelines.partitions import report_months
-from pipelines.resources import Warehouse
+from assets.partitions import report_months
+from assets.resources import Warehouse
 
 GROUP = "policy"
 # backfill_policy is marked beta in Dagster 1.13; single-run backfills are what monthly operation needs.

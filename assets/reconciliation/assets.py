@@ -11,7 +11,7 @@ import dagster as dg
 from assets.ingest.assets import ingest_key
 from assets.policy.assets import monthly_sql_asset
 from assets.storage import q
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 GROUP = "reconciliation"
 SQL_DIR = Path(__file__).parent

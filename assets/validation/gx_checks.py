@@ -1,6 +1,6 @@
 """The Great Expectations check of each ingest asset (校验报告): GX's verdicts against the quarantine.
 
-Ingest runs each table's suite with GX over every row it read (assets/validation/gx_runner.py) and
+Ingest runs each table's suite with GX over every row it read (assets/ingest/gx_runner.py) and
 records, per expectation, GX's unexpected count, the SQL rules' count and the rows only one engine
 rejected. This check reads that record. It passes when the two engines agree row for row. When they
 disagree it fails as a *warning*: the rows in question were quarantined under the stricter verdict
@@ -14,7 +14,7 @@ import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable
 from assets.ingest.assets import ingest_key, validation_results_path
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 
 def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:

@@ -17,7 +17,7 @@ import duckdb
 from assets.contracts import RAW_TABLES
 from assets.ingest.assets import ingest_key
 from assets.vocabulary import rule_texts
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem;color:#1f2933;background:#f7f9fb}

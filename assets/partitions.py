@@ -10,7 +10,7 @@ import os
 
 import dagster as dg
 
-from pipelines.profiles import load_profiles
+from assets.profiles import load_profiles
 
 
 def first_report_month() -> str:

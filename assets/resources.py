@@ -25,7 +25,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from assets.lock import DataDirBusy, acquire, release
-from pipelines.profiles import PolicyProfile, load_profiles
+from assets.profiles import PolicyProfile, load_profiles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
@@ -49,7 +49,7 @@ class Settings(dg.ConfigurableResource):
     """Deployment settings (部署配置), each from its environment variable through ``dg.EnvVar``."""
 
     pii_key: Optional[str] = None  # DEFERRAL_PII_KEY; None: the development key, with one warning per run
-    profiles_dir: str = ""  # DEFERRAL_PROFILES_DIR; empty: pipelines/profiles
+    profiles_dir: str = ""  # DEFERRAL_PROFILES_DIR; empty: assets/policy/profiles
     duckdb_memory: str = "12GB"  # DEFERRAL_DUCKDB_MEMORY
     duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
     gx_batch_rows: int = 2_000_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch

@@ -1,0 +1,148 @@
+"""Policy profiles: each province's deferral rules as data (one YAML file per profile).
+
+A profile file holds every parameter of SPEC section 1 with the clause it comes from. Adding a
+province means adding a file to the profiles folder; no code branches on a policy_id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PROFILES_DIR = Path(__file__).parent / "policy" / "profiles"  # the policy stage's data, beside its SQL
+
+
+class _Cited(BaseModel):
+    """A parameter of a profile file: its value(s) and the clause it comes from (required)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    clause: str = Field(min_length=1)
+
+
+class _Regions(_Cited):
+    value: list[str] = Field(min_length=1)
+
+
+class _Reserve(_Cited):
+    months: Decimal
+    strictly_greater: bool
+
+
+class _Period(_Cited):
+    value: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+class _Count(_Cited):
+    value: int = Field(ge=1)
+
+
+class _Components(_Cited):
+    value: list[Literal["employer_medical", "employer_maternity"]] = Field(min_length=1)
+
+
+class _Switch(_Cited):
+    value: bool
+
+
+class _Repayment(_Cited):
+    rule: Literal["month_after_window", "fixed_date"]
+    date: Optional[dt.date] = None
+
+    @model_validator(mode="after")
+    def _fixed_date_needs_a_date(self):
+        if self.rule == "fixed_date" and self.date is None:
+            raise ValueError("repayment_due.rule fixed_date needs a date")
+        return self
+
+
+class _LateFee(_Cited):
+    daily_rate: Decimal
+
+
+class ProfileFile(BaseModel):
+    """The whole file: every parameter of SPEC section 1, each with its clause; no other key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    policy_id: str = Field(pattern=r"^[a-z0-9-]+$")
+    name: str
+    province_code: str = Field(pattern=r"^[0-9]{6}$")
+    source: str
+    regions: _Regions
+    reserve_threshold: _Reserve
+    first_period: _Period
+    window_periods: _Count
+    components: _Components
+    shift_if_first_period_paid: _Switch
+    refund_first_period_option: _Switch
+    repayment_due: _Repayment
+    late_fee: _LateFee
+
+
+@dataclass(frozen=True)
+class PolicyProfile:
+    policy_id: str
+    name: str
+    source: str
+    province_code: str
+    regions: tuple[str, ...]
+    reserve_months: Decimal
+    reserve_strictly_greater: bool
+    first_period: str
+    window_periods: int
+    components: tuple[str, ...]
+    shift_if_first_period_paid: bool
+    refund_first_period_option: bool
+    repayment_rule: str
+    repayment_fixed_date: str | None
+    late_fee_daily_rate: str
+    clauses: dict[str, str]
+    source_file: str
+
+    @classmethod
+    def from_file(cls, path: Path) -> PolicyProfile:
+        try:
+            f = ProfileFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in error.errors())
+            raise ValueError(f"policy profile {path}: {problems}") from None
+        return cls(
+            policy_id=f.policy_id, name=f.name, source=f.source, province_code=f.province_code,
+            regions=tuple(f.regions.value), reserve_months=f.reserve_threshold.months,
+            reserve_strictly_greater=f.reserve_threshold.strictly_greater, first_period=f.first_period.value,
+            window_periods=f.window_periods.value, components=tuple(f.components.value),
+            shift_if_first_period_paid=f.shift_if_first_period_paid.value,
+            refund_first_period_option=f.refund_first_period_option.value,
+            repayment_rule=f.repayment_due.rule,
+            repayment_fixed_date=f.repayment_due.date.isoformat() if f.repayment_due.date else None,
+            late_fee_daily_rate=str(f.late_fee.daily_rate),
+            clauses={k: v.clause for k, v in f if isinstance(v, _Cited)},
+            source_file=str(path),
+        )
+
+
+def load_profiles(profiles_dir: str | Path | None = None) -> list[PolicyProfile]:
+    """Every profile in the folder, sorted by policy_id; a region may belong to one profile only."""
+    folder = Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR
+    profiles = sorted(
+        (PolicyProfile.from_file(p) for p in folder.glob("*.y*ml")), key=lambda p: p.policy_id
+    )
+    if not profiles:
+        raise ValueError(f"no policy profiles (*.yaml) in {folder}")
+    seen: dict[str, str] = {}
+    for profile in profiles:
+        for region in profile.regions:
+            if region in seen:
+                raise ValueError(f"region {region} is in both {seen[region]} and {profile.policy_id}")
+            seen[region] = profile.policy_id
+    return profiles
+
+
+def region_policy(profiles: list[PolicyProfile]) -> dict[str, str]:
+    """region_code -> policy_id for every pooling region of a known profile."""
+    return {region: p.policy_id for p in profiles for region in p.regions}
