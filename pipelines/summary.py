@@ -16,7 +16,8 @@ def latest_contribution_period(data_dir: Path) -> str | None:
     path = data_dir / "warehouse" / "clean" / "contributions.parquet"
     if not path.exists():
         return None
-    return duckdb.connect().execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+    with duckdb.connect() as con:
+        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
 
 
 def first_meaningful_line(message: str) -> str:
@@ -32,7 +33,11 @@ def _figures(data_dir: Path) -> list[str]:
     published = data_dir / "published"
     if not all((published / t).exists() for t in ("deferral_ledger", "repayment_schedule", "reconciliation_discrepancies")):
         return []
-    con = duckdb.connect()
+    with duckdb.connect() as con:
+        return _figure_lines(con, published)
+
+
+def _figure_lines(con, published: Path) -> list[str]:
     read = lambda t: f"read_parquet({q(published / t / '**' / '*.parquet')}, hive_partitioning = true)"  # noqa: E731
     units, deferred = con.execute(
         f"SELECT count(DISTINCT unit_id) FILTER (WHERE deferred_amount > 0), coalesce(sum(deferred_amount), 0) FROM {read('deferral_ledger')}"
