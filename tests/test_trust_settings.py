@@ -134,35 +134,3 @@ def test_case_2_no_raw_person_id_in_dagster_storage_logs_or_docs(keyed_run):
         event = instance.get_latest_materialization_event(dg.AssetKey(["ingest", "contributions"]))
         preview = event.asset_materialization.metadata["preview"].value
     assert "person_id_key" in preview and json.dumps(preview)
-
-
-def test_case_10_summary_prints_the_first_meaningful_line_of_an_error():
-    from pipelines.summary import first_meaningful_line
-
-    message = ('Binder Error: Referenced column "x" not found in FROM clause!\nCandidate bindings: "y"\n\n'
-               'LINE 1: SELECT x FROM t\n               ^^^^^\n')
-    assert first_meaningful_line(message) == 'Binder Error: Referenced column "x" not found in FROM clause!'
-    assert first_meaningful_line("dagster._core.definitions.events.Failure: raw/units is missing\n") == \
-        "raw/units is missing"
-
-
-def test_case_11_as_of_outside_the_data_is_refused_naming_the_range(tmp_path):
-    data = copy_sample(tmp_path)
-    early = run(data, "--as-of", "2021-01")
-    assert early.returncode == 2 and "before every policy's first period" in early.stderr and "2022-07" in early.stderr
-    assert not (data / "warehouse").exists()  # refused before any work
-    late = run(data, "--as-of", "2030-12")
-    assert late.returncode == 1 and "2022-07 through 2023-07" in late.stderr
-    assert not (data / "published").exists() and not (data / "warehouse" / "policy").exists()
-
-
-def test_case_12_generate_refuses_an_existing_raw_without_force(tmp_path):
-    from tests.trust import deferral
-
-    data = copy_sample(tmp_path)
-    before = sorted(p.name for p in (data / "raw").rglob("*"))
-    refused = deferral(data, "generate", "--data-dir", str(data))
-    assert refused.returncode == 2 and "--force" in refused.stderr
-    assert sorted(p.name for p in (data / "raw").rglob("*")) == before
-    forced = deferral(data, "generate", "--data-dir", str(data), "--force")
-    assert forced.returncode == 0, forced.stderr
