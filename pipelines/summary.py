@@ -65,11 +65,13 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
             cause = error.cause or error
             print(f"  FAILED step {event.step_key}: {first_meaningful_line(cause.message)}")
     print(f"{'table':24} {'read':>12} {'accepted':>12} {'quarantined':>12} {'duplicates':>11}")
-    evaluations, notes = [], []
+    evaluations, notes, kinds = [], [], set()
     for run_id in run_ids:
         for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
             mat = record.event_log_entry.asset_materialization
             md = mat.metadata
+            if "pii_key" in md:
+                kinds.add(md["pii_key"].value)
             if "rows_read" in md:
                 print(f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
                       f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}")
@@ -86,12 +88,6 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
     print(f"checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")
     for e in failed + warned:
         print(f"  {'FAILED' if e in failed else 'WARNING'} {e.asset_key.to_user_string()} {e.check_name}")
-    kinds = set()
-    for run_id in run_ids:
-        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
-            md = record.event_log_entry.asset_materialization.metadata
-            if "pii_key" in md:
-                kinds.add(md["pii_key"].value)
     if "development" in kinds:
         print("person_key: DEVELOPMENT key (DEFERRAL_PII_KEY not set) - not for production")
     elif kinds:

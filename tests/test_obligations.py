@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from assets.policy.engine import DEV_PII_KEY
+from assets.resources import DEV_PII_KEY
 from assets.profiles import DEFAULT_PROFILES_DIR
 from tests.scenario import D, Scenario, person
 

@@ -15,7 +15,7 @@ import dagster as dg
 from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
-from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, stage_table
+from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, relative_name, stage_table
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.vocabulary import hint_sql, rule_texts
 from assets.storage import q, scalar, sql_statements, write_parquet
@@ -58,10 +58,6 @@ def quarantine_by_rule(con, warehouse: Warehouse, table: str) -> dict[str, int]:
         f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
         f"{q(warehouse.quarantine_dir(table) / '*.parquet')})) GROUP BY r ORDER BY r").fetchall()
     return dict(rows)
-
-
-def _relative(warehouse: Warehouse, path: Path) -> str:
-    return str(path.relative_to(warehouse.root)) if path.is_relative_to(warehouse.root) else str(path)
 
 
 def explain_rules(by_rule: dict[str, int]) -> str:
@@ -155,9 +151,9 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse, table.name)
     counts["validation"] = write_results(validation_results_path(warehouse, table.name), table, gx_outcome,
                                          counts["quarantine_by_rule"])
-    counts["files"] = [{"file": _relative(warehouse, s.path), "kind": s.kind, "encoding": s.encoding or "parquet"}
+    counts["files"] = [{"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
                        for s in sources]
-    counts["ignored_files"] = [_relative(warehouse, p) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
+    counts["ignored_files"] = [relative_name(p, warehouse.root) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
     counts["missing_folder"] = not raw_dir.is_dir()
     counts["warnings"] = _warnings(con, table)
     # previews are stored in Dagster's event log and served to every UI user: persons only as person_key

@@ -22,7 +22,6 @@ import great_expectations as gx  # noqa: E402
 
 from assets.contracts import RawTable, load_suite  # noqa: E402
 from assets.ingest.rules import cleaned_cells, literal  # noqa: E402
-from assets.storage import q  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Counts without examples: Data Docs and check metadata must never show a raw (person) value.

@@ -142,7 +142,7 @@ def stage_table(
         "CREATE OR REPLACE TEMP TABLE staged_rejects (source_file VARCHAR, source_line BIGINT, csv_line VARCHAR)"
     )
     for src in sources:
-        rel_name = str(src.path.relative_to(root)) if src.path.is_relative_to(root) else str(src.path)
+        rel_name = relative_name(src.path, root)
         if src.kind == "parquet":
             try:
                 names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(src.path)})").fetchall()]
@@ -204,6 +204,11 @@ def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None
             f"{path}: column {', '.join(repr(n) for n in unknown)} is not in the contract for this table "
             f"(misspelled?). The columns are: {', '.join(columns)}. Rename the column and run again; nothing of this "
             "table was read.")
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """A raw file's name as quarantine rows and metadata show it: relative to the data dir."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _header(path: Path) -> list[str]:

@@ -9,7 +9,7 @@ import yaml
 from assets.contracts import RAW_TABLES
 from assets.identifiers import register_person_key
 from assets.storage import q, sql_statements
-from assets.resources import DEV_PII_KEY, Warehouse  # noqa: F401 (DEV_PII_KEY: tests)
+from assets.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
 THRESHOLDS_FILE = SQL_DIR / "sme_thresholds.yaml"  # 工信部联企业〔2011〕300号, as data
