@@ -53,7 +53,7 @@ def main() -> None:
     env = {**os.environ, "DAGSTER_HOME": str(data / ".dagster"), "BENCH_DATA_DIR": str(data)}
     print(f"scale {args.scale}, data dir {data}")
     timed(f"generate {args.scale}", [str(BIN / "deferral"), "generate", "--data-dir", str(data),
-                                     "--scale", args.scale, "--seed", str(args.seed)], env)
+                                     "--scale", args.scale, "--seed", str(args.seed), "--force"], env)  # its own data: rerunnable
     timed(f"full run {args.scale}", [str(BIN / "deferral"), "run", "--data-dir", str(data), "--log-level", "WARNING"], env)
     timed(f"single-month run {args.scale}", [sys.executable, "-c", SINGLE_MONTH], env)
 
