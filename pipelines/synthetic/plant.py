@@ -4,6 +4,9 @@ that explains it (issue 14's export forms, ``EXPORT_FORMS``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable
+
 import duckdb
 
 from assets.identifiers import gb11714_check
@@ -83,184 +86,180 @@ class Planter:
         self.expected[table]["field_count:record"] = self.expected[table].get("field_count:record", 0) + 1
 
 
+Changes = dict | Callable[["Planter", int], dict | None]
+
+
+@dataclass
+class Plan:
+    """What is planted into one table each round: a bad row per case (``rule`` may be a function of
+    the row), optionally a line with the wrong field count, and pairs of rows sharing a key; then
+    ``k`` exact copies of generated rows (``repeat``: how a copy is re-typed, e.g. ``202209``).
+
+    ``row`` makes a valid row from changes (fresh ids inside); a case's changes, when a function,
+    are computed first. With ``one_row_per_round`` the round's cases change one shared row."""
+
+    table: str
+    row: Callable[..., dict]
+    cases: list[tuple[str | Callable[[dict], str], Changes]]
+    copies_sql: str
+    # (rule, changes making the first row or None to skip, what the second row changes given the first)
+    conflicts: list[tuple[str, Changes, dict | Callable[["Planter", dict], dict]]] = field(default_factory=list)
+    field_count: Callable[[], str] | None = None
+    repeat: Callable[[dict], dict] = lambda row: row
+    one_row_per_round: bool = False
+
+
+def _changes(change: Changes, p: "Planter", j: int) -> dict | None:
+    return change(p, j) if callable(change) else change
+
+
 def plant_bad_rows(p: Planter, columns: dict[str, list[str]]) -> None:
-    k = p.k
-    cols = columns["units"]
-    tpl = p.sample("SELECT * FROM units_gen WHERE unit_type = 'enterprise'", 1)[0]
+    every = plans(p)
+    for plan in every:
+        cols = columns[plan.table]
+        for j in range(p.k):
+            shared = plan.row() if plan.one_row_per_round else None
+            for rule, change in plan.cases:
+                changes = _changes(change, p, j)
+                row = dict(shared, **changes) if shared is not None else plan.row(**changes)
+                p.bad(plan.table, rule(row) if callable(rule) else rule, row, cols)
+            if plan.field_count:
+                p.field_count(plan.table, plan.field_count())
+            for rule, first, second in plan.conflicts:
+                base = _changes(first, p, j)
+                if base is None:
+                    continue
+                a = plan.row(**base)
+                p.bad(plan.table, rule, a, cols)
+                p.bad(plan.table, rule, dict(a, **(second(p, a) if callable(second) else second)), cols)
+        for row in p.sample(plan.copies_sql, p.k):
+            p.duplicate(plan.table, plan.repeat(row), cols)
+    makers = {plan.table: plan.row for plan in every}
+    plant_export_forms(p, columns, makers["contributions"], makers["tax_payments"], makers["units"])
 
-    def unit(**changes):
-        row = dict(tpl, unit_id=f"UQ{p.fresh():06d}", uscc=p.fresh_uscc())
-        row.update(changes)
-        return row
 
-    for _ in range(k):
-        p.bad("units", "required:unit_name", unit(unit_name=""), cols)
-        p.bad("units", "enum:unit_type", unit(unit_type="company"), cols)
-        good = p.fresh_uscc()
-        p.bad("units", "format:uscc;lowercase:uscc", unit(uscc=good[:9] + "a" + good[10:]), cols)
-        good = p.fresh_uscc()
-        wrong = USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 1) % 31]
-        p.bad("units", "check_digit:uscc", unit(uscc=good[:-1] + wrong), cols)
-        p.bad("units", "unknown_region:region_code", unit(region_code="340900"), cols)
-        p.bad("units", "date:registered_on;date_format:registered_on", unit(registered_on="2022/08/01"), cols)
-        p.bad("units", "calendar_date:registered_on", unit(registered_on="2022-02-30"), cols)
-        p.field_count("units", ",".join(unit().values()) + ",extra")
-        a = unit()
-        p.bad("units", "duplicate_key:unit_id", a, cols)
-        p.bad("units", "duplicate_key:unit_id", dict(a, unit_name=a["unit_name"] + "分公司", uscc=p.fresh_uscc()), cols)
-        b = unit()
-        p.bad("units", "duplicate_key:uscc", b, cols)
-        p.bad("units", "duplicate_key:uscc", dict(b, unit_id=f"UQ{p.fresh():06d}"), cols)
-    for row in p.sample("SELECT * FROM units_gen WHERE hash(unit_id) % 5 = 0", k):
-        p.duplicate("units", row, cols)
+def _undash(column: str) -> Callable[[dict], dict]:
+    """A copy as an export with YYYYMM periods would repeat it."""
+    return lambda row: dict(row, **{column: row[column].replace("-", "")})
 
-    cols = columns["contributions"]
+
+def _wrong_uscc(p: "Planter", _j: int) -> dict:
+    good = p.fresh_uscc()
+    return {"uscc": good[:-1] + USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 1) % 31]}
+
+
+def _wrong_person(p: "Planter", _j: int) -> dict:
+    return {"person_id": wrong_check(p.fresh_person())}
+
+
+def _check_digit(row: dict) -> str:
+    return check_digit_rules(row["person_id"])
+
+
+def plans(p: Planter) -> list[Plan]:
+    """Every table's plan, in planting order (the generated ids follow that order)."""
+    unit_tpl = p.sample("SELECT * FROM units_gen WHERE unit_type = 'enterprise'", 1)[0]
     holder = p.sample("SELECT unit_id FROM units_final WHERE unit_type = 'public_institution'", 1)[0]["unit_id"]
-
-    def contribution(**changes):
-        row = {"unit_id": holder, "person_id": p.fresh_person(), "period": "2022-09",
-               "contribution_base": "5000.00", "employer_medical": "350.00",
-               "employee_medical": "100.00", "employer_maternity": ""}
-        row.update(changes)
-        return row
-
-    for _ in range(k):
-        p.bad("contributions", "money:employer_medical", contribution(employer_medical="-5"), cols)
-        p.bad("contributions", "money:contribution_base;thousands_separator:contribution_base",
-              contribution(contribution_base="1,000"), cols)
-        p.bad("contributions", "money:employee_medical;excel_scientific:employee_medical",
-              contribution(employee_medical="1e3"), cols)
-        p.bad("contributions", "money:employer_maternity", contribution(employer_maternity="5.123"), cols)
-        p.bad("contributions", "period:period", contribution(period="2022-13"), cols)
-        p.bad("contributions", "required:person_id", contribution(person_id=""), cols)
-        bad_id = wrong_check(p.fresh_person())
-        p.bad("contributions", check_digit_rules(bad_id), contribution(person_id=bad_id), cols)
-        p.bad("contributions", "format:person_id", contribution(person_id="34010219800101"), cols)
-        p.bad("contributions", "unknown_unit:unit_id", contribution(unit_id="U9999999"), cols)
-        p.field_count("contributions", f"{holder},{p.fresh_person()},2022-09,5000.00,350.00")
-        a = contribution()
-        p.bad("contributions", "duplicate_key:unit_id,person_id,period", a, cols)
-        p.bad("contributions", "duplicate_key:unit_id,person_id,period", dict(a, contribution_base="5100.00"), cols)
-    for row in p.sample("SELECT * FROM contributions_v WHERE period = '2022-09' AND hash(person_id) % 7 = 0", k):
-        p.duplicate("contributions", dict(row, period=row["period"].replace("-", "")), cols)
-
-    cols = columns["tax_payments"]
-    ptpl = p.sample("SELECT * FROM tax_payments_gen WHERE payment_kind = 'regular'", 1)[0]
-
-    def payment(**changes):
-        row = dict(ptpl, payment_id=f"PQ{p.fresh():08d}")
-        row.update(changes)
-        return row
-
-    for _ in range(k):
-        p.bad("tax_payments", "enum:component", payment(component="employer_pension"), cols)
-        p.bad("tax_payments", "enum:payment_kind", payment(payment_kind="adjustment"), cols)
-        p.bad("tax_payments", "date:paid_on;date_format:paid_on", payment(paid_on="2022-8-15"), cols)
-        p.bad("tax_payments", "money:amount;thousands_separator:amount", payment(amount="1,000"), cols)
-        good = p.fresh_uscc()
-        p.bad("tax_payments", "check_digit:uscc",
-              payment(uscc=good[:-1] + USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 1) % 31]), cols)
-        p.bad("tax_payments", "required:paid_on", payment(paid_on=""), cols)
-        a = payment()
-        p.bad("tax_payments", "duplicate_key:payment_id", a, cols)
-        p.bad("tax_payments", "duplicate_key:payment_id", dict(a, amount="1.00"), cols)
-    for row in p.sample("SELECT * FROM tax_payments_gen WHERE hash(payment_id) % 11 = 0", k):
-        p.duplicate("tax_payments", row, cols)
-
-    cols = columns["tax_deferral_register"]
-    for _ in range(k):
-        p.bad("tax_deferral_register", "money:deferred_amount",
-              {"uscc": p.fresh_uscc(), "period": "2022-08", "component": "employer_medical", "deferred_amount": "-5"}, cols)
-        p.bad("tax_deferral_register", "period:period",
-              {"uscc": p.fresh_uscc(), "period": "202213", "component": "employer_medical", "deferred_amount": "10.00"}, cols)
-        a = {"uscc": p.fresh_uscc(), "period": "2022-09", "component": "employer_medical", "deferred_amount": "10.00"}
-        p.bad("tax_deferral_register", "duplicate_key:uscc,period,component", a, cols)
-        p.bad("tax_deferral_register", "duplicate_key:uscc,period,component", dict(a, deferred_amount="11.00"), cols)
-    for row in p.sample("SELECT * FROM tax_deferral_register_gen", k):
-        p.duplicate("tax_deferral_register", row, cols)
-
-    cols = columns["fund_reserves"]
+    pay_tpl = p.sample("SELECT * FROM tax_payments_gen WHERE payment_kind = 'regular'", 1)[0]
     region = p.sample("SELECT region_code FROM regions", 1)[0]["region_code"]
-    for j in range(k):
-        p.bad("fund_reserves", "unknown_region:region_code",
-              {"region_code": "349800", "as_of_month": "2022-05", "accumulated_balance": "100.00", "avg_monthly_expenditure": "10.00"}, cols)
-        p.bad("fund_reserves", "not_positive:avg_monthly_expenditure",
-              {"region_code": region, "as_of_month": f"2020-{j % 12 + 1:02d}", "accumulated_balance": "100.00", "avg_monthly_expenditure": "0"}, cols)
-        p.bad("fund_reserves", "money:accumulated_balance",
-              {"region_code": region, "as_of_month": f"2020-{j % 12 + 1:02d}", "accumulated_balance": "-1", "avg_monthly_expenditure": "10.00"}, cols)
-        p.bad("fund_reserves", "period:as_of_month",
-              {"region_code": region, "as_of_month": "2022-00", "accumulated_balance": "100.00", "avg_monthly_expenditure": "10.00"}, cols)
-        a = {"region_code": region, "as_of_month": f"{2010 + j // 12}-{j % 12 + 1:02d}", "accumulated_balance": "100.00", "avg_monthly_expenditure": "10.00"}
-        p.bad("fund_reserves", "duplicate_key:region_code,as_of_month", a, cols)
-        p.bad("fund_reserves", "duplicate_key:region_code,as_of_month", dict(a, accumulated_balance="200.00"), cols)
-    for row in p.sample("SELECT * FROM fund_reserves_gen", k):
-        p.duplicate("fund_reserves", dict(row, as_of_month=row["as_of_month"].replace("-", "")), cols)
+    commit_tpl = p.sample(
+        "SELECT unit_id, uscc FROM units_final WHERE behaviour = 'defer' AND unit_type = 'individual_business'", 1)[0]
+    quiet = p.sample("SELECT unit_id FROM units_final WHERE behaviour = 'defer' AND unit_type = 'public_institution'", p.k)
 
-    cols = columns["sme_classifications"]
+    def maker(template: Callable[[], dict]) -> Callable[..., dict]:
+        return lambda **changes: {**template(), **changes}
 
-    def sme(**changes):
-        row = {"uscc": p.fresh_uscc(), "as_of": "2022-03-31", "size_class": "small", "employees": "",
-               "operating_revenue": "", "total_assets": "", "industry_code": "C1301", "source": "statistics"}
-        row.update(changes)
-        return row
-
-    for _ in range(k):
-        p.bad("sme_classifications", "enum:size_class", sme(size_class="huge"), cols)
-        p.bad("sme_classifications", "integer:employees", sme(employees="12.5"), cols)
-        p.bad("sme_classifications", "money:operating_revenue", sme(operating_revenue="-3"), cols)
-        p.bad("sme_classifications", "date:as_of", sme(as_of="2022-13-01"), cols)
-        p.bad("sme_classifications", "enum:source", sme(source="survey"), cols)
-        a = sme()
-        p.bad("sme_classifications", "duplicate_key:uscc,as_of", a, cols)
-        p.bad("sme_classifications", "duplicate_key:uscc,as_of", dict(a, size_class="micro"), cols)
-    for row in p.sample("SELECT * FROM sme_gen", k):
-        p.duplicate("sme_classifications", row, cols)
-
-    cols = columns["commitments"]
-    ctpl = p.sample("SELECT unit_id, uscc FROM units_final WHERE behaviour = 'defer' AND unit_type = 'individual_business'", 1)[0]
-
-    def commitment(**changes):
-        row = {"commitment_id": f"CQ{p.fresh():06d}", "unit_id": ctpl["unit_id"], "uscc": ctpl["uscc"],
-               "declared_size_class": "small", "declared_unit_type": "enterprise",
-               "requested_from": "2022-08", "requested_to": "2022-10", "signed_on": "2022-07-15"}
-        row.update(changes)
-        return row
-
-    for _ in range(k):
-        p.bad("commitments", "enum:declared_size_class", commitment(declared_size_class="large"), cols)
-        p.bad("commitments", "period:requested_from;date_format:requested_from", commitment(requested_from="2022-8"), cols)
-        p.bad("commitments", "unknown_unit:unit_id", commitment(unit_id="U9999999"), cols)
-        p.bad("commitments", "required:signed_on", commitment(signed_on=""), cols)
-        a = commitment()
-        p.bad("commitments", "duplicate_key:commitment_id", a, cols)
-        p.bad("commitments", "duplicate_key:commitment_id", dict(a, requested_to="2022-09"), cols)
-    for row in p.sample("SELECT * FROM commitments_gen", k):
-        p.duplicate("commitments", row, cols)
-
-    cols = columns["elections"]
-    quiet = p.sample(
-        "SELECT unit_id FROM units_final WHERE behaviour = 'defer' AND unit_type = 'public_institution'", k)
-    for j in range(k):
-        p.bad("elections", "enum:election", {"unit_id": ctpl["unit_id"], "election": "defer", "filed_on": "2022-07-20"}, cols)
-        p.bad("elections", "unknown_unit:unit_id", {"unit_id": "U9999999", "election": "opt_out", "filed_on": "2022-07-20"}, cols)
-        p.bad("elections", "date:filed_on;date_format:filed_on",
-              {"unit_id": ctpl["unit_id"], "election": "opt_out", "filed_on": "20220720"}, cols)
-        unit_id = quiet[j % len(quiet)]["unit_id"] if j < len(quiet) else "U9999998"
-        if j < len(quiet):
-            a = {"unit_id": unit_id, "election": "opt_out", "filed_on": "2022-07-20"}
-            p.bad("elections", "duplicate_key:unit_id,election", a, cols)
-            p.bad("elections", "duplicate_key:unit_id,election", dict(a, filed_on="2022-07-21"), cols)
-    for row in p.sample("SELECT * FROM elections_gen", k):
-        p.duplicate("elections", row, cols)
-
-    cols = columns["employee_events"]
-    for _ in range(k):
-        base = {"unit_id": holder, "person_id": p.fresh_person(), "event_type": "departure", "event_date": "2022-09-10"}
-        p.bad("employee_events", "enum:event_type", dict(base, event_type="death"), cols)
-        bad_id = wrong_check(p.fresh_person())
-        p.bad("employee_events", check_digit_rules(bad_id), dict(base, person_id=bad_id), cols)
-        p.bad("employee_events", "unknown_unit:unit_id", dict(base, unit_id="U9999999"), cols)
-        p.bad("employee_events", "calendar_date:event_date", dict(base, event_date="2022-02-30"), cols)
-    for row in p.sample("SELECT * FROM employee_events_gen", k):
-        p.duplicate("employee_events", row, cols)
-    plant_export_forms(p, columns, contribution, payment, unit)
+    unit = maker(lambda: dict(unit_tpl, unit_id=f"UQ{p.fresh():06d}", uscc=p.fresh_uscc()))
+    contribution = maker(lambda: {
+        "unit_id": holder, "person_id": p.fresh_person(), "period": "2022-09", "contribution_base": "5000.00",
+        "employer_medical": "350.00", "employee_medical": "100.00", "employer_maternity": ""})
+    reserve_month = lambda p, j: f"2020-{j % 12 + 1:02d}"  # noqa: E731
+    return [
+        Plan("units", unit, [
+            ("required:unit_name", {"unit_name": ""}),
+            ("enum:unit_type", {"unit_type": "company"}),
+            ("format:uscc;lowercase:uscc", lambda p, j: (lambda g: {"uscc": g[:9] + "a" + g[10:]})(p.fresh_uscc())),
+            ("check_digit:uscc", _wrong_uscc),
+            ("unknown_region:region_code", {"region_code": "340900"}),
+            ("date:registered_on;date_format:registered_on", {"registered_on": "2022/08/01"}),
+            ("calendar_date:registered_on", {"registered_on": "2022-02-30"}),
+        ], "SELECT * FROM units_gen WHERE hash(unit_id) % 5 = 0",
+            conflicts=[("duplicate_key:unit_id", {}, lambda p, a: {"unit_name": a["unit_name"] + "分公司", "uscc": p.fresh_uscc()}),
+                       ("duplicate_key:uscc", {}, lambda p, a: {"unit_id": f"UQ{p.fresh():06d}"})],
+            field_count=lambda: ",".join(unit().values()) + ",extra"),
+        Plan("contributions", contribution, [
+            ("money:employer_medical", {"employer_medical": "-5"}),
+            ("money:contribution_base;thousands_separator:contribution_base", {"contribution_base": "1,000"}),
+            ("money:employee_medical;excel_scientific:employee_medical", {"employee_medical": "1e3"}),
+            ("money:employer_maternity", {"employer_maternity": "5.123"}),
+            ("period:period", {"period": "2022-13"}),
+            ("required:person_id", {"person_id": ""}),
+            (_check_digit, _wrong_person),
+            ("format:person_id", {"person_id": "34010219800101"}),
+            ("unknown_unit:unit_id", {"unit_id": "U9999999"}),
+        ], "SELECT * FROM contributions_v WHERE period = '2022-09' AND hash(person_id) % 7 = 0",
+            conflicts=[("duplicate_key:unit_id,person_id,period", {}, {"contribution_base": "5100.00"})],
+            field_count=lambda: f"{holder},{p.fresh_person()},2022-09,5000.00,350.00", repeat=_undash("period")),
+        Plan("tax_payments", maker(lambda: dict(pay_tpl, payment_id=f"PQ{p.fresh():08d}")), [
+            ("enum:component", {"component": "employer_pension"}),
+            ("enum:payment_kind", {"payment_kind": "adjustment"}),
+            ("date:paid_on;date_format:paid_on", {"paid_on": "2022-8-15"}),
+            ("money:amount;thousands_separator:amount", {"amount": "1,000"}),
+            ("check_digit:uscc", _wrong_uscc),
+            ("required:paid_on", {"paid_on": ""}),
+        ], "SELECT * FROM tax_payments_gen WHERE hash(payment_id) % 11 = 0",
+            conflicts=[("duplicate_key:payment_id", {}, {"amount": "1.00"})]),
+        Plan("tax_deferral_register", maker(lambda: {
+            "uscc": p.fresh_uscc(), "period": "2022-08", "component": "employer_medical", "deferred_amount": "10.00"}), [
+            ("money:deferred_amount", {"deferred_amount": "-5"}),
+            ("period:period", {"period": "202213"}),
+        ], "SELECT * FROM tax_deferral_register_gen",
+            conflicts=[("duplicate_key:uscc,period,component", {"period": "2022-09"}, {"deferred_amount": "11.00"})]),
+        Plan("fund_reserves", maker(lambda: {
+            "region_code": region, "as_of_month": "2022-05", "accumulated_balance": "100.00",
+            "avg_monthly_expenditure": "10.00"}), [
+            ("unknown_region:region_code", {"region_code": "349800"}),
+            ("not_positive:avg_monthly_expenditure",
+             lambda p, j: {"as_of_month": reserve_month(p, j), "avg_monthly_expenditure": "0"}),
+            ("money:accumulated_balance", lambda p, j: {"as_of_month": reserve_month(p, j), "accumulated_balance": "-1"}),
+            ("period:as_of_month", {"as_of_month": "2022-00"}),
+        ], "SELECT * FROM fund_reserves_gen",
+            conflicts=[("duplicate_key:region_code,as_of_month",
+                        lambda p, j: {"as_of_month": f"{2010 + j // 12}-{j % 12 + 1:02d}"},
+                        {"accumulated_balance": "200.00"})],
+            repeat=_undash("as_of_month")),
+        Plan("sme_classifications", maker(lambda: {
+            "uscc": p.fresh_uscc(), "as_of": "2022-03-31", "size_class": "small", "employees": "",
+            "operating_revenue": "", "total_assets": "", "industry_code": "C1301", "source": "statistics"}), [
+            ("enum:size_class", {"size_class": "huge"}),
+            ("integer:employees", {"employees": "12.5"}),
+            ("money:operating_revenue", {"operating_revenue": "-3"}),
+            ("date:as_of", {"as_of": "2022-13-01"}),
+            ("enum:source", {"source": "survey"}),
+        ], "SELECT * FROM sme_gen", conflicts=[("duplicate_key:uscc,as_of", {}, {"size_class": "micro"})]),
+        Plan("commitments", maker(lambda: {
+            "commitment_id": f"CQ{p.fresh():06d}", "unit_id": commit_tpl["unit_id"], "uscc": commit_tpl["uscc"],
+            "declared_size_class": "small", "declared_unit_type": "enterprise",
+            "requested_from": "2022-08", "requested_to": "2022-10", "signed_on": "2022-07-15"}), [
+            ("enum:declared_size_class", {"declared_size_class": "large"}),
+            ("period:requested_from;date_format:requested_from", {"requested_from": "2022-8"}),
+            ("unknown_unit:unit_id", {"unit_id": "U9999999"}),
+            ("required:signed_on", {"signed_on": ""}),
+        ], "SELECT * FROM commitments_gen",
+            conflicts=[("duplicate_key:commitment_id", {}, {"requested_to": "2022-09"})]),
+        Plan("elections", maker(lambda: {"unit_id": commit_tpl["unit_id"], "election": "opt_out", "filed_on": "2022-07-20"}), [
+            ("enum:election", {"election": "defer"}),
+            ("unknown_unit:unit_id", {"unit_id": "U9999999"}),
+            ("date:filed_on;date_format:filed_on", {"filed_on": "20220720"}),
+        ], "SELECT * FROM elections_gen",
+            conflicts=[("duplicate_key:unit_id,election",  # only for units that file nothing else
+                        lambda p, j: {"unit_id": quiet[j]["unit_id"]} if j < len(quiet) else None,
+                        {"filed_on": "2022-07-21"})]),
+        Plan("employee_events", maker(lambda: {
+            "unit_id": holder, "person_id": p.fresh_person(), "event_type": "departure", "event_date": "2022-09-10"}), [
+            ("enum:event_type", {"event_type": "death"}),
+            (_check_digit, _wrong_person),
+            ("unknown_unit:unit_id", {"unit_id": "U9999999"}),
+            ("calendar_date:event_date", {"event_date": "2022-02-30"}),
+        ], "SELECT * FROM employee_events_gen", one_row_per_round=True),
+    ]

@@ -23,18 +23,11 @@ CREATE OR REPLACE TABLE unit_draws AS
 SELECT
     i,
     'U' || lpad((i + 1)::VARCHAR, 7, '0') AS unit_id,
-    rnd('region', i) AS r_region,
-    rnd('type', i) AS r_type,
-    rnd('size', i) AS r_size,
-    rnd('source', i) AS r_source,
-    rnd('behaviour', i) AS r_behaviour,
-    rnd('repay', i) AS r_repay,
-    rnd('dereg', i) AS r_dereg,
-    rnd('late_reg', i) AS r_late_reg,
-    rnd('category', i) AS r_category,
-    rnd('commit', i) AS r_commit,
-    rnd('warn', i) AS r_warn,
-    rnd('arrears', i) AS r_arrears,
+    -- one independent uniform draw per decision about the unit
+    rnd('region', i) AS r_region, rnd('type', i) AS r_type, rnd('size', i) AS r_size,
+    rnd('source', i) AS r_source, rnd('behaviour', i) AS r_behaviour, rnd('repay', i) AS r_repay,
+    rnd('dereg', i) AS r_dereg, rnd('late_reg', i) AS r_late_reg, rnd('category', i) AS r_category,
+    rnd('commit', i) AS r_commit, rnd('warn', i) AS r_warn, rnd('arrears', i) AS r_arrears,
     rnd('z1', i) AS z1, rnd('z2', i) AS z2
 FROM range(${n_units}) t(i);
 
