@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import dagster as dg
+import yaml
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
 # SQL type for each format rule named in a suite's ``meta.rule``; other columns stay VARCHAR.
@@ -29,6 +32,11 @@ class RawTable:
     region_columns: tuple[str, ...] = ()
     references_unit: bool = False
     positive_columns: tuple[str, ...] = ()
+    # the column that dates each fact: a report month sees only rows dated on or before its last
+    # day (a DATE) or in or before the month (a YYYY-MM period); empty: known from the start
+    known_from: str = ""
+    # dates of later facts about a row (a deregistration): NULL in report months before them
+    later_facts: tuple[str, ...] = ()
     title: str = field(default="", compare=False)
 
     @property
@@ -47,6 +55,17 @@ class RawTable:
                 return RULE_TYPES[rule]
         return "VARCHAR"
 
+    def known_sql(self) -> str:
+        """A query of this table as known on the as-of date (the macros of ``as_of.sql``)."""
+        bound = lambda col: "as_of_date()" if self.column_type(col) == "DATE" else "report_month()"  # noqa: E731
+        unknown_yet = ", ".join(f"CASE WHEN {c} <= {bound(c)} THEN {c} END AS {c}" for c in self.later_facts)
+        query = f"SELECT * {f'REPLACE ({unknown_yet}) ' if unknown_yet else ''}FROM clean.{self.name}"
+        if self.known_from:
+            col = self.known_from
+            known = f"{col} <= {bound(col)}"
+            query += f" WHERE {known}" if col in self.typed_columns("required") else f" WHERE coalesce({known}, TRUE)"
+        return query
+
     def typed_columns(self, rule: str) -> list[str]:
         return [col for r, col, _ in self.column_rules() if r == rule]
 
@@ -56,80 +75,17 @@ def load_suite(name: str) -> dict:
     return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-RAW_TABLES: dict[str, RawTable] = {
-    t.name: t
-    for t in [
-        RawTable(
-            "units",
-            ("unit_id", "uscc", "unit_name", "region_code", "unit_type", "industry_code",
-             "registered_on", "deregistered_on"),
-            keys=(("unit_id",), ("uscc",)),
-            uscc_columns=("uscc",),
-            region_columns=("region_code",),
-            title="医保 参保单位 insured units",
-        ),
-        RawTable(
-            "sme_classifications",
-            ("uscc", "as_of", "size_class", "employees", "operating_revenue", "total_assets",
-             "industry_code", "source"),
-            keys=(("uscc", "as_of"),),
-            uscc_columns=("uscc",),
-            title="统计/市场监管 划型 SME classifications",
-        ),
-        RawTable(
-            "fund_reserves",
-            ("region_code", "as_of_month", "accumulated_balance", "avg_monthly_expenditure"),
-            keys=(("region_code", "as_of_month"),),
-            region_columns=("region_code",),
-            positive_columns=("avg_monthly_expenditure",),
-            title="统筹基金 fund reserves",
-        ),
-        RawTable(
-            "contributions",
-            ("unit_id", "person_id", "period", "contribution_base", "employer_medical",
-             "employee_medical", "employer_maternity"),
-            keys=(("unit_id", "person_id", "period"),),
-            person_columns=("person_id",),
-            references_unit=True,
-            title="医保 核定 assessed contributions",
-        ),
-        RawTable(
-            "tax_payments",
-            ("payment_id", "uscc", "period", "component", "amount", "paid_on", "payment_kind"),
-            keys=(("payment_id",),),
-            uscc_columns=("uscc",),
-            title="税务 征收 tax collections",
-        ),
-        RawTable(
-            "tax_deferral_register",
-            ("uscc", "period", "component", "deferred_amount"),
-            keys=(("uscc", "period", "component"),),
-            uscc_columns=("uscc",),
-            title="税务 缓缴登记 tax deferral register",
-        ),
-        RawTable(
-            "commitments",
-            ("commitment_id", "unit_id", "uscc", "declared_size_class", "declared_unit_type",
-             "requested_from", "requested_to", "signed_on"),
-            keys=(("commitment_id",),),
-            uscc_columns=("uscc",),
-            references_unit=True,
-            title="承诺书 commitments",
-        ),
-        RawTable(
-            "elections",
-            ("unit_id", "election", "filed_on"),
-            keys=(("unit_id", "election"),),
-            references_unit=True,
-            title="单位选择 elections",
-        ),
-        RawTable(
-            "employee_events",
-            ("unit_id", "person_id", "event_type", "event_date"),
-            keys=(("unit_id", "person_id", "event_type", "event_date"),),
-            person_columns=("person_id",),
-            references_unit=True,
-            title="职工变动 employee events",
-        ),
-    ]
-}
+def _load_tables() -> dict[str, RawTable]:
+    """``contracts.yaml``: every raw table, its columns, keys and identifier columns, as data."""
+    spec = yaml.safe_load((Path(__file__).parent / "contracts.yaml").read_text(encoding="utf-8"))
+    tuples = lambda v: tuple(tuple(x) if isinstance(x, list) else x for x in v)  # noqa: E731
+    return {name: RawTable(name, **{k: tuples(v) if isinstance(v, list) else v for k, v in fields.items()})
+            for name, fields in spec.items()}
+
+
+RAW_TABLES: dict[str, RawTable] = _load_tables()
+
+
+def ingest_key(table: str) -> dg.AssetKey:
+    """The asset that holds raw table ``table``'s accepted rows (``warehouse/clean/<table>.parquet``)."""
+    return dg.AssetKey(["ingest", table])

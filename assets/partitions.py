@@ -18,3 +18,11 @@ def first_report_month() -> str:
 
 
 report_months = dg.MonthlyPartitionsDefinition(start_date=first_report_month(), fmt="%Y-%m", end_offset=1)
+
+
+def run_report_month(context: dg.AssetExecutionContext) -> str | None:
+    """The report month a run was launched for, for an asset without partitions of its own (the
+    publication): the run's partition, or the last month of its partition range; None when the
+    run has neither (an unpartitioned asset materialized alone)."""
+    tags = context.run.tags
+    return tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_end")

@@ -78,7 +78,6 @@ class Warehouse(dg.ConfigurableResource):
     """The data dir of one deployment: ``raw/`` in, ``warehouse/``, ``quarantine/``, ``published/`` out."""
 
     data_dir: str
-    as_of: str = ""  # the run's report month YYYY-MM (what publication shows); empty: the latest month computed
     settings: dg.ResourceDependency[Settings]
     _lock_owner: Optional[str] = PrivateAttr(default=None)
 
@@ -141,9 +140,7 @@ class Warehouse(dg.ConfigurableResource):
         return sorted(p.stem for p in (self.root / "warehouse" / "policy" / name).glob("*.parquet"))
 
     def latest_policy_month(self, name: str) -> str:
-        """The configured as-of month, else the latest report month written for ``name``."""
-        if self.as_of:
-            return self.as_of
+        """The latest report month written for ``name``."""
         months = self.policy_months(name)
         if not months:
             raise ValueError(f"no report month of {name} has been materialized yet")
@@ -178,8 +175,7 @@ def settings_from_environment(**overrides) -> Settings:
     return Settings(**{**bound, **overrides})
 
 
-def warehouse_resource(data_dir: str | None = None, as_of: str | None = None,
-                       profiles_dir: str | None = None, settings: Settings | None = None) -> Warehouse:
+def warehouse_resource(data_dir: str | None = None, profiles_dir: str | None = None, settings: Settings | None = None) -> Warehouse:
     """The warehouse on ``data_dir`` (default ``DEFERRAL_DATA_DIR``, else the bundled sample).
 
     ``profiles_dir`` given explicitly (tests) overrides the environment's."""
@@ -187,4 +183,4 @@ def warehouse_resource(data_dir: str | None = None, as_of: str | None = None,
         settings = settings_from_environment(**({} if profiles_dir is None else {"profiles_dir": profiles_dir}))
     data = dg.EnvVar("DEFERRAL_DATA_DIR") if data_dir is None and "DEFERRAL_DATA_DIR" in os.environ else (
         data_dir or str(SAMPLE_DATA_DIR))
-    return Warehouse(data_dir=data, as_of=as_of or "", settings=settings)
+    return Warehouse(data_dir=data, settings=settings)

@@ -108,18 +108,17 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
 
     executor_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
 
-    def run_config(month: str = "") -> dict:
-        # only the warehouse's own fields: the data dir and report month show per run in the UI, and the
-        # settings resource (DEFERRAL_* through dg.EnvVar) is never touched by run config
-        return {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
-                "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "as_of": month}}}}
+    # only the warehouse's data dir: the settings resource (DEFERRAL_* through dg.EnvVar) is never
+    # touched by run config; the report month is the run's partition range
+    run_config = {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
+                  "resources": {"warehouse": {"config": {"data_dir": str(data_dir)}}}}
 
     tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags}
     monthly = None
     problem = ""
     with dg.DagsterInstance.get() as instance:
         _mark_killed_runs(instance, data_dir)
-        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config(), tags=tags)
+        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config, tags=tags)
         run_ids = [ingest.run_id]
         if ingest.success:
             first_month, latest = _valid_months(data_dir)
@@ -132,7 +131,7 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
                            "(the latest accepted contribution period). Nothing was computed or published.")
             else:
                 monthly = dg.execute_job(
-                    dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config(month),
+                    dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config,
                     tags={**tags, "deferral/as_of": month, **range_tags(first_month, month)})
                 run_ids.append(monthly.run_id)
         print_summary(instance, run_ids, data_dir)

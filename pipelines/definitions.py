@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.ingest.assets import accounting_checks, ingest_assets, raw_specs
 from assets.policy.assets import policy_assets
-from assets.publication import published_assets
+from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report

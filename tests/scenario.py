@@ -9,7 +9,7 @@ import duckdb
 from assets.identifiers import gb11714_check
 from assets.ingest.assets import ingest_assets
 from assets.policy.assets import policy_assets
-from assets.publication import published_assets
+from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
 from assets.resources import warehouse_resource
 from tests.conftest import write_table
@@ -70,7 +70,7 @@ class Scenario:
             if table not in self.tables:
                 write_table(self.root, table, [])
         month = as_of or "2023-07"
-        resource = warehouse_resource(str(self.root), as_of=month, profiles_dir=profiles_dir or "")
+        resource = warehouse_resource(str(self.root), profiles_dir=profiles_dir or "")
         resources = {"warehouse": resource}
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]
@@ -78,7 +78,8 @@ class Scenario:
         for m in months or [month]:
             assert dg.materialize(partitioned, partition_key=m, resources=resources).success
         if publish:
-            assert dg.materialize(published_assets, resources=resources).success
+            assert dg.materialize(published_assets, resources=resources,
+                                  run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
         return Outputs(self.root, month)
 
     assets = [*ingest_assets, *policy_assets, *reconciliation_assets]

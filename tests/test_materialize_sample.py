@@ -6,7 +6,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.ingest.assets import accounting_checks, ingest_assets, ingest_key
+from assets.contracts import ingest_key
+from assets.ingest.assets import accounting_checks, ingest_assets
 from assets.validation.gx_checks import gx_checks
 from assets.resources import warehouse_resource
 

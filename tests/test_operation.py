@@ -3,7 +3,7 @@
 import dagster as dg
 import duckdb
 
-import assets.publication as publication
+import assets.publication.assets as publication
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from assets.resources import warehouse_resource
 from tests.test_obligations import build
@@ -77,7 +77,7 @@ def test_failed_publication_leaves_the_previous_one(tmp_path, monkeypatch):
         raise OSError("disk full while publishing")
 
     monkeypatch.setattr(publication, "write_parquet", broken)
-    resource = warehouse_resource(str(tmp_path), as_of="2022-12")
+    resource = warehouse_resource(str(tmp_path))
     result = dg.materialize(publication.published_assets, resources={"warehouse": resource}, raise_on_error=False)
     assert not result.success
     assert _published(tmp_path) == before  # still readable, still the previous content

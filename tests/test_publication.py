@@ -2,7 +2,7 @@
 
 import duckdb
 
-from assets.publication import PUBLISHED_COLUMNS
+from assets.publication.assets import PUBLISHED_COLUMNS
 from tests.test_obligations import A, C, DD, E, F, G, B, build
 
 MONEY = {"outstanding_deferred", "assessed_amount", "paid_amount", "refunded_amount", "deferred_amount", "amount",

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from assets.report import CATEGORY_SHEETS, HEADERS
+from assets.publication.report import CATEGORY_SHEETS, HEADERS
 from tests.test_obligations import build
 
 MONEY = ["当月缓缴金额", "累计缓缴金额", "当月补缴金额", "累计补缴金额", "待补缴金额", "逾期金额", "滞纳金", "税务缓缴金额"]

@@ -51,7 +51,7 @@ def test_case_3_a_dagster_run_fails_cleanly_on_a_busy_data_dir(tmp_path):
 
 def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(tmp_path):
     from tests.test_obligations import build
-    import assets.publication as publication
+    import assets.publication.assets as publication
 
     build(tmp_path).run(as_of="2022-12", publish=True)
     published = tmp_path / "published"
@@ -125,10 +125,11 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     stats = f"{tmp_path}/published/monthly_statistics/**/*.parquet"
     whole = {con.execute(f"SELECT count(*) FROM read_parquet('{stats}')").fetchall()[0][0]}
     from assets.resources import warehouse_resource
-    import assets.publication as publication
+    import assets.publication.assets as publication
 
-    resource = warehouse_resource(str(tmp_path), as_of="2022-10")
-    smaller = dg.materialize(publication.published_assets, resources={"warehouse": resource})
+    resource = warehouse_resource(str(tmp_path))
+    smaller = dg.materialize(publication.published_assets, resources={"warehouse": resource},
+                             run_config={"ops": {"publication": {"config": {"report_month": "2022-10"}}}})
     assert smaller.success
     whole.add(con.execute(f"SELECT count(*) FROM read_parquet('{stats}')").fetchall()[0][0])
     assert len(whole) == 2
@@ -147,8 +148,8 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     try:
         for i in range(6):
             month = "2022-12" if i % 2 == 0 else "2022-10"
-            assert dg.materialize(publication.published_assets,
-                                  resources={"warehouse": warehouse_resource(str(tmp_path), as_of=month)}).success
+            assert dg.materialize(publication.published_assets, resources={"warehouse": warehouse_resource(str(tmp_path))},
+                                  run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
     finally:
         stop.set()
         thread.join()

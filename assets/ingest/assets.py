@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.contracts import RAW_TABLES, RawTable
+from assets.contracts import RAW_TABLES, RawTable, ingest_key
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, relative_name, stage_table
@@ -24,10 +24,6 @@ from assets.resources import Warehouse
 SQL_DIR = Path(__file__).parent
 # Without these there is nothing to compute: a missing folder stops the run with a message.
 REQUIRED_TABLES = ("units", "contributions")
-
-
-def ingest_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["ingest", table])
 
 
 def raw_key(table: str) -> dg.AssetKey:

@@ -6,16 +6,14 @@ WITH u AS (
     FROM units
     JOIN policy_regions p USING (region_code)
     JOIN region_eligibility r USING (region_code)
-    WHERE coalesce(registered_on <= DATE '${as_of_date}', TRUE)
 ), elected AS (
     SELECT unit_id, bool_or(election = 'opt_out') AS opt_out, bool_or(election = 'refund_first_period') AS refund
-    FROM elections WHERE filed_on <= DATE '${as_of_date}'
+    FROM elections
     GROUP BY unit_id
 ), first_paid AS (
     SELECT DISTINCT t.uscc, t.period
     FROM tax_payments t
     WHERE t.payment_kind = 'regular' AND t.component = 'employer_medical' AND t.amount > 0
-      AND t.paid_on <= DATE '${as_of_date}'
 ), base AS (
     SELECT u.*, s.size_class, s.requested_from, s.requested_to,
         CASE WHEN u.unit_type = 'enterprise' THEN s.classification ELSE 'unit_type' END AS classification,
@@ -35,7 +33,7 @@ WITH u AS (
     SELECT *,
         CASE
             WHEN NOT region_eligible THEN region_reason
-            WHEN deregistered_on <= DATE '${as_of_date}' AND deregistered_on < first_day_of(first_period) THEN 'deregistered_before_window'
+            WHEN deregistered_on < first_day_of(first_period) THEN 'deregistered_before_window'
             WHEN unit_type IN ('public_institution', 'government_agency') THEN 'ineligible_unit_type'
             WHEN opt_out THEN 'opted_out'
             WHEN unit_type = 'individual_business' THEN 'eligible_individual_business'
@@ -63,6 +61,6 @@ SELECT unit_id, uscc, unit_name, region_code, policy_id, unit_type,
         CASE WHEN repayment_rule = 'fixed_date' THEN repayment_fixed_date
              ELSE last_day_of(add_months_p(CASE WHEN classification = 'commitment' THEN least(w_end, requested_to) ELSE w_end END, 1))
         END END AS unit_due_date,
-    CASE WHEN deregistered_on <= DATE '${as_of_date}' THEN deregistered_on END AS deregistered_on
+    deregistered_on
 FROM decided
 ORDER BY unit_id

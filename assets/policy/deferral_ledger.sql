@@ -7,7 +7,7 @@ WITH d AS (
 ), cells AS (
     SELECT d.unit_id, d.uscc, d.region_code, add_months_p(d.window_start, k) AS period, unnest(d.components) AS component
     FROM d, range(0, 24) t(k)
-    WHERE add_months_p(d.window_start, k) <= d.window_end AND add_months_p(d.window_start, k) <= '${as_of_month}'
+    WHERE add_months_p(d.window_start, k) <= d.window_end AND add_months_p(d.window_start, k) <= report_month()
 ), assessed AS (
     SELECT c.unit_id, c.period,
         sum(c.employer_medical) AS employer_medical,
@@ -15,14 +15,14 @@ WITH d AS (
         sum(c.employee_medical) AS employee_medical,
         count(DISTINCT c.person_id) AS persons
     FROM contributions c
-    WHERE c.unit_id IN (SELECT unit_id FROM d) AND c.period <= '${as_of_month}'
+    WHERE c.unit_id IN (SELECT unit_id FROM d)
     GROUP BY ALL
 ), payments AS (
     SELECT uscc, period, component,
         sum(amount) FILTER (WHERE payment_kind = 'regular') AS paid,
         sum(amount) FILTER (WHERE payment_kind = 'refund') AS refunded
     FROM tax_payments
-    WHERE paid_on <= DATE '${as_of_date}' AND payment_kind IN ('regular', 'refund')
+    WHERE payment_kind IN ('regular', 'refund')
     GROUP BY ALL
 ), amounts AS (
     SELECT c.unit_id, c.uscc, c.region_code, c.period, c.component,

@@ -3,7 +3,7 @@ WITH owed AS (
     SELECT uscc, period, component, sum(amount) AS obligations FROM repayment_schedule GROUP BY ALL
 ), repaid AS (
     SELECT uscc, period, component, sum(amount) AS repayments
-    FROM tax_payments WHERE payment_kind = 'repayment' AND paid_on <= DATE '${as_of_date}'
+    FROM tax_payments WHERE payment_kind = 'repayment'
     GROUP BY ALL
 )
 SELECT r.uscc, u.unit_id, u.region_code, r.period, r.component,

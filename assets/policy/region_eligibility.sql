@@ -4,13 +4,13 @@
 WITH regions AS (
     SELECT p.*
     FROM policy_regions p
-    WHERE p.region_code IN (SELECT region_code FROM units WHERE coalesce(registered_on <= DATE '${as_of_date}', TRUE))
-       OR p.region_code IN (SELECT region_code FROM fund_reserves WHERE as_of_month <= '${as_of_month}')
+    WHERE p.region_code IN (SELECT region_code FROM units)
+       OR p.region_code IN (SELECT region_code FROM fund_reserves)
 ), latest AS (
     SELECT r.region_code, f.as_of_month, f.accumulated_balance, f.avg_monthly_expenditure
     FROM regions r
     JOIN fund_reserves f ON f.region_code = r.region_code
-    WHERE f.as_of_month < r.first_period AND f.as_of_month <= '${as_of_month}'
+    WHERE f.as_of_month < r.first_period
     QUALIFY row_number() OVER (PARTITION BY r.region_code ORDER BY f.as_of_month DESC) = 1
 )
 SELECT r.region_code, r.policy_id, r.province_code, l.as_of_month, l.accumulated_balance, l.avg_monthly_expenditure,

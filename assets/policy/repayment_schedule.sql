@@ -13,7 +13,6 @@ WITH d AS (
     SELECT e.unit_id, e.person_id, e.event_type, e.event_date
     FROM employee_events e JOIN d USING (unit_id)
     WHERE e.event_date >= first_day_of(d.window_start) AND e.event_date <= d.unit_due
-      AND e.event_date <= DATE '${as_of_date}'
     QUALIFY row_number() OVER (
         PARTITION BY e.unit_id, e.person_id
         ORDER BY e.event_date, CASE e.event_type WHEN 'departure' THEN 1 WHEN 'retirement' THEN 2 ELSE 3 END) = 1
@@ -61,7 +60,7 @@ WITH repayments AS (
     SELECT uscc, period, component, payment_id, paid_on, amount,
         sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY paid_on, payment_id ROWS UNBOUNDED PRECEDING) AS p_hi
     FROM tax_payments
-    WHERE payment_kind = 'repayment' AND paid_on <= DATE '${as_of_date}'
+    WHERE payment_kind = 'repayment'
 )
 SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.period, f.component, r.payment_id, r.paid_on,
     (least(f.o_hi, r.p_hi) - greatest(f.o_hi - f.amount, r.p_hi - r.amount))::DECIMAL(18, 2) AS allocated
@@ -81,10 +80,10 @@ SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.person_key, f.trigge
     f.amount, f.due_date, t.repaid_amount,
     (f.amount - t.repaid_amount)::DECIMAL(18, 2) AS outstanding_amount,
     CASE WHEN f.amount - t.repaid_amount = 0 THEN 'paid'
-         WHEN f.due_date < DATE '${as_of_date}' THEN 'overdue'
+         WHEN f.due_date < as_of_date() THEN 'overdue'
          WHEN t.repaid_amount > 0 THEN 'partially_paid'
          ELSE 'pending' END AS status,
     round(t.late_part + CAST(f.amount - t.repaid_amount AS DECIMAL(38, 2)) * f.late_fee_daily_rate
-          * greatest(date_diff('day', f.due_date, DATE '${as_of_date}'), 0), 2)::DECIMAL(18, 2) AS late_fee
+          * greatest(date_diff('day', f.due_date, as_of_date()), 0), 2)::DECIMAL(18, 2) AS late_fee
 FROM filled f JOIN totals t USING (obligation_id)
 ORDER BY f.unit_id, f.period, f.component, f.obligation_id

@@ -3,9 +3,9 @@
 -- industry code, else the unit's; longest listed prefix); else the latest commitment's
 -- declared size; else none.
 WITH known AS (
-    SELECT * FROM units WHERE unit_type = 'enterprise' AND coalesce(registered_on <= DATE '${as_of_date}', TRUE)
+    SELECT * FROM units WHERE unit_type = 'enterprise'
 ), register AS (
-    SELECT * FROM sme_classifications WHERE as_of <= DATE '${as_of_date}'
+    SELECT * FROM sme_classifications
     QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY as_of DESC) = 1
 ), rows_ AS (
     SELECT k.unit_id, r.uscc IS NOT NULL AS has_register, r.size_class AS register_size,
@@ -35,7 +35,7 @@ WITH known AS (
 ), commitment AS (
     SELECT unit_id, commitment_id, declared_size_class, requested_from, requested_to
     FROM commitments
-    WHERE signed_on <= DATE '${as_of_date}' AND declared_size_class IS NOT NULL
+    WHERE declared_size_class IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY unit_id ORDER BY signed_on DESC, commitment_id DESC) = 1
 )
 SELECT b.unit_id,

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.report import write_report
+from assets.partitions import run_report_month
+from assets.publication.report import write_report
 from assets.storage import q, write_parquet
 from assets.resources import Warehouse
 
@@ -162,6 +163,14 @@ def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int
 REPORT_KEY = dg.AssetKey(["published", "bureau_report"])
 
 
+class PublicationConfig(dg.Config):
+    """Which report month to publish when the run has no partition of its own (publication
+    materialized alone): empty means the latest month computed. A run launched for a range of
+    report months publishes the range's last month."""
+
+    report_month: str = ""
+
+
 @dg.multi_asset(
     name="publication",
     group_name="publication",
@@ -175,9 +184,9 @@ REPORT_KEY = dg.AssetKey(["published", "bureau_report"])
                                  "月度统计报表（Excel）与趋势图。"),
     ],
 )
-def publication(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: Warehouse):
     """One publication (发布): every SPEC section 4 table and the bureau report, switched in together."""
-    month = warehouse.latest_policy_month("deferral_decisions")
+    month = run_report_month(context) or config.report_month or warehouse.latest_policy_month("deferral_decisions")
     with warehouse.connect() as con:
         version, rows, removed = publish(con, warehouse, month, context.run_id)
         if removed:

@@ -8,33 +8,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.ingest.assets import ingest_key
-from assets.policy.assets import monthly_sql_asset
+from assets.monthly_sql import monthly_sql_assets
 from assets.storage import q
 from assets.resources import Warehouse
 
 GROUP = "reconciliation"
 SQL_DIR = Path(__file__).parent
-K = dg.AssetKey
 
-reconciliation_discrepancies = monthly_sql_asset(
-    "reconciliation_discrepancies",
-    [K("deferral_ledger"), K("overpayments"), ingest_key("tax_deferral_register"), ingest_key("tax_payments"),
-     ingest_key("contributions"), ingest_key("units")],
-    "Health's deferral ledger against the tax deferral register, to the fen: missing_in_tax, missing_in_health, "
-    "amount_mismatch; plus overpayments and employee-share arrears. 医保缓缴台账与税务缓缴登记逐笔核对差异。",
-    count_by="kind", group=GROUP, sql_dir=SQL_DIR)
-deferral_plan = monthly_sql_asset(
-    "deferral_plan", [K("deferral_ledger"), K("deferral_decisions")],
-    "The per-unit deferral plan health sends to tax: planned deferral and due date per unit, period and component. "
-    "分户传递：医保向税务传递的单位缓缴计划（缓缴金额与补缴期限）。", group=GROUP, sql_dir=SQL_DIR)
-monthly_statistics = monthly_sql_asset(
-    "monthly_statistics",
-    [K("deferral_decisions"), K("deferral_ledger"), K("repayment_schedule"), K("reconciliation_discrepancies"),
-     ingest_key("tax_deferral_register"), ingest_key("contributions")],
-    "Monthly statistics per pooling region and province x category, health and tax side by side, each month as "
-    "of its own last day. 月度统计：分统筹地区与全省、分类别，医保与税务数据并列，双方核对一致后上报。",
-    count_by="reconciled", group=GROUP, sql_dir=SQL_DIR)
+reconciliation_assets = monthly_sql_assets(GROUP, SQL_DIR)
+reconciliation_discrepancies, deferral_plan, monthly_statistics = reconciliation_assets
 
 
 @dg.asset_check(asset=reconciliation_discrepancies, description=(
@@ -103,5 +85,4 @@ def province_equals_sum_of_regions(warehouse: Warehouse) -> dg.AssetCheckResult:
                                                          "count": len(bad)})
 
 
-reconciliation_assets = [reconciliation_discrepancies, deferral_plan, monthly_statistics]
 reconciliation_checks = [reconciliation_clean, statistics_match_ledger_and_schedule, province_equals_sum_of_regions]

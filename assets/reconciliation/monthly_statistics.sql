@@ -7,12 +7,12 @@ WITH units_c AS (
              WHEN d.unit_type IN ('social_group', 'foundation', 'social_service_org', 'law_firm', 'accounting_firm',
                                   'other_social_org') THEN 'social_org' END AS own_category
     FROM deferral_decisions d JOIN policy_regions p USING (region_code)
-    WHERE p.first_period <= '${as_of_month}'
+    WHERE p.first_period <= report_month()
 ), unit_rows AS (
     SELECT *, 'all' AS category FROM units_c
     UNION ALL SELECT *, own_category FROM units_c WHERE own_category IS NOT NULL
 ), ledger_m AS (
-    SELECT unit_id, sum(deferred_amount) FILTER (WHERE period = '${as_of_month}') AS deferred,
+    SELECT unit_id, sum(deferred_amount) FILTER (WHERE period = report_month()) AS deferred,
         sum(deferred_amount) AS cumulative
     FROM deferral_ledger GROUP BY unit_id
 ), schedule AS (
@@ -21,13 +21,13 @@ WITH units_c AS (
     FROM repayment_schedule GROUP BY unit_id
 ), repaid_m AS (
     SELECT unit_id, sum(allocated) AS repaid_in_month
-    FROM repayment_allocations WHERE strftime(paid_on, '%Y-%m') = '${as_of_month}' GROUP BY unit_id
+    FROM repayment_allocations WHERE strftime(paid_on, '%Y-%m') = report_month() GROUP BY unit_id
 ), tax_m AS (
     SELECT uscc, sum(deferred_amount) AS amount
-    FROM tax_deferral_register WHERE period = '${as_of_month}' GROUP BY uscc
+    FROM tax_deferral_register WHERE period = report_month() GROUP BY uscc
 ), disc_m AS (
     SELECT unit_id, count(*) AS n FROM reconciliation_discrepancies
-    WHERE period = '${as_of_month}' AND unit_id IS NOT NULL GROUP BY unit_id
+    WHERE period = report_month() AND unit_id IS NOT NULL GROUP BY unit_id
 ), facts AS (
     SELECT r.province_code, r.region_code, r.category, r.unit_id,
         coalesce(l.deferred, 0) AS deferred, coalesce(l.cumulative, 0) AS cumulative,
@@ -55,7 +55,7 @@ WITH units_c AS (
     -- distinct at each level: a person in two units of a province counts once in its row
     SELECT coalesce(f.region_code, f.province_code) AS region_code, f.category, count(DISTINCT c.person_id) AS persons_covered
     FROM facts f
-    JOIN contributions c ON c.unit_id = f.unit_id AND c.period = '${as_of_month}'
+    JOIN contributions c ON c.unit_id = f.unit_id AND c.period = report_month()
     WHERE f.deferred > 0
     GROUP BY GROUPING SETS ((f.province_code, f.region_code, f.category), (f.province_code, f.category))
 ), grid AS (
@@ -63,7 +63,7 @@ WITH units_c AS (
     FROM (SELECT region_code FROM units_c UNION SELECT province_code FROM units_c) x
     CROSS JOIN (VALUES ('all'), ('medium'), ('small'), ('micro'), ('individual_business'), ('social_org')) c(category)
 )
-SELECT g.region_code, '${as_of_month}' AS report_month, g.category,
+SELECT g.region_code, report_month() AS report_month, g.category,
     coalesce(h.units_deferring, 0)::BIGINT AS units_deferring,
     coalesce(p.persons_covered, 0)::BIGINT AS persons_covered,
     coalesce(h.deferred_amount, 0)::DECIMAL(18, 2) AS deferred_amount,

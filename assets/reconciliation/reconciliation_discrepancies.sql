@@ -1,9 +1,9 @@
 -- Health's ledger against the tax deferral register (full outer join on uscc, period, component,
 -- to the fen), plus overpayments and employee-share arrears, as of the report month.
 WITH known_units AS (
-    SELECT unit_id, uscc, region_code FROM units WHERE coalesce(registered_on <= DATE '${as_of_date}', TRUE)
+    SELECT unit_id, uscc, region_code FROM units
 ), tax AS (
-    SELECT uscc, period, component, deferred_amount FROM tax_deferral_register WHERE period <= '${as_of_month}'
+    SELECT uscc, period, component, deferred_amount FROM tax_deferral_register
 ), joined AS (
     SELECT coalesce(h.uscc, t.uscc) AS uscc, h.unit_id, h.region_code,
         coalesce(h.period, t.period) AS period, coalesce(h.component, t.component) AS component,
@@ -29,7 +29,7 @@ WITH known_units AS (
     JOIN (SELECT unit_id, period, sum(employee_medical)::DECIMAL(18, 2) AS assessed FROM contributions GROUP BY ALL) a
         USING (unit_id, period)
     LEFT JOIN (SELECT uscc, period, sum(amount) AS paid FROM tax_payments
-               WHERE payment_kind = 'regular' AND component = 'employee_medical' AND paid_on <= DATE '${as_of_date}'
+               WHERE payment_kind = 'regular' AND component = 'employee_medical'
                GROUP BY ALL) p USING (uscc, period)
     WHERE a.assessed > coalesce(p.paid, 0)
 )

@@ -13,7 +13,8 @@ import json
 import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable
-from assets.ingest.assets import ingest_key, validation_results_path
+from assets.contracts import ingest_key
+from assets.ingest.assets import validation_results_path
 from assets.resources import Warehouse
 
 

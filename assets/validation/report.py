@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 
 from assets.contracts import RAW_TABLES
-from assets.ingest.assets import ingest_key
+from assets.contracts import ingest_key
 from assets.vocabulary import rule_texts
 from assets.resources import Warehouse
 

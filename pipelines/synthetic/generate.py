@@ -23,7 +23,7 @@ from assets.profiles import load_profiles
 from pipelines.synthetic.plant import Planter, plant_bad_rows
 
 HERE = Path(__file__).parent
-MACROS = HERE.parent.parent / "assets" / "policy" / "macros.sql"  # the engine's date macros, shared
+MACROS = HERE.parent.parent / "assets" / "macros.sql"  # the engine's date macros, shared
 
 
 @dataclass(frozen=True)
