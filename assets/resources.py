@@ -38,9 +38,10 @@ SETTINGS_ENV = {
     "duckdb_memory": "DEFERRAL_DUCKDB_MEMORY",
     "duckdb_threads": "DEFERRAL_DUCKDB_THREADS",
     "gx_batch_rows": "DEFERRAL_GX_BATCH_ROWS",
+    "gx_sample_rows": "DEFERRAL_GX_SAMPLE_ROWS",
     "lock_wait_seconds": "DEFERRAL_LOCK_WAIT",
 }
-INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "lock_wait_seconds"}
+INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "gx_sample_rows", "lock_wait_seconds"}
 LOCK_TAG = "deferral/lock"  # set by `deferral run`: its runs share the lock the command holds
 _warned_runs: set[str] = set()
 
@@ -53,6 +54,9 @@ class Settings(dg.ConfigurableResource):
     duckdb_memory: str = "12GB"  # DEFERRAL_DUCKDB_MEMORY
     duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
     gx_batch_rows: int = 2_000_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
+    # DEFERRAL_GX_SAMPLE_ROWS: accepted rows per table GX judges beside every rejected row (the SQL
+    # compiled from the same suite judges every row); `deferral run --full-validation`: all rows
+    gx_sample_rows: int = 200_000
     lock_wait_seconds: int = 0  # DEFERRAL_LOCK_WAIT: how long a run waits for a busy data dir before failing
 
     @property
@@ -78,6 +82,8 @@ class Warehouse(dg.ConfigurableResource):
     """The data dir of one deployment: ``raw/`` in, ``warehouse/``, ``quarantine/``, ``published/`` out."""
 
     data_dir: str
+    # Great Expectations judges every row of every table (else every rejected row and a sample)
+    full_validation: bool = False
     settings: dg.ResourceDependency[Settings]
     _lock_owner: Optional[str] = PrivateAttr(default=None)
 

@@ -63,6 +63,8 @@ def run(
     executor: Annotated[str, typer.Option(help="in_process | multiprocess")] = "in_process",
     log_level: Annotated[str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")] = "INFO",
     wait: Annotated[int, typer.Option(help="Seconds to wait while another run writes this data dir.")] = 0,
+    full_validation: Annotated[bool, typer.Option(
+        help="Great Expectations judges every row (default: every rejected row and a sample; SQL judges all).")] = False,
 ) -> None:
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
     if as_of is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", as_of):
@@ -92,14 +94,15 @@ def run(
     except DataDirBusy as busy:
         fail(str(busy))
     try:
-        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token})
+        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token}, full_validation)
     finally:
         release(data_dir, token)
     if not ok:
         sys.exit(1)
 
 
-def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, home: Path, lock_tags: dict) -> bool:
+def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, home: Path, lock_tags: dict,
+         full_validation: bool = False) -> bool:
     import dagster as dg
 
     from pipelines.definitions import ingest_job_def, monthly_job_def
@@ -111,7 +114,7 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
     # only the warehouse's data dir: the settings resource (DEFERRAL_* through dg.EnvVar) is never
     # touched by run config; the report month is the run's partition range
     run_config = {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
-                  "resources": {"warehouse": {"config": {"data_dir": str(data_dir)}}}}
+                  "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "full_validation": full_validation}}}}
 
     tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags}
     monthly = None

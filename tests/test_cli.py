@@ -7,11 +7,22 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 
 
-def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, monkeypatch):
+def _gx_coverage(home, table: str) -> dict:
+    """The great_expectations_suite check's coverage metadata of ``table`` in the latest run."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey(["ingest", table]), "great_expectations_suite")])
+        evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
+        return {k: evaluation.metadata[k].value for k in ("gx_mode", "rows_checked_by_sql", "rows_evaluated_by_gx")}
+
+
+def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_environment):
+    monkeypatch = changed_environment
     home = tmp_path / "dagster_home"
     for var in ("DAGSTER_HOME", "DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DEFERRAL_GX_SAMPLE_ROWS", "1000")  # the sample's 30,000 contributions: GX judges a sample
     result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-10"])
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output and "published:" in result.output
@@ -34,6 +45,13 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, monkeypa
         assert monthly.tags["dagster/asset_partition_range_start"] == "2022-07"
         assert monthly.tags["dagster/asset_partition_range_end"] == "2022-10"
         assert instance.get_latest_materialization_event(dg.AssetKey(["published", "deferral_decisions"])) is not None
+    coverage = _gx_coverage(home, "contributions")
+    assert coverage["gx_mode"] == "sample"
+    rejected = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet') "
+        "WHERE rule NOT LIKE 'duplicate_key%' AND rule <> 'field_count:record'").fetchall()[0][0]
+    # every row the SQL rejected, and about 1,000 accepted rows
+    assert rejected + 500 < coverage["rows_evaluated_by_gx"] < rejected + 2000 < coverage["rows_checked_by_sql"]
 
 
 def test_run_rejects_a_bad_as_of(sample_copy):
@@ -47,16 +65,20 @@ def test_generate_writes_the_manifest(tmp_path):
     assert (tmp_path / "raw" / "manifest.json").exists()
 
 
-def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path, monkeypatch):
+def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path, changed_environment):
     """The generator plans deferrals on its own; the engine must reach the same list, so the only
     discrepancies are the ones the generator planted (raw/manifest.json)."""
     import json
 
+    monkeypatch = changed_environment
     for var in ("DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy)])
+    monkeypatch.setenv("DEFERRAL_GX_SAMPLE_ROWS", "1000")
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--full-validation"])
     assert result.exit_code == 0, result.output
+    coverage = _gx_coverage(tmp_path / "home", "contributions")  # --full-validation: GX judged every row too
+    assert coverage["gx_mode"] == "full" and coverage["rows_evaluated_by_gx"] == coverage["rows_checked_by_sql"] > 20000
     planted = json.loads((sample_copy / "raw" / "manifest.json").read_text())["planted"]
     found = dict(duckdb.connect().execute(
         f"SELECT kind, count(*) FROM read_parquet('{sample_copy}/published/reconciliation_discrepancies/*.parquet') "

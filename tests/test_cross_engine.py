@@ -137,3 +137,45 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     # the sample plants '-5' and a full-width '３００.00' in employer_medical (raw/manifest.json)
     assert quarantined == {"-5": "money:employer_medical;gx_only:employer_medical",
                            "３００.00": "money:employer_medical;gx_only:employer_medical"}
+
+
+def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch):
+    """GX judges every row the SQL rejected (and a sample of the rest), so SQL that rejects rows GX
+    accepts is caught whatever the sample: here the SQL also rejects employer_medical holding a 5."""
+    import dagster as dg
+
+    import assets.ingest.rules as rules
+    from assets.ingest.assets import accounting_checks, ingest_assets
+    from assets.resources import Settings, warehouse_resource
+    from assets.validation.gx_checks import gx_checks
+
+    real = rules._expectation_predicate
+
+    def strict(expectation):
+        if expectation["kwargs"]["column"] == "employer_medical" and expectation["type"].endswith("match_regex"):
+            return f"({real(expectation)}) OR contains(\"employer_medical\", '5')"
+        return real(expectation)
+
+    monkeypatch.setattr(rules, "_expectation_predicate", strict)
+    picked = [a for a in ingest_assets if a.key.path[-1] in ("units", "contributions")]
+    checks = [c for c in [*gx_checks, *accounting_checks] if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)]
+    resource = warehouse_resource(str(sample_copy), settings=Settings(gx_sample_rows=100))
+    result = dg.materialize([*picked, *checks], resources={"warehouse": resource})
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    gx_check = evaluations["great_expectations_suite"]
+    assert not gx_check.passed and gx_check.severity == dg.AssetCheckSeverity.WARN
+    assert gx_check.metadata["gx_mode"].value == "sample"
+    assert gx_check.metadata["rows_evaluated_by_gx"].value < gx_check.metadata["rows_checked_by_sql"].value
+    assert gx_check.metadata["engines_disagree_on"].value == ["money:employer_medical"]
+    record = {e["rule"]: e for e in gx_check.metadata["expectation_results"].value}["money:employer_medical"]
+    money = next(e for e in load_suite("contributions")["expectations"] if e["kwargs"]["column"] == "employer_medical"
+                 and e["type"] == "expect_column_values_to_match_regex")["kwargs"]["regex"]
+    # quarantined for money:employer_medical although the value is well formed: what only the SQL rejects
+    holding_5 = duckdb.connect().execute(
+        f"SELECT count(*) FROM (SELECT trim(json_extract_string(raw_values, '$.employer_medical')) AS v, rule "
+        f"FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet')) "
+        "WHERE list_contains(string_split(rule, ';'), 'money:employer_medical') AND regexp_full_match(v, ?)", [money]
+    ).fetchall()[0][0]
+    assert record["sql_only"] == holding_5 > 100  # every one of them, though GX judged only a sample
+    assert evaluations["rows_accounted_for"].passed

@@ -113,8 +113,8 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
                                     staged_glob=staged_glob):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
-    gx_outcome = validate_rows(con, table, staged_glob, warehouse.docs_dir() / table.name,
-                               warehouse.settings.gx_batch_rows)
+    gx_outcome = validate_rows(con, table, warehouse.docs_dir() / table.name, warehouse.settings.gx_batch_rows,
+                               None if warehouse.full_validation else warehouse.settings.gx_sample_rows)
     for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
                                     candidate=R.candidate_expression(table),
                                     all_columns=", ".join(R.ident(c) for c in table.columns),

@@ -21,7 +21,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402
 
 from assets.contracts import RawTable, load_suite  # noqa: E402
-from assets.ingest.rules import cleaned_cells, literal  # noqa: E402
+from assets.ingest.rules import ident, literal  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Counts without examples: Data Docs and check metadata must never show a raw (person) value.
@@ -47,27 +47,44 @@ def _validation(context, name: str, expectations: list[dict], meta: dict | None 
     return context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
 
 
-def _batches(con, table: RawTable, staged_glob: str, batch_rows: int):
-    reader = con.sql(f"SELECT source_file, source_line, {cleaned_cells(table)} FROM read_parquet({staged_glob})"
-                     ).to_arrow_reader(batch_rows)
+def _batches(con, table: RawTable, rows: str, batch_rows: int):
+    """The rows GX judges (``rows``: a filter on ``checked``, which holds every staged row's cleaned
+    cells and the SQL's verdict), as pandas frames of ``batch_rows``."""
+    columns = ", ".join(ident(c) for c in table.columns)
+    reader = con.sql(f"SELECT source_file, source_line, {columns} FROM checked WHERE {rows}").to_arrow_reader(batch_rows)
     for record_batch in reader:
         if record_batch.num_rows:
             yield record_batch.to_pandas()
 
 
-def validate_rows(con, table: RawTable, staged_glob: str, docs_dir: Path, batch_rows: int) -> dict:
-    """Runs the suite over the staged rows; adds GX-only rejections to the temp table ``checked``.
+def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
+    """Which rows of ``checked`` GX judges: all of them (``sample_rows`` None: --full-validation), or
+    every row the SQL rejected plus a deterministic sample of about ``sample_rows`` accepted rows
+    (one in k by a hash of the row's file and line, so a rerun judges the same rows)."""
+    total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+    if sample_rows is None or total <= sample_rows:
+        return "TRUE", {"mode": "full", "rows_checked_by_sql": total, "one_in": 1}
+    one_in = -(-total // sample_rows)
+    return (f"rules <> '' OR hash(source_file, source_line) % {one_in} = 0",
+            {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in})
+
+
+def validate_rows(con, table: RawTable, docs_dir: Path, batch_rows: int, sample_rows: int | None) -> dict:
+    """Runs the suite over the rows of ``checked`` that :func:`sample_filter` picks; adds GX-only
+    rejections to ``checked``.
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
-    rejected), the number of batches and the Data Docs page."""
+    rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page."""
+    rows, coverage = sample_filter(con, sample_rows)
     spec = load_suite(table.name)
     context = _context(docs_dir)
     validation = _validation(context, table.name, spec["expectations"], spec["meta"])
     totals = [{"expectation": e["type"], "column": e["kwargs"]["column"], "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
                "element_count": 0, "unexpected_count": 0} for e in spec["expectations"]]
-    batches = 0
-    for frame in _batches(con, table, staged_glob, batch_rows):
+    batches = evaluated = 0
+    for frame in _batches(con, table, rows, batch_rows):
         batches += 1
+        evaluated += len(frame)
         result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
         by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
         for total in totals:
@@ -80,19 +97,20 @@ def validate_rows(con, table: RawTable, staged_glob: str, docs_dir: Path, batch_
         total["sql_rejected"] = sql_counts.get(total["rule"], 0)
         total["gx_only"] = total["sql_only"] = 0
         if total["sql_rejected"] != total["unexpected_count"]:
-            _resolve_disagreement(con, table, staged_glob, batch_rows, expectation, total)
+            _resolve_disagreement(con, table, rows, batch_rows, expectation, total)
         total["success"] = total["unexpected_count"] == 0
         total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
     context.build_data_docs(site_names=["deferral"])
     _write_docs_index(docs_dir.parent)
-    return {"expectations": totals, "batches": batches, "docs": docs_dir / "index.html"}
+    coverage["rows_evaluated_by_gx"] = evaluated
+    return {"expectations": totals, "batches": batches, "coverage": coverage, "docs": docs_dir / "index.html"}
 
 
-def _resolve_disagreement(con, table: RawTable, staged_glob: str, batch_rows: int, expectation: dict, total: dict) -> None:
+def _resolve_disagreement(con, table: RawTable, rows: str, batch_rows: int, expectation: dict, total: dict) -> None:
     """Finds the rows only one engine rejects; GX-only rows join the quarantine (the stricter verdict)."""
     validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
     flagged: list[tuple[str, int]] = []
-    for frame in _batches(con, table, staged_glob, batch_rows):
+    for frame in _batches(con, table, rows, batch_rows):
         r = validation.run(batch_parameters={"dataframe": frame}, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS}).results[0].result
         flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
@@ -129,7 +147,8 @@ def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict)
     for e in outcome["expectations"]:
         e["quarantined"] = quarantined.get(e["rule"], 0)
     record = {"table": table.name, "title": table.title, "agree": all(e["agree"] for e in outcome["expectations"]),
-              "batches": outcome["batches"], "expectations": outcome["expectations"], "quarantine_by_rule": quarantined}
+              "batches": outcome["batches"], "coverage": outcome["coverage"], "expectations": outcome["expectations"],
+              "quarantine_by_rule": quarantined}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     return record

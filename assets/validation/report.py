@@ -69,9 +69,11 @@ def render(results: list[dict], run: dict | None = None) -> str:
         "<h1>Validation report · 数据校验报告</h1>",
         *([f"<p class='muted'>run {html.escape(run['run_id'])} · data dir {html.escape(run['data_dir'])} · "
            f"written {html.escape(run['written'])}</p>"] if run else []),
-        "<p class='muted'>Great Expectations suites (expectations/*.json) run over every row read; "
-        "each expectation's unexpected rows must equal the rows quarantined for the same rule. "
-        "每条期望的不合格行数须与隔离区同一规则的行数一致。</p>",
+        "<p class='muted'>The SQL compiled from the Great Expectations suites (expectations/*.json) judges every "
+        "row read; GX itself judges every rejected row and a deterministic sample of accepted rows (or every row "
+        "with <code>deferral run --full-validation</code>: see each table's mode). "
+        "Each expectation's unexpected rows must equal the rows quarantined for the same rule. "
+        "SQL 规则校验全部记录；GX 校验全部被拒记录及确定性抽样（或全量）。每条期望的不合格行数须与隔离区同一规则的行数一致。</p>",
         "<table id='summary'><tr><th>table 表</th><th>expectations 期望</th><th>failed 未通过</th>"
         "<th>GX = quarantine 一致</th><th>Data Docs</th></tr>",
     ]
@@ -83,6 +85,11 @@ def render(results: list[dict], run: dict | None = None) -> str:
     parts.append("</table>")
     for r in results:
         parts.append(f"<h2 id='{r['table']}'>{html.escape(r['table'])} — {html.escape(r['title'])}</h2>")
+        cov = r.get("coverage") or {}
+        if cov:
+            judged = "every row 全量" if cov["mode"] == "full" else f"every rejected row and one in {cov['one_in']:,} accepted rows 被拒记录全量＋抽样"
+            parts.append(f"<p class='muted'>SQL judged {cov['rows_checked_by_sql']:,} rows; GX judged "
+                         f"{cov['rows_evaluated_by_gx']:,} ({judged}).</p>")
         parts.append("<table><tr><th>expectation</th><th>column 列</th><th>rows 行数</th><th>unexpected 不合格</th>"
                      "<th>quarantined 隔离</th><th>result 结果</th></tr>")
         for e in r["expectations"]:
