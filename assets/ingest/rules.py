@@ -28,7 +28,13 @@ def literal(value: str) -> str:
 
 
 def cleaned_cells(table: RawTable) -> str:
-    return ", ".join(f"nullif(trim({ident(c)}, {TRIM_CHARS}), '') AS {ident(c)}" for c in table.columns)
+    """Each cell trimmed of TRIM_CHARS, empty as NULL. DuckDB's trim with a character set is slow, so
+    it runs only on cells that start or end with one of them (the same result: trim changes no other)."""
+    def cell(c: str) -> str:
+        c = ident(c)
+        edged = f"contains({TRIM_CHARS}, left({c}, 1)) OR contains({TRIM_CHARS}, right({c}, 1))"
+        return f"nullif(CASE WHEN {edged} THEN trim({c}, {TRIM_CHARS}) ELSE {c} END, '') AS {c}"
+    return ", ".join(cell(c) for c in table.columns)
 
 
 def _expectation_predicate(expectation: dict) -> str:
@@ -60,48 +66,72 @@ def format_ok(table: RawTable, column: str, expr: str | None = None) -> str:
     return f"{expr} IS NOT NULL{check}"
 
 
-def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]]:
-    """(rule name, SQL predicate true when the row breaks it), suite first, then code rules.
+def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(rule name, SQL predicate true when the row breaks it, the rule's diagnoses), suite first,
+    then code rules; a diagnosis is (name, SQL true when it explains the broken rule).
 
     Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
     :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
     """
     rules = []
     for rule, col, exp in table.column_rules():
-        rules.append((f"{rule}:{col}", _expectation_predicate(exp)))
-        rules += diagnosis_predicates(rule, col, _expectation_predicate(exp))
+        rules.append((f"{rule}:{col}", _expectation_predicate(exp), diagnosis_predicates(rule, col)))
     for col in table.uscc_columns + table.person_columns:
         check = f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"
-        rules.append((f"check_digit:{col}", check))
-        rules += diagnosis_predicates("check_digit", col, check)
+        rules.append((f"check_digit:{col}", check, diagnosis_predicates("check_digit", col)))
     for col in table.typed_columns("date"):
-        rules.append((f"calendar_date:{col}", f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL"))
+        rules.append((f"calendar_date:{col}", f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", []))
     for col in table.positive_columns:
-        rules.append((f"not_positive:{col}", f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0"))
+        rules.append((f"not_positive:{col}", f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", []))
     for col in table.region_columns:
         known = ", ".join(literal(r) for r in regions)
-        rules.append((f"unknown_region:{col}", f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})"))
-    for col in table.columns:
-        rules.append((f"control_character:{col}", f"regexp_matches({ident(col)}, {literal(CONTROL_CHARS)})"))
-        rules.append((f"too_long:{col}", f"length({ident(col)}) > {MAX_CELL_CHARS}"))
+        rules.append((f"unknown_region:{col}", f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", []))
+    rules.append(CELL_RULES)  # control_character and too_long for every column: cell_rules()
     if table.references_unit:
-        rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)'))
+        rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)', []))
     return rules
 
 
-def diagnosis_predicates(rule: str, column: str, broken: str) -> list[tuple[str, str]]:
-    """The diagnoses (expectations/rules.yaml) that explain why ``rule`` failed on ``column``: each is
-    true only where the rule itself is broken, so it adds a reason and never a rejection."""
+CELL_RULES = ("<cell rules>", "", [])
+
+
+def cell_rules(table: RawTable) -> str:
+    """control_character and too_long of every column, in column order. One pattern over all of a row's
+    cells guards them: most rows have no control character and no long cell, and skip the rest."""
+    every = "concat(" + ", ".join(ident(c) for c in table.columns) + ")"
+    cases = []
+    for col in table.columns:
+        cases.append(f"CASE WHEN regexp_matches({ident(col)}, {literal(CONTROL_CHARS)}) THEN {literal('control_character:' + col)} END")
+        cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {literal('too_long:' + col)} END")
+    guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {literal(CONTROL_CHARS)})"
+    return f"CASE WHEN {guard} THEN nullif(concat_ws(';', {', '.join(cases)}), '') END"
+
+
+def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
+    """The diagnoses (expectations/rules.yaml) that can explain why ``rule`` failed on ``column``:
+    :func:`rules_expression` tests them only where the rule is broken, so a diagnosis adds a reason
+    and never a rejection."""
     out = []
     for d in diagnoses():
         if rule in d.explains and (not d.columns or column in d.columns):
             matches = " OR ".join(f"regexp_matches({ident(column)}, {literal(p)})" for p in d.patterns)
-            out.append((f"{d.rule}:{column}", f"({broken}) AND ({matches})"))
+            out.append((f"{d.rule}:{column}", matches))
     return out
 
 
 def rules_expression(table: RawTable, regions: list[str]) -> str:
-    cases = [f"CASE WHEN {pred} THEN {literal(name)} END" for name, pred in rule_predicates(table, regions)]
+    """Every broken rule of a row joined by ';', each followed by the diagnoses that explain it.
+    Diagnoses sit inside their rule's CASE, so DuckDB evaluates their patterns only on the rows that
+    break the rule (an AND in a projection would evaluate both sides on every row)."""
+    cases = []
+    for name, pred, explained_by in rule_predicates(table, regions):
+        if (name, pred, explained_by) == CELL_RULES:
+            cases.append(cell_rules(table))
+            continue
+        said = literal(name)
+        if explained_by:
+            said = "concat_ws(';', " + ", ".join([said, *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)]) + ")"
+        cases.append(f"CASE WHEN {pred} THEN {said} END")
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
