@@ -25,15 +25,14 @@ from assets.storage import q, sql_statements, write_parquet
 
 CORE_DIR = Path(__file__).parent
 THRESHOLDS_FILE = CORE_DIR / "policy" / "sme_thresholds.yaml"  # 工信部联企业〔2011〕300号, as data
-UNPARTITIONED = {"policy_regions"}  # policy outputs with one file for every month
 # files written beside an asset's own output, read by later assets as inputs of their own
 SIDE_OUTPUTS = {"repayment_allocations": "repayment_schedule"}
 # backfill_policy is marked beta in Dagster 1.13; single-run backfills are what monthly operation needs.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
-class MonthlyAssetSpec(pydantic.BaseModel):
-    """One entry of a stage's ``monthly_assets.yaml``."""
+class SqlAssetSpec(pydantic.BaseModel):
+    """One entry of a stage's ``monthly_assets.yaml`` or ``summary_tables.yaml``."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
     inputs: list[str]
@@ -42,31 +41,48 @@ class MonthlyAssetSpec(pydantic.BaseModel):
     extra_outputs: tuple[str, ...] = ()
 
 
-def input_key(name: str) -> dg.AssetKey:
-    """The asset that writes input ``name``."""
+def input_key(name: str) -> dg.AssetKey | None:
+    """The asset that writes input ``name`` (None for policy data shipped with the code)."""
+    if name in STATIC_INPUTS:
+        return None
     return ingest_key(name) if name in RAW_TABLES else dg.AssetKey([SIDE_OUTPUTS.get(name, name)])
 
 
-def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, inputs: list[str]) -> None:
-    """Views of ``inputs`` as of report ``month``; shared macros; the 300号 table; the person_key UDF."""
+def _deps(inputs: list[str]) -> list[dg.AssetKey]:
+    return sorted({input_key(i) for i in inputs} - {None}, key=lambda k: k.to_user_string())
+
+
+def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str]) -> None:
+    """Once per connection: each raw input as a view cut to the as-of date (the cut reads the
+    ``report_month()`` macro, which :func:`set_month` redefines); the 300号 table if declared;
+    shared macros; the person_key UDF."""
     con.execute("CREATE SCHEMA IF NOT EXISTS clean")
-    for table in RAW_TABLES:
-        con.execute(f"CREATE OR REPLACE VIEW clean.{table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
-    for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
-        con.execute(statement)
+    set_month(con, warehouse, "1900-01", [])  # the macros the views bind to
     for name in inputs:
         if name in RAW_TABLES:
-            source = f"({RAW_TABLES[name].known_sql()})"
-        else:
-            source = f"read_parquet({q(warehouse.policy_path(name, None if name in UNPARTITIONED else month))})"
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {source}")
-    _thresholds(con)
+            con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS SELECT * FROM read_parquet({q(warehouse.clean_path(name))})")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
+        elif name in STATIC_INPUTS:
+            STATIC_INPUTS[name](con)
     for statement in sql_statements(CORE_DIR / "macros.sql"):
         con.execute(statement)
     register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
 
 
+def set_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, inputs: list[str]) -> None:
+    """Report ``month``: the as-of macros, and the month's file of each upstream policy input."""
+    for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
+        con.execute(statement)
+    for name in inputs:
+        if name not in RAW_TABLES and name not in STATIC_INPUTS:
+            # a report month's file of a monthly asset, or a table that serves every month
+            monthly = warehouse.policy_path(name, month).parent.is_dir()
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                        f"{q(warehouse.policy_path(name, month if monthly else None))})")
+
+
 def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
+    """The table ``sme_thresholds``: one row per industry code prefix of the 300号 table."""
     spec = yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8"))
     rows = []
     for cat in spec["categories"]:
@@ -79,8 +95,15 @@ def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
+STATIC_INPUTS = {"sme_thresholds": _thresholds}  # inputs that are policy data, not assets
+
+
 def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
-    df = con.execute(f"SELECT * FROM read_parquet({q(path)}) LIMIT 10").df()
+    """The first rows, as the UI shows them: a person appears only as person_key (Dagster's event
+    log is read by every UI user)."""
+    masked = con.sql(f"SELECT * FROM read_parquet({q(path)}) LIMIT 0").columns
+    shown = ", ".join(f"person_key({c}) AS {c.replace('_id', '_key')}" if c == "person_id" else c for c in masked)
+    df = con.execute(f"SELECT {shown} FROM read_parquet({q(path)}) LIMIT 10").df()
     return dg.MetadataValue.md(df.to_markdown(index=False))
 
 
@@ -93,7 +116,7 @@ def run_month(con, warehouse: Warehouse, name: str, month: str, inputs: list[str
               extra_outputs: tuple[str, ...] = ()) -> int:
     """Runs ``<sql_dir>/<name>.sql`` as of ``month``; writes its last statement's rows and any named
     temp tables (``repayment_<extra>``)."""
-    prepare(con, warehouse, month, inputs)
+    set_month(con, warehouse, month, inputs)
     *setup, query = sql_statements(sql_dir / f"{name}.sql")
     for statement in setup:
         con.execute(statement)
@@ -102,20 +125,49 @@ def run_month(con, warehouse: Warehouse, name: str, month: str, inputs: list[str
     return write_parquet(con, query, warehouse.policy_path(name, month))
 
 
+def _declared(path: Path) -> dict[str, SqlAssetSpec]:
+    return {name: SqlAssetSpec(**spec) for name, spec in yaml.safe_load(path.read_text(encoding="utf-8")).items()}
+
+
 def monthly_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
     """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order."""
-    declared = yaml.safe_load((sql_dir / "monthly_assets.yaml").read_text(encoding="utf-8"))
-    return [monthly_sql_asset(name, MonthlyAssetSpec(**spec), group, sql_dir) for name, spec in declared.items()]
+    return [monthly_sql_asset(name, spec, group, sql_dir) for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()]
 
 
-def monthly_sql_asset(name: str, spec: MonthlyAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
+def summary_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
+    """The assets declared in ``<sql_dir>/summary_tables.yaml``: one table for every report month,
+    computed from the clean tables as ingested (all periods), written to ``warehouse/policy/<name>.parquet``."""
+    return [summary_sql_asset(name, spec, group, sql_dir) for name, spec in _declared(sql_dir / "summary_tables.yaml").items()]
+
+
+def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
+    @dg.asset(name=name, group_name=group, kinds={"duckdb", "parquet"}, description=spec.description,
+              deps=_deps(spec.inputs),
+              owners=["team:data-engineering"])
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        path = warehouse.policy_path(name)
+        with warehouse.connect() as con:
+            for table in spec.inputs:
+                con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
+            register_person_key(con, warehouse.pii_key)
+            *setup, query = sql_statements(sql_dir / f"{name}.sql")
+            for statement in setup:
+                con.execute(statement)
+            rows = write_parquet(con, query, path)
+            return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows),
+                                                  "path": dg.MetadataValue.path(str(path)), "preview": preview(con, path)})
+
+    return _asset
+
+
+def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
     """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
     inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
     @dg.asset(
         name=name,
         group_name=group,
         kinds={"duckdb", "parquet"},
-        deps=sorted({input_key(i) for i in inputs}, key=lambda k: k.to_user_string()),
+        deps=_deps(inputs),
         description=spec.description,
         owners=["team:data-engineering"],
         partitions_def=report_months,
@@ -124,6 +176,7 @@ def monthly_sql_asset(name: str, spec: MonthlyAssetSpec, group: str, sql_dir: Pa
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         rows_by_month: dict[str, int] = {}
         with warehouse.connect() as con:
+            prepare(con, warehouse, inputs)
             for month in context.partition_keys:
                 started = time.monotonic()
                 rows_by_month[month] = run_month(con, warehouse, name, month, inputs, sql_dir, extra_outputs)

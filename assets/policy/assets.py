@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.monthly_sql import monthly_sql_assets, preview
+from assets.monthly_sql import monthly_sql_assets, preview, summary_sql_assets
 from assets.resources import Warehouse
 from assets.storage import write_parquet
 
@@ -47,4 +47,4 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
     })
 
 
-policy_assets = [policy_regions, *monthly_sql_assets(GROUP, SQL_DIR)]
+policy_assets = [policy_regions, *summary_sql_assets(GROUP, SQL_DIR), *monthly_sql_assets(GROUP, SQL_DIR)]

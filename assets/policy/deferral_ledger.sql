@@ -9,14 +9,7 @@ WITH d AS (
     FROM d, range(0, 24) t(k)
     WHERE add_months_p(d.window_start, k) <= d.window_end AND add_months_p(d.window_start, k) <= report_month()
 ), assessed AS (
-    SELECT c.unit_id, c.period,
-        sum(c.employer_medical) AS employer_medical,
-        sum(c.employer_maternity) AS employer_maternity,
-        sum(c.employee_medical) AS employee_medical,
-        count(DISTINCT c.person_id) AS persons
-    FROM contributions c
-    WHERE c.unit_id IN (SELECT unit_id FROM d)
-    GROUP BY ALL
+    SELECT * FROM unit_period_contributions WHERE unit_id IN (SELECT unit_id FROM d)
 ), payments AS (
     SELECT uscc, period, component,
         sum(amount) FILTER (WHERE payment_kind = 'regular') AS paid,

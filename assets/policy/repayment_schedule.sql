@@ -18,7 +18,7 @@ WITH d AS (
         ORDER BY e.event_date, CASE e.event_type WHEN 'departure' THEN 1 WHEN 'retirement' THEN 2 ELSE 3 END) = 1
 ), person_assessed AS (
     SELECT c.unit_id, c.person_id, c.period, x.component, x.amount
-    FROM contributions c
+    FROM event_person_contributions c
     JOIN events USING (unit_id, person_id)
     CROSS JOIN LATERAL (VALUES ('employer_medical', c.employer_medical), ('employer_maternity', c.employer_maternity)) x(component, amount)
     WHERE x.amount > 0

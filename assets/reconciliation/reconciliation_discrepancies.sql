@@ -26,7 +26,7 @@ WITH known_units AS (
     SELECT l.uscc, l.unit_id, l.region_code, l.period, 'employee_medical' AS component,
         'employee_share_unpaid' AS kind, a.assessed AS health_amount, coalesce(p.paid, 0)::DECIMAL(18, 2) AS tax_amount
     FROM (SELECT DISTINCT uscc, unit_id, region_code, period FROM deferral_ledger) l
-    JOIN (SELECT unit_id, period, sum(employee_medical)::DECIMAL(18, 2) AS assessed FROM contributions GROUP BY ALL) a
+    JOIN (SELECT unit_id, period, employee_medical::DECIMAL(18, 2) AS assessed FROM unit_period_contributions) a
         USING (unit_id, period)
     LEFT JOIN (SELECT uscc, period, sum(amount) AS paid FROM tax_payments
                WHERE payment_kind = 'regular' AND component = 'employee_medical'
