@@ -51,9 +51,11 @@ class Settings(dg.ConfigurableResource):
 
     pii_key: Optional[str] = None  # DEFERRAL_PII_KEY; None: the development key, with one warning per run
     profiles_dir: str = ""  # DEFERRAL_PROFILES_DIR; empty: assets/policy/profiles
-    duckdb_memory: str = "12GB"  # DEFERRAL_DUCKDB_MEMORY
+    # DEFERRAL_DUCKDB_MEMORY: DuckDB's ceiling per step; beyond it DuckDB spills to warehouse/_spill. The
+    # process adds Python, Dagster and GX (about 1 GB) on top: 2GB keeps a province run near 3-4 GB.
+    duckdb_memory: str = "2GB"
     duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
-    gx_batch_rows: int = 2_000_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
+    gx_batch_rows: int = 500_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
     # DEFERRAL_GX_SAMPLE_ROWS: accepted rows per table GX judges beside every rejected row (the SQL
     # compiled from the same suite judges every row); `deferral run --full-validation`: all rows
     gx_sample_rows: int = 200_000

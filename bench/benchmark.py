@@ -1,11 +1,23 @@
-"""Benchmarks: wall time and peak RSS of generate, a full run, and a single-month run.
+"""Benchmark (issue 10): the pipeline against a floor, at a generated scale, on this machine.
 
-    .venv/bin/python bench/benchmark.py --scale city [--data-dir /tmp/bench-city] [--seed 7]
+    .venv/bin/python bench/benchmark.py --scale city [--data-dir /tmp/bench-city] [--seed 7] [--skip-generate]
+    .venv/bin/python bench/benchmark.py --scale province --seed 1 --data-dir /data/bench-province
 
-Each step runs in its own process under /usr/bin/time -v; figures are printed, never asserted.
+Each command runs in its own process under /usr/bin/time -v (wall time, peak RSS of the largest
+process: every run here is in-process, one Python process). Printed, never asserted:
+
+- ``floor``: bench/floor.sql, the unavoidable work as one DuckDB script (read every raw
+  contribution row once, unit x period x component sums, per-person sums of persons with events,
+  write Parquet), with the pipeline's own memory and thread settings;
+- ``full run``: ``deferral run`` (GX judges every rejected row and a sample; SQL judges all),
+  then its slowest steps from Dagster's run records, then the ratio to the floor;
+- ``full run --full-validation``: GX judges every row;
+- ``new month``: after a run as of the month before the latest, the run as of the latest month,
+  and its share of the full run.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -13,31 +25,36 @@ import tempfile
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).parent
 
-SINGLE_MONTH = """
-import os, dagster as dg
-from pipelines.definitions import monthly_job_def
-from pipelines.summary import latest_contribution_period
-from pipelines.jobs import IN_PROCESS
-data = os.environ["BENCH_DATA_DIR"]
-month = latest_contribution_period(__import__("pathlib").Path(data))
+FLOOR = """
+import os, string, duckdb
+sql = string.Template(open(os.environ["BENCH_FLOOR_SQL"], encoding="utf-8").read()).substitute(
+    raw=os.environ["BENCH_DATA_DIR"] + "/raw", out=os.environ["BENCH_FLOOR_OUT"])
+con = duckdb.connect(config={"memory_limit": os.environ.get("DEFERRAL_DUCKDB_MEMORY", "2GB"),
+                             "threads": int(os.environ.get("DEFERRAL_DUCKDB_THREADS", "2")),
+                             "temp_directory": os.environ["BENCH_FLOOR_OUT"] + "/_spill"})
+for statement in duckdb.extract_statements(sql):
+    con.execute(statement.query)
+"""
+
+STEPS = """
+import dagster as dg
 with dg.DagsterInstance.get() as instance:
-    result = dg.execute_job(dg.reconstructable(monthly_job_def), instance=instance,
-        run_config={**IN_PROCESS, "resources": {"warehouse": {"config": {"data_dir": data}}}},
-        tags={"dagster/partition": month})
-    assert result.success
+    for run in reversed(instance.get_runs(limit=2)):
+        stats = sorted(instance.get_run_step_stats(run.run_id), key=lambda s: s.start_time - s.end_time)
+        print(f"    {run.job_name}: " + ", ".join(f"{s.step_key} {s.end_time - s.start_time:.1f} s" for s in stats[:8]))
 """
 
 
-def timed(label: str, command: list[str], env: dict | None = None) -> tuple[float, float]:
+def timed(label: str, command: list[str], env: dict) -> tuple[float, float]:
     out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{label} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (.+)", out.stderr).group(1)
-    parts = [float(p) for p in wall.split(":")]
-    seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall.split(":"))))
     rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024 ** 2
-    print(f"{label:32} wall {seconds:8.1f} s   peak RSS {rss_gb:6.2f} GB", flush=True)
+    print(f"{label:34} wall {seconds:8.1f} s   peak RSS {rss_gb:6.2f} GB", flush=True)
     return seconds, rss_gb
 
 
@@ -46,16 +63,33 @@ def main() -> None:
     parser.add_argument("--scale", default="city", choices=["tiny", "city", "province"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--skip-generate", action="store_true", help="reuse the raw/ already in --data-dir")
     args = parser.parse_args()
-    data = args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.scale}-"))
-    import os
+    data = (args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.scale}-"))).resolve()
+    floor_out = data / "bench_floor"
+    floor_out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DAGSTER_HOME": str(data / ".dagster"), "BENCH_DATA_DIR": str(data),
+           "BENCH_FLOOR_SQL": str(HERE / "floor.sql"), "BENCH_FLOOR_OUT": str(floor_out)}
+    deferral = str(BIN / "deferral")
+    print(f"scale {args.scale}, data dir {data}, DEFERRAL_DUCKDB_MEMORY={os.environ.get('DEFERRAL_DUCKDB_MEMORY', 'default')}")
+    if not args.skip_generate:
+        timed(f"generate {args.scale}", [deferral, "generate", "--data-dir", str(data), "--scale", args.scale,
+                                         "--seed", str(args.seed), "--force"], env)
+    floor, _ = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
+    run = [deferral, "run", "--data-dir", str(data), "--log-level", "WARNING"]
+    full, _ = timed("full run", run, env)
+    subprocess.run([sys.executable, "-c", STEPS], env=env, check=True)
+    print(f"{'  ratio full run / floor':34} {full / floor:8.1f} x")
+    timed("full run --full-validation", [*run, "--full-validation"], env)
+    sys.path.insert(0, str(HERE.parent))
+    from pipelines.summary import latest_contribution_period
 
-    env = {**os.environ, "DAGSTER_HOME": str(data / ".dagster"), "BENCH_DATA_DIR": str(data)}
-    print(f"scale {args.scale}, data dir {data}")
-    timed(f"generate {args.scale}", [str(BIN / "deferral"), "generate", "--data-dir", str(data),
-                                     "--scale", args.scale, "--seed", str(args.seed), "--force"], env)  # its own data: rerunnable
-    timed(f"full run {args.scale}", [str(BIN / "deferral"), "run", "--data-dir", str(data), "--log-level", "WARNING"], env)
-    timed(f"single-month run {args.scale}", [sys.executable, "-c", SINGLE_MONTH], env)
+    latest = latest_contribution_period(data)
+    year, month = int(latest[:4]), int(latest[5:])
+    before = f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+    timed(f"run as of {before}", [*run, "--as-of", before], env)
+    new, _ = timed(f"new month: run as of {latest}", [*run, "--as-of", latest], env)
+    print(f"{'  new month / full run':34} {100 * new / full:8.0f} %")
 
 
 if __name__ == "__main__":
