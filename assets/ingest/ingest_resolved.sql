@@ -2,7 +2,7 @@
 -- file and line order; among first copies, rows sharing a key but differing are conflicts.
 -- Only rows whose key (hashed) occurs more than once can be either, so only they are ranked:
 -- a hash collision merely adds a candidate, which the exact comparison then clears.
-CREATE OR REPLACE TEMP TABLE typed AS
+CREATE OR REPLACE TEMP VIEW typed AS
 SELECT source_file, source_line, ${typed}
 FROM checked
 WHERE rules = '';
