@@ -112,17 +112,23 @@ def counts_by(con: duckdb.DuckDBPyConnection, path, column: str) -> dict[str, in
     return {str(k): int(n) for k, n in rows}
 
 
+def run_sql_file(con: duckdb.DuckDBPyConnection, sql_file: Path, target: Path) -> int:
+    """Runs every statement of ``sql_file`` and writes its last one's rows to ``target``."""
+    *setup, query = sql_statements(sql_file)
+    for statement in setup:
+        con.execute(statement)
+    return write_parquet(con, query, target)
+
+
 def run_month(con, warehouse: Warehouse, name: str, month: str, inputs: list[str], sql_dir: Path,
               extra_outputs: tuple[str, ...] = ()) -> int:
     """Runs ``<sql_dir>/<name>.sql`` as of ``month``; writes its last statement's rows and any named
-    temp tables (``repayment_<extra>``)."""
+    temp tables it left (``repayment_<extra>``)."""
     set_month(con, warehouse, month, inputs)
-    *setup, query = sql_statements(sql_dir / f"{name}.sql")
-    for statement in setup:
-        con.execute(statement)
+    rows = run_sql_file(con, sql_dir / f"{name}.sql", warehouse.policy_path(name, month))
     for extra in extra_outputs:
         write_parquet(con, f"SELECT * FROM {extra}", warehouse.policy_path(f"repayment_{extra}", month))
-    return write_parquet(con, query, warehouse.policy_path(name, month))
+    return rows
 
 
 def _declared(path: Path) -> dict[str, SqlAssetSpec]:
@@ -149,11 +155,8 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         with warehouse.connect() as con:
             for table in spec.inputs:
                 con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
-            register_person_key(con, warehouse.pii_key)
-            *setup, query = sql_statements(sql_dir / f"{name}.sql")
-            for statement in setup:
-                con.execute(statement)
-            rows = write_parquet(con, query, path)
+            register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
+            rows = run_sql_file(con, sql_dir / f"{name}.sql", path)
             return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows),
                                                   "path": dg.MetadataValue.path(str(path)), "preview": preview(con, path)})
 

@@ -4,8 +4,8 @@ Two resources, so that what differs per run can never blank what the deployment 
 - ``Settings`` holds every environment setting, each bound with ``dg.EnvVar`` in the
   Definitions (``pipelines/definitions.py``). No launch path passes run config for it, so the CLI,
   the UI launchpad, schedules, sensors and ``dagster asset materialize`` resolve it alike.
-- ``Warehouse`` holds what a run may choose (the data dir, the report month) and depends on
-  ``Settings``. Run config for ``warehouse`` replaces only its own fields.
+- ``Warehouse`` holds what a run may choose (the data dir, whether GX judges every row) and
+  depends on ``Settings``. The report month is the run's partition, not a resource field. Run config for ``warehouse`` replaces only its own fields.
 
 Storage design (docs/architecture.md): every asset writes Parquet under the data dir and reads
 its upstream assets' Parquet. DuckDB is the engine inside a step, on a private in-memory

@@ -29,10 +29,12 @@ HERE = Path(__file__).parent
 
 FLOOR = """
 import os, string, duckdb
+from assets.resources import Settings
 sql = string.Template(open(os.environ["BENCH_FLOOR_SQL"], encoding="utf-8").read()).substitute(
     raw=os.environ["BENCH_DATA_DIR"] + "/raw", out=os.environ["BENCH_FLOOR_OUT"])
-con = duckdb.connect(config={"memory_limit": os.environ.get("DEFERRAL_DUCKDB_MEMORY", "2GB"),
-                             "threads": int(os.environ.get("DEFERRAL_DUCKDB_THREADS", "2")),
+default = lambda field: Settings.model_fields[field].default  # noqa: E731  the pipeline's own defaults
+con = duckdb.connect(config={"memory_limit": os.environ.get("DEFERRAL_DUCKDB_MEMORY", default("duckdb_memory")),
+                             "threads": int(os.environ.get("DEFERRAL_DUCKDB_THREADS", default("duckdb_threads"))),
                              "temp_directory": os.environ["BENCH_FLOOR_OUT"] + "/_spill"})
 for statement in duckdb.extract_statements(sql):
     con.execute(statement.query)

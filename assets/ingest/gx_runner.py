@@ -2,7 +2,8 @@
 
 Ingest calls :func:`validate_rows` after the SQL rules have marked every staged row and before
 anything is accepted. GX runs the suite over the cleaned cells in Arrow batches (results as counts
-only, so Data Docs never hold a raw value). Where an expectation's count differs from the SQL's, that
+only, so Data Docs never hold a raw value): every row the SQL rejected and a deterministic sample of
+the rest, or every row with --full-validation (:func:`sample_filter`). Where an expectation's count differs from the SQL's, that
 expectation runs again on the batches with row identifiers (source_file, source_line) to find the
 rows the two engines judge differently. A row GX rejects and the SQL accepted is quarantined too, under
 the expectation's rule and ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects

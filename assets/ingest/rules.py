@@ -66,36 +66,44 @@ def format_ok(table: RawTable, column: str, expr: str | None = None) -> str:
     return f"{expr} IS NOT NULL{check}"
 
 
-def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(rule name, SQL predicate true when the row breaks it, the rule's diagnoses), suite first,
-    then code rules; a diagnosis is (name, SQL true when it explains the broken rule).
+def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]]:
+    """(SQL true when the row breaks the rule, SQL of what the row then says), suite rules first,
+    then code rules. What a broken rule says is its name and the diagnoses that explain it
+    (:func:`_said`); the cell rules of every column share one entry (:func:`_cell_rules`).
 
     Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
     :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
     """
-    rules = []
-    for rule, col, exp in table.column_rules():
-        rules.append((f"{rule}:{col}", _expectation_predicate(exp), diagnosis_predicates(rule, col)))
+    rules = [(_expectation_predicate(exp), _said(f"{rule}:{col}", diagnosis_predicates(rule, col)))
+             for rule, col, exp in table.column_rules()]
     for col in table.uscc_columns + table.person_columns:
         check = f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"
-        rules.append((f"check_digit:{col}", check, diagnosis_predicates("check_digit", col)))
+        rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
     for col in table.typed_columns("date"):
-        rules.append((f"calendar_date:{col}", f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", []))
+        rules.append((f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL",
+                      literal(f"calendar_date:{col}")))
     for col in table.positive_columns:
-        rules.append((f"not_positive:{col}", f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", []))
+        rules.append((f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", literal(f"not_positive:{col}")))
     for col in table.region_columns:
         known = ", ".join(literal(r) for r in regions)
-        rules.append((f"unknown_region:{col}", f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", []))
-    rules.append(CELL_RULES)  # control_character and too_long for every column: cell_rules()
+        rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", literal(f"unknown_region:{col}")))
+    rules.append(_cell_rules(table))
     if table.references_unit:
-        rules.append(("unknown_unit:unit_id", '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)', []))
+        rules.append(('"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)',
+                      literal("unknown_unit:unit_id")))
     return rules
 
 
-CELL_RULES = ("<cell rules>", "", [])
+def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
+    """The rule's name, then each diagnosis whose pattern matches. Diagnoses sit inside their rule's
+    CASE, so DuckDB evaluates their patterns only on the rows that break the rule (an AND in a
+    projection would evaluate both sides on every row)."""
+    if not explained_by:
+        return literal(name)
+    return "concat_ws(';', " + ", ".join([literal(name), *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)]) + ")"
 
 
-def cell_rules(table: RawTable) -> str:
+def _cell_rules(table: RawTable) -> tuple[str, str]:
     """control_character and too_long of every column, in column order. One pattern over all of a row's
     cells guards them: most rows have no control character and no long cell, and skip the rest."""
     every = "concat(" + ", ".join(ident(c) for c in table.columns) + ")"
@@ -104,13 +112,13 @@ def cell_rules(table: RawTable) -> str:
         cases.append(f"CASE WHEN regexp_matches({ident(col)}, {literal(CONTROL_CHARS)}) THEN {literal('control_character:' + col)} END")
         cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {literal('too_long:' + col)} END")
     guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {literal(CONTROL_CHARS)})"
-    return f"CASE WHEN {guard} THEN nullif(concat_ws(';', {', '.join(cases)}), '') END"
+    return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
 
 
 def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
-    """The diagnoses (expectations/rules.yaml) that can explain why ``rule`` failed on ``column``:
-    :func:`rules_expression` tests them only where the rule is broken, so a diagnosis adds a reason
-    and never a rejection."""
+    """The diagnoses (expectations/rules.yaml) that can explain why ``rule`` failed on ``column``,
+    as (name, SQL true when its pattern matches); :func:`_said` tests them only where the rule is
+    broken, so a diagnosis adds a reason and never a rejection."""
     out = []
     for d in diagnoses():
         if rule in d.explains and (not d.columns or column in d.columns):
@@ -120,18 +128,8 @@ def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
 
 
 def rules_expression(table: RawTable, regions: list[str]) -> str:
-    """Every broken rule of a row joined by ';', each followed by the diagnoses that explain it.
-    Diagnoses sit inside their rule's CASE, so DuckDB evaluates their patterns only on the rows that
-    break the rule (an AND in a projection would evaluate both sides on every row)."""
-    cases = []
-    for name, pred, explained_by in rule_predicates(table, regions):
-        if (name, pred, explained_by) == CELL_RULES:
-            cases.append(cell_rules(table))
-            continue
-        said = literal(name)
-        if explained_by:
-            said = "concat_ws(';', " + ", ".join([said, *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)]) + ")"
-        cases.append(f"CASE WHEN {pred} THEN {said} END")
+    """Every broken rule of a row joined by ';', each followed by the diagnoses that explain it."""
+    cases = [f"CASE WHEN {broken} THEN {said} END" for broken, said in rule_predicates(table, regions)]
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
