@@ -108,24 +108,20 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
-    for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned=", ".join(R.ident(c) for c in table.columns),
-                                    cleaned_cells=R.cleaned_cells(table), rules=R.rules_expression(table, regions),
-                                    staged_glob=staged_glob):
+    for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
+                                    rules=R.rules_expression(table, regions), staged_glob=staged_glob):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
     gx_outcome = validate_rows(con, table, warehouse.docs_dir() / table.name, warehouse.settings.gx_batch_rows,
                                None if warehouse.full_validation else warehouse.settings.gx_sample_rows)
     for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
-                                    candidate=R.candidate_expression(table),
+                                    repeated_keys=R.repeated_keys_query(table), candidate=R.candidate_expression(table),
                                     all_columns=", ".join(R.ident(c) for c in table.columns),
                                     conflict=R.conflict_expression(table)):
         con.execute(statement)
-    columns = ", ".join(R.ident(c) for c in table.columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW clean AS SELECT {columns}, source_file, source_line FROM resolved "
-        "WHERE copy_no = 1 AND conflict = ''"
-    )
-    write_parquet(con, "SELECT * FROM clean", warehouse.clean_path(table.name))
+    write_parquet(con, "SELECT * FROM accepted", warehouse.clean_path(table.name))
+    # from here on the accepted rows are read back from what was written, not computed again
+    con.execute(f"CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM read_parquet({q(warehouse.clean_path(table.name))})")
     write_parquet(
         con,
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",

@@ -49,7 +49,7 @@ def _validation(context, name: str, expectations: list[dict], meta: dict | None 
 
 
 def _batches(con, table: RawTable, rows: str, batch_rows: int):
-    """The rows GX judges (``rows``: a filter on ``checked``, which holds every staged row's cleaned
+    """The rows GX judges (``rows``: a filter on ``checked``, the view of every staged row's cleaned
     cells and the SQL's verdict), as pandas frames of ``batch_rows``."""
     columns = ", ".join(ident(c) for c in table.columns)
     reader = con.sql(f"SELECT source_file, source_line, {columns} FROM checked WHERE {rows}").to_arrow_reader(batch_rows)
@@ -72,7 +72,7 @@ def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
 
 def validate_rows(con, table: RawTable, docs_dir: Path, batch_rows: int, sample_rows: int | None) -> dict:
     """Runs the suite over the rows of ``checked`` that :func:`sample_filter` picks; adds GX-only
-    rejections to ``checked``.
+    rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
     rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page."""
@@ -93,7 +93,7 @@ def validate_rows(con, table: RawTable, docs_dir: Path, batch_rows: int, sample_
             total["element_count"] += r.get("element_count", 0) or 0
             total["unexpected_count"] += r.get("unexpected_count", 0) or 0
     sql_counts = dict(con.execute(
-        "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM checked) GROUP BY r").fetchall())
+        "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM rejected) GROUP BY r").fetchall())
     for total, expectation in zip(totals, spec["expectations"]):
         total["sql_rejected"] = sql_counts.get(total["rule"], 0)
         total["gx_only"] = total["sql_only"] = 0
@@ -119,14 +119,17 @@ def _resolve_disagreement(con, table: RawTable, rows: str, batch_rows: int, expe
     if flagged:
         con.executemany("INSERT INTO gx_flagged VALUES (?, ?)", flagged)
     rule, column = literal(total["rule"]), literal("gx_only:" + total["column"])
-    has_rule = f"list_contains(string_split(c.rules, ';'), {rule})"
+    has_rule = f"coalesce(list_contains(string_split(r.rules, ';'), {rule}), false)"
     total["gx_only"] = con.execute(
-        f"SELECT count(*) FROM checked c JOIN gx_flagged USING (source_file, source_line) WHERE NOT {has_rule}").fetchall()[0][0]
+        f"SELECT count(*) FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}").fetchall()[0][0]
     total["sql_only"] = con.execute(
-        f"SELECT count(*) FROM checked c ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}").fetchall()[0][0]
+        f"SELECT count(*) FROM rejected r ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}").fetchall()[0][0]
     con.execute(f"""
-        UPDATE checked c SET rules = concat_ws(';', nullif(c.rules, ''), {rule}, {column})
-        FROM gx_flagged g WHERE c.source_file = g.source_file AND c.source_line = g.source_line AND NOT {has_rule}""")
+        CREATE OR REPLACE TEMP TABLE gx_added AS
+        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules
+        FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}""")
+    con.execute("DELETE FROM rejected r USING gx_added g WHERE r.source_file = g.source_file AND r.source_line = g.source_line")
+    con.execute("INSERT INTO rejected SELECT * FROM gx_added")
 
 
 def _write_docs_index(docs_root: Path) -> None:

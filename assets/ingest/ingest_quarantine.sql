@@ -1,7 +1,7 @@
 -- One row per rejected input record: where it came from, the rules it broke, its raw cells.
 SELECT q.source_file, q.source_line, q.rule, to_json(struct_pack(${raw_struct}))::VARCHAR AS raw_values, ${hint} AS hint
 FROM (
-    SELECT source_file, source_line, rules AS rule FROM checked WHERE rules <> ''
+    SELECT source_file, source_line, rules AS rule FROM rejected
     UNION ALL
     SELECT source_file, source_line, conflict FROM resolved WHERE conflict <> ''
 ) q
