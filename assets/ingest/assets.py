@@ -34,9 +34,9 @@ def _warnings(con, table: RawTable) -> dict:
     """GB 11714 inner check and unit_type-against-prefix: reported, never a rejection."""
     out: dict = {}
     for col in table.uscc_columns:
-        rows = con.execute(
-            f"SELECT DISTINCT {R.ident(col)} FROM clean WHERE NOT uscc_inner_check_ok({R.ident(col)}) ORDER BY 1"
-        ).fetchall()
+        # distinct values materialized first, so the Python UDF runs once a value, not once a row
+        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM clean")
+        rows = con.execute(f"SELECT v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v) ORDER BY 1").fetchall()
         out[f"uscc_inner_check:{col}"] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
     if "unit_type" in table.columns:
         cases = " OR ".join(
