@@ -12,3 +12,10 @@ CREATE OR REPLACE MACRO half_up_share(person, deferred, assessed) AS
     CASE WHEN assessed > 0 THEN
         (((2 * CAST(person * 100 AS HUGEINT) * CAST(deferred * 100 AS HUGEINT) + CAST(assessed * 100 AS HUGEINT))
           // (2 * CAST(assessed * 100 AS HUGEINT))) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2) END;
+-- The statistics category of a unit (SPEC section 4): its size class for an enterprise, else its
+-- kind; NULL for a unit that falls in no category (large, unclassified, public bodies).
+CREATE OR REPLACE MACRO unit_category(unit_type, size_class) AS
+    CASE WHEN unit_type = 'enterprise' AND size_class IN ('medium', 'small', 'micro') THEN size_class
+         WHEN unit_type = 'individual_business' THEN 'individual_business'
+         WHEN unit_type IN ('social_group', 'foundation', 'social_service_org', 'law_firm', 'accounting_firm',
+                            'other_social_org') THEN 'social_org' END;

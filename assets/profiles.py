@@ -146,3 +146,32 @@ def load_profiles(profiles_dir: str | Path | None = None) -> list[PolicyProfile]
 def region_policy(profiles: list[PolicyProfile]) -> dict[str, str]:
     """region_code -> policy_id for every pooling region of a known profile."""
     return {region: p.policy_id for p in profiles for region in p.regions}
+
+
+class RegionNames(BaseModel):
+    """``<profiles_dir>/regions/<province_code>.yaml``: the names of a province's pooling regions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    province_code: str
+    province: str
+    reporting_unit: str
+    regions: dict[str, str]
+
+    def name(self, code: str) -> str:
+        """A region's name; the province's own code names the province total (全省合计)."""
+        if code == self.province_code:
+            return f"{self.province}合计"
+        return self.regions.get(code, code)
+
+
+def region_names(profile: PolicyProfile, profiles_dir: str | Path | None = None) -> RegionNames:
+    """The names beside the profiles; without a file (a province that supplies none), the codes
+    stand for the names and the province is named by its code."""
+    path = (Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR) / "regions" / f"{profile.province_code}.yaml"
+    if not path.is_file():
+        return RegionNames(province_code=profile.province_code, province=profile.province_code,
+                           reporting_unit="", regions={r: r for r in profile.regions})
+    try:
+        return RegionNames(**yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValidationError, TypeError) as error:
+        raise ValueError(f"{path}: not a region-names file ({error}); see assets/policy/profiles/regions/") from None

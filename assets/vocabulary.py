@@ -1,4 +1,4 @@
-"""The rule vocabulary (expectations/rules.yaml): every quarantine rule's meaning in Chinese and
+"""The bilingual vocabulary (expectations/vocabulary.yaml): every quarantine rule's meaning in Chinese and
 English, with a fix hint for bureau staff, and the diagnoses of Excel-mangled and full-width forms.
 One source for the quarantine's ``hint`` column, the validation report and the Dagster UI."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "expectations" / "rules.yaml"
+VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "expectations" / "vocabulary.yaml"
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,16 @@ def hint_sql(rule_expr: str) -> str:
     entries = ", ".join(f"{lit(k)}: {lit(v['zh'] + '：' + v['hint'])}" for k, v in rule_texts().items())
     return (f"array_to_string(list_transform(string_split({rule_expr}, ';'), lambda r: split_part(r, ':', 2) || '：' || "
             f"coalesce(MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')")
+
+
+def term(kind: str, value, language: str = "zh") -> str:
+    """An enumeration value as staff read it (``terms`` of the vocabulary): ``term("component",
+    "employer_medical")`` -> 职工医保单位缴费. A value the vocabulary lacks is shown as is."""
+    key = str(value).lower() if isinstance(value, bool) else str(value)
+    entry = _load()["terms"].get(kind, {}).get(key)
+    return entry[language] if entry else ("" if value is None else str(value))
+
+
+def bilingual(kind: str) -> str:
+    """Every value of an enumeration with both names, for UI descriptions and docs."""
+    return "; ".join(f"{value} = {e['zh']} ({e['en']})" for value, e in _load()["terms"][kind].items())

@@ -57,7 +57,7 @@ def quarantine_by_rule(con, warehouse: Warehouse, table: str) -> dict[str, int]:
 
 
 def explain_rules(by_rule: dict[str, int]) -> str:
-    """The quarantine counts as staff read them: rule, rows, what it means, how to fix (rules.yaml)."""
+    """The quarantine counts as staff read them: rule, rows, what it means, how to fix (vocabulary.yaml)."""
     lines = ["| rule 规则 | rows 行数 | 说明 | 处理办法 |", "|---|---:|---|---|"]
     for rule, n in sorted(by_rule.items()):
         text = rule_texts().get(rule.split(":")[0], {})

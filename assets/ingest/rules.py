@@ -121,7 +121,7 @@ def _cell_rules(table: RawTable) -> tuple[str, str]:
 
 
 def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
-    """The diagnoses (expectations/rules.yaml) that can explain why ``rule`` failed on ``column``,
+    """The diagnoses (expectations/vocabulary.yaml) that can explain why ``rule`` failed on ``column``,
     as (name, SQL true when its pattern matches); :func:`_said` tests them only where the rule is
     broken, so a diagnosis adds a reason and never a rejection."""
     out = []

@@ -2,10 +2,7 @@
 -- province) x category, health and tax side by side (SPEC section 4 and 5).
 WITH units_c AS (
     SELECT d.unit_id, d.uscc, d.region_code, p.province_code, p.first_period,
-        CASE WHEN d.unit_type = 'enterprise' AND d.size_class IN ('medium', 'small', 'micro') THEN d.size_class
-             WHEN d.unit_type = 'individual_business' THEN 'individual_business'
-             WHEN d.unit_type IN ('social_group', 'foundation', 'social_service_org', 'law_firm', 'accounting_firm',
-                                  'other_social_org') THEN 'social_org' END AS own_category
+        unit_category(d.unit_type, d.size_class) AS own_category
     FROM deferral_decisions d JOIN policy_regions p USING (region_code)
     WHERE p.first_period <= report_month()
 ), unit_rows AS (

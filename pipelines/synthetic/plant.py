@@ -34,7 +34,7 @@ def wrong_check(person_id: str) -> str:
 
 def check_digit_rules(person_id: str) -> str:
     """What ingest finds in an id with a wrong check character: one ending in 000 also looks like
-    Excel's truncation to 15 significant digits (expectations/rules.yaml excel_truncated)."""
+    Excel's truncation to 15 significant digits (expectations/vocabulary.yaml excel_truncated)."""
     return "check_digit:person_id" + (";excel_truncated:person_id" if person_id.endswith("000") else "")
 
 

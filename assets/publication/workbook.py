@@ -1,0 +1,167 @@
+"""The print layout of the bureau's workbook (openpyxl): title block, table, signature lines, print
+setup. What goes in it is decided by report.py; this module only lays sheets out the way a 医保局
+files a statistics table: landscape A4, one page wide, header rows repeated on every page, sheet
+name and page x / y in the header and footer, frozen header, autofilter, thousands separators and
+one named CJK-capable font on every cell (so header, body and totals print in one typeface).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+FONT_NAME = "宋体"  # SimSun: the typeface of government statistics tables; LibreOffice maps it to a CJK font
+COUNT_FORMAT = "#,##0"
+MONEY_FORMAT = "#,##0.00"
+TITLE_ROW, INFO_ROW, HEADER_ROW = 1, 2, 3
+FIRST_DATA_ROW = HEADER_ROW + 1
+SIGNATURE = "制表人：__________    审核人：__________    负责人：__________    制表日期：______年____月____日"
+# fixed zip entry times: a rerun on the same inputs writes the same bytes
+ZIP_TIME = (2022, 1, 1, 0, 0, 0)
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text | count | money
+
+
+@dataclass(frozen=True)
+class TitleBlock:
+    title: str  # 安徽省…情况统计表（2022年8月）
+    reporting_unit: str  # 填报单位
+    as_of: str  # 数据截至 (the as-of date)
+
+
+def display_width(value) -> int:
+    """Columns a value takes on paper: a CJK (wide) character counts two."""
+    text = value if isinstance(value, str) else f"{value:,}" if isinstance(value, (int, Decimal)) else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def font(bold: bool = False, size: int = 11) -> Font:
+    return Font(name=FONT_NAME, bold=bold, size=size)
+
+
+def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column], rows: list[list],
+                bold_rows: set[int] = frozenset(), note: str | None = None) -> Worksheet:
+    """A sheet: title, 填报单位 / 数据截至 / 单位：元, the header, the rows, signature lines."""
+    ws = wb.create_sheet(name)
+    last = get_column_letter(len(columns))
+    ws.append([f"{block.title}——{name}"])
+    ws.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
+    ws.cell(TITLE_ROW, 1).font = font(bold=True, size=16)
+    ws.cell(TITLE_ROW, 1).alignment = Alignment(horizontal="center")
+    ws.row_dimensions[TITLE_ROW].height = 28
+    info = [f"填报单位：{block.reporting_unit}", f"数据截至：{block.as_of}", "单位：元"]
+    ws.append([info[0]] + [None] * (len(columns) - 1))
+    ws.cell(INFO_ROW, max(2, len(columns) // 2)).value = info[1]
+    ws.cell(INFO_ROW, len(columns)).value = info[2]
+    ws.cell(INFO_ROW, len(columns)).alignment = Alignment(horizontal="right")
+    ws.append([c.header for c in columns])
+    for i, column in enumerate(columns, start=1):
+        cell = ws.cell(HEADER_ROW, i)
+        cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for n, row in enumerate(rows):
+        ws.append(row)
+        for i, column in enumerate(columns, start=1):
+            cell = ws.cell(ws.max_row, i)
+            cell.font, cell.border = font(bold=n in bold_rows), _BORDER
+            if column.kind == "count":
+                cell.number_format = COUNT_FORMAT
+            elif column.kind == "money":
+                cell.number_format = MONEY_FORMAT
+    end = ws.max_row
+    if note:
+        ws.append([note])
+    ws.append([])
+    ws.append([SIGNATURE])
+    for r in range(end + 1, ws.max_row + 1):
+        ws.cell(r, 1).font = font()
+    for r in (INFO_ROW,):
+        for cell in ws[r]:
+            cell.font = font()
+    for i, column in enumerate(columns, start=1):
+        widest = max([display_width(column.header)] + [display_width(r[i - 1]) for r in rows if r[i - 1] is not None])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 8), 60)
+    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1 if len(columns) < 4 else 2)
+    if rows:
+        ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{end}"
+    print_setup(ws, f"{HEADER_ROW - 2}:{HEADER_ROW}")
+    return ws
+
+
+def print_setup(ws: Worksheet, title_rows: str | None) -> None:
+    """Landscape A4, one page wide, title rows repeated, sheet name and page x / y printed."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.oddHeader.center.text = "&A"
+    ws.oddHeader.center.font = FONT_NAME
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.font = FONT_NAME
+
+
+def text_sheet(wb: Workbook, name: str, title: str, items: list[tuple[str, str]]) -> Worksheet:
+    """A sheet of (项目, 说明) pairs, wrapped to the page: the 口径说明."""
+    ws = wb.create_sheet(name)
+    ws.append([title])
+    ws.merge_cells("A1:B1")
+    ws["A1"].font = font(bold=True, size=14)
+    ws.append(["项目", "说明"])
+    for cell in ws[2]:
+        cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
+    for item, text in items:
+        ws.append([item, text])
+        for cell in ws[ws.max_row]:
+            cell.font, cell.border = font(), _BORDER
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 100
+    ws.freeze_panes = "A3"
+    print_setup(ws, "1:2")
+    return ws
+
+
+def save(wb: Workbook, path: Path, title: str, stamp: datetime) -> None:
+    """Writes the workbook with its document dates and zip entry times fixed to ``stamp``, so a
+    rerun on the same inputs writes the same bytes."""
+    wb.properties.title = title
+    wb.properties.creator = "deferral pipeline"
+    wb.properties.created = stamp
+    buffer = io.BytesIO()
+    wb.save(buffer)  # openpyxl stamps `modified` with the clock here; put the stamp back
+    modified = f"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">{stamp:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified>".encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", modified, body)
+            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, body)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
