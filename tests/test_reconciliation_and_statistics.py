@@ -20,7 +20,12 @@ MONTHS = ["2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12"]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    s = Scenario(tmp_path_factory.mktemp("stats"))
+    return build_world(tmp_path_factory.mktemp("stats"))
+
+
+def build_world(root, publish: bool = False):
+    """The world above, run as of 2022-12 over MONTHS (and published, for the report's tests)."""
+    s = Scenario(root)
     for region, month in (("340100", "2022-07"), ("349900", "2022-07"), ("140800", "2022-06")):
         s.reserve(region, month, "1000.00")
     a1 = s.unit("A1", 1)
@@ -52,7 +57,7 @@ def world(tmp_path_factory):
     register += [(a1, "2022-11", "employer_medical", "300.00"), (UNKNOWN, "2022-08", "employer_medical", "99.00")]
     for code, period, component, amount in register:
         s.add("tax_deferral_register", uscc=code, period=period, component=component, deferred_amount=amount)
-    out = s.run(as_of="2022-12", months=MONTHS)
+    out = s.run(as_of="2022-12", months=MONTHS, publish=publish)
     return out, {"A1": a1, "A2": a2, "A3": a3, "S1": s1}
 
 

@@ -1,55 +1,173 @@
-"""The bureau report: Chinese headers, totals equal to monthly_statistics, a real PNG chart."""
+"""The bureau report, opened as the bureau would: one workbook per province and month, print-ready,
+in Chinese, with every discrepancy open as of the month. Expected values are the hand-computed
+world of test_reconciliation_and_statistics (as of 2022-12):
 
-import duckdb
+Anhui's open discrepancies: A2 340100 2022-10 missing_in_tax 70.00 / - / 70.00; A1 340100 2022-11
+missing_in_health - / 300.00 / -300.00; A3 349900 2022-08 overpayment 10.00 / 15.00 / -5.00; and a
+USCC unknown to health (division 340100) 2022-08 missing_in_health - / 99.00 / -99.00. Shanxi's:
+S1 140800 2022-07 maternity amount_mismatch 40.00 / 41.00 / -1.00; S1 2022-09 employee_share_unpaid.
+"""
+
+from decimal import Decimal
+
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from assets.publication.report import CATEGORY_SHEETS, HEADERS
-from tests.test_obligations import build
+from assets.publication import chart
+from assets.publication.report import write_report
+from assets.resources import warehouse_resource
+from tests.test_reconciliation_and_statistics import UNKNOWN, build_world
 
-MONEY = ["当月缓缴金额", "累计缓缴金额", "当月补缴金额", "累计补缴金额", "待补缴金额", "逾期金额", "滞纳金", "税务缓缴金额"]
+TITLE = "安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年12月）"
+SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工商户", "社会组织", "差异明细", "口径说明"]
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    build(root).run(as_of="2022-12", publish=True, months=["2022-11", "2022-12"])  # publication writes the report
-    return root
+    out, codes = build_world(root, publish=True)
+    return root, codes
 
 
-def test_workbook_headers_and_sheets(report):
-    wb = load_workbook(report / "published" / "report" / "report_2022-12.xlsx")
-    assert wb.sheetnames == [*CATEGORY_SHEETS.values(), "差异明细"]
-    header = [c.value for c in wb["汇总"][1]]
-    assert header == ["统筹地区", "缓缴单位数", "涉及参保职工数", "当月缓缴金额", "累计缓缴金额", "当月补缴金额", "累计补缴金额",
-                      "待补缴金额", "逾期金额", "滞纳金", "税务缓缴单位数", "税务缓缴金额", "差异笔数", "核对一致"]
-    assert header == list(HEADERS.values())
+def _book(root, province="340000", month="2022-12"):
+    return load_workbook(root / "published" / "report" / province / month / f"report_{province}_{month}.xlsx")
 
 
-def test_workbook_totals_equal_monthly_statistics(report):
-    wb = load_workbook(report / "published" / "report" / "report_2022-12.xlsx")
-    rows = [dict(zip(HEADERS.values(), [c.value for c in r])) for r in wb["汇总"].iter_rows(min_row=2)]
-    stats = duckdb.connect().sql(
-        f"SELECT * FROM read_parquet('{report}/published/monthly_statistics/**/*.parquet', hive_partitioning = true) "
-        "WHERE report_month = '2022-12' AND category = 'all'")
-    expected = {r[0]: dict(zip(stats.columns, r)) for r in stats.fetchall()}
-    totals = [r for r in rows if str(r["统筹地区"]).endswith("全省合计")]
-    assert {t["统筹地区"] for t in totals} == {"340000 全省合计", "140000 全省合计"}
-    for total in totals:
-        code = total["统筹地区"].split()[0]
-        regions = [r for r in rows if not str(r["统筹地区"]).endswith("全省合计") and str(r["统筹地区"]).startswith(code[:2])]
-        for header in MONEY:
-            column = next(k for k, v in HEADERS.items() if v == header)
-            assert round(sum(float(r[header]) for r in regions), 2) == pytest.approx(float(total[header]))
-            assert float(total[header]) == pytest.approx(float(expected[code][column]))
-        assert total["核对一致"] == ("是" if expected[code]["reconciled"] else "否")
+def _table(ws):
+    header = [c.value for c in ws[3]]
+    rows = []
+    for r in ws.iter_rows(min_row=4, values_only=True):
+        if r[0] is None or str(r[0]).startswith(("制表人", "截至")):
+            break
+        rows.append(dict(zip(header, r)))
+    return rows
 
 
-def test_chart_is_a_real_png(report):
-    path = report / "published" / "report" / "deferral_by_region.png"
+def test_one_workbook_per_province_and_month(world):
+    root, _ = world
+    books = sorted(p.relative_to(root / "published" / "report").as_posix()
+                   for p in (root / "published" / "report").glob("*/*/*.xlsx"))
+    anhui = [f"340000/{m}/report_340000_{m}.xlsx" for m in ("2022-08", "2022-09", "2022-10", "2022-11", "2022-12")]
+    shanxi = [f"140000/{m}/report_140000_{m}.xlsx" for m in ("2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12")]
+    assert books == sorted(anhui + shanxi)  # each province from its own first period
+
+
+def test_title_block_and_sheets(world):
+    root, _ = world
+    wb = _book(root)
+    assert wb.sheetnames == SHEETS
+    ws = wb["汇总"]
+    assert ws["A1"].value == f"{TITLE}——汇总"
+    info = [c.value for c in ws[2] if c.value]
+    assert info == ["填报单位：安徽省医疗保障局", "数据截至：2022-12-31", "单位：元"]
+    tail = [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    assert tail[-1].startswith("制表人：") and "审核人：" in tail[-1] and "负责人：" in tail[-1] and "制表日期：" in tail[-1]
+    assert _book(root, "140000")["汇总"]["A1"].value.startswith("山西省阶段性缓缴职工基本医疗保险（含生育保险）单位缴费情况统计表（2022年12月）")
+
+
+def test_print_settings_fonts_and_formats(world):
+    root, _ = world
+    wb = _book(root)
+    for name in SHEETS:
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.oddHeader.center.text == "&A" and "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+        assert ws.print_title_rows in ("$1:$3", "1:3", "$1:$2", "1:2")
+        assert ws.freeze_panes is not None
+        assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == {"宋体"}
+    ws = wb["汇总"]
+    assert ws.freeze_panes == "B4" and ws.auto_filter.ref.startswith("A3:P")
+    header = [c.value for c in ws[3]]
+    row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "合肥市")
+    assert row[header.index("待补缴金额")].number_format == "#,##0.00"
+    assert row[header.index("缓缴单位数")].number_format == "#,##0"
+    # a column is wide enough for its longest text (a CJK character counts two)
+    assert ws.column_dimensions["A"].width >= 2 * len("安徽省合计")
+
+
+def test_region_names_and_open_discrepancies_agree(world):
+    root, _ = world
+    summary = {r["区划代码"]: r for r in _table(_book(root)["汇总"])}
+    assert {code: r["统筹地区"] for code, r in summary.items()} == {"340100": "合肥市", "349900": "省直", "340000": "安徽省合计"}
+    assert {code: r["未结差异笔数"] for code, r in summary.items()} == {"340100": 2, "349900": 1, "340000": 4}
+    assert {code: r["核对一致"] for code, r in summary.items()} == {"340100": "否", "349900": "否", "340000": "否"}
+    small = {r["区划代码"]: r["未结差异笔数"] for r in _table(_book(root)["小型企业"])}
+    assert small["340100"] == 1 and small["349900"] == 0 and small["340000"] == 1  # A1's only
+    social = {r["区划代码"]: r["未结差异笔数"] for r in _table(_book(root)["社会组织"])}
+    assert social["349900"] == 1 and social["340100"] == 0
+
+
+def test_discrepancy_sheet_lists_every_open_one_in_chinese(world):
+    root, codes = world
+    rows = [tuple(r.values()) for r in _table(_book(root)["差异明细"])]
+    assert rows == [
+        ("合肥市", "单位A2", codes["A2"], "2022-10", "职工医保单位缴费", "税务未登记缓缴", 70, None, 70),
+        ("合肥市", "单位A1", codes["A1"], "2022-11", "职工医保单位缴费", "医保无缓缴记录", None, 300, -300),
+        ("省直", "单位A3", codes["A3"], "2022-08", "职工医保单位缴费", "多缴（补缴超出应补金额）", 10, 15, -5),
+        ("（未知统筹地区）", "（医保无此单位）", UNKNOWN, "2022-08", "职工医保单位缴费", "医保无缓缴记录", None, 99, -99),
+    ]
+    shanxi = [tuple(r.values()) for r in _table(_book(root, "140000")["差异明细"])]
+    assert [(r[0], r[3], r[4], r[5], r[8]) for r in shanxi] == [
+        ("运城市", "2022-07", "生育保险单位缴费", "金额不一致", -1),
+        ("运城市", "2022-09", "职工医保个人缴费", "个人缴费部分未缴", 100),
+    ]
+    headers = [c.value for c in _book(root)["差异明细"][3]]
+    assert headers == ["统筹地区", "单位名称", "统一社会信用代码", "所属期", "险种", "差异类型", "医保金额", "税务金额", "差额"]
+
+
+def test_earlier_month_lists_what_was_open_then(world):
+    root, _ = world
+    # as of 2022-08 only the unknown USCC's register row exists; A2's (period 2022-10), A1's (2022-11)
+    # and A3's overpayment (paid 2022-10-10) are not known yet
+    rows = _table(_book(root, "340000", "2022-08")["差异明细"])
+    assert [(r["统一社会信用代码"], r["所属期"], r["差异类型"]) for r in rows] == [(UNKNOWN, "2022-08", "医保无缓缴记录")]
+    summary = {r["区划代码"]: (r["未结差异笔数"], r["核对一致"]) for r in _table(_book(root, "340000", "2022-08")["汇总"])}
+    assert summary["340000"] == (1, "否") and summary["340100"] == (0, "是")
+
+
+def test_an_empty_discrepancy_sheet_says_so():
+    from openpyxl import Workbook
+
+    from assets.publication.report import DISCREPANCY_COLUMNS
+    from assets.publication.workbook import TitleBlock, table_sheet
+
+    ws = table_sheet(Workbook(), "差异明细", TitleBlock("T", "U", "2022-08-31"), DISCREPANCY_COLUMNS, [],
+                     note="截至 2022-08-31 无未结差异。")
+    assert [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0]][0] == "截至 2022-08-31 无未结差异。"
+
+
+def test_rerun_writes_the_same_bytes_and_chart_falls_back(world, tmp_path, monkeypatch):
+    root, _ = world
+    import duckdb
+
+    warehouse = warehouse_resource(str(root))
+    published = (root / "published").resolve()
+    with duckdb.connect() as con:
+        first = write_report(con, warehouse, published, tmp_path / "a", "2022-12")
+        write_report(con, warehouse, published, tmp_path / "b", "2022-12")
+    for path in first:
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes()
+        png = path.with_name(path.name.replace("report_", "chart_").replace(".xlsx", ".png"))
+        assert png.read_bytes() == twin.with_name(png.name).read_bytes()
+    assert (published / "report" / "340000" / "2022-12" / "report_340000_2022-12.xlsx").read_bytes() == \
+        (tmp_path / "a" / "340000" / "2022-12" / "report_340000_2022-12.xlsx").read_bytes()
+    monkeypatch.setattr(chart, "cjk_font", lambda: None)
+    names = type("N", (), {"name": staticmethod(lambda code: code)})()
+    assert chart.write_chart(tmp_path / "plain.png", TITLE, [
+        {"report_month": "2022-12", "region_code": "340100", "cumulative_deferred": Decimal("1"),
+         "cumulative_repaid": Decimal("0"), "outstanding": Decimal("1")}], names) is False
+
+
+def test_chart_is_a_real_png_in_chinese_when_a_cjk_font_is_installed(world):
+    root, _ = world
+    path = root / "published" / "report" / "340000" / "2022-12" / "chart_340000_2022-12.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(path) as image:
         width, height = image.size
         assert width >= 1000 and height >= 300
         assert len(set(image.convert("RGB").resize((64, 20)).getdata())) > 10  # not a blank canvas
+    if chart.cjk_font() is None:
+        pytest.skip("no CJK font on this machine: the chart is in English (CI installs fonts-wqy-zenhei)")

@@ -59,7 +59,7 @@ def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(
     first = published.resolve()
     manifest = json.loads((published / "PUBLICATION.json").read_text())
     assert manifest["as_of_month"] == "2022-12" and set(manifest["rows"]) == set(publication.PUBLISHED_COLUMNS)
-    assert (published / "report" / "report_2022-12.xlsx").exists()
+    assert list((published / "report").glob("*/2022-12/report_*_2022-12.xlsx"))
     # a publication killed half-way: a staging folder and a temp pointer are left behind
     leftover = tmp_path / "publications" / ".staging-2022-12_killed"
     (leftover / "deferral_ledger").mkdir(parents=True)
@@ -192,11 +192,11 @@ def test_low_quote_in_path_killed_runs_marked_and_xlsx_rerun_identical(tmp_path)
     assert f"run {killed.run_id} (monthly_job) had been left STARTED" in first.stdout
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
-    workbook = data / "published" / "report" / "report_2022-10.xlsx"
-    before = workbook.read_bytes()
+    reports = sorted((data / "published" / "report").glob("*/*/*"))  # every province's workbooks and charts
+    before = [p.read_bytes() for p in reports]
     second = run(data, "--as-of", "2022-10")
     assert second.returncode == 0
-    assert workbook.read_bytes() == before
+    assert reports and [p.read_bytes() for p in sorted((data / "published" / "report").glob("*/*/*"))] == before
 
 
 def _instance(data):

@@ -127,7 +127,7 @@ def publish(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, d
     staging.mkdir(parents=True)
     try:
         rows = {table: _write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
-        write_report(con, staging, staging / "report", month, warehouse.profiles())
+        write_report(con, warehouse, staging, staging / "report", month)
         (staging / MANIFEST).write_text(json.dumps({
             "as_of_month": month, "run_id": run_id, "rows": rows, "pii_key": warehouse.settings.pii_key_kind,
             "policy_profiles": sorted(p.policy_id for p in warehouse.profiles())}, indent=1), encoding="utf-8")
@@ -179,9 +179,11 @@ class PublicationConfig(dg.Config):
                        description=f"{DESCRIPTIONS[t]} published/{t}/ (SPEC section 4).") for t in PUBLISHED_COLUMNS),
         dg.AssetSpec(REPORT_KEY, deps=[dg.AssetKey(["monthly_statistics"]), dg.AssetKey(["reconciliation_discrepancies"])],
                      kinds={"excel"}, owners=["team:data-engineering"],
-                     description="Per report month an XLSX workbook for bureau staff (summary per region with the province "
-                                 "total, a sheet per category, the discrepancies) and a PNG chart by region. "
-                                 "月度统计报表（Excel）与趋势图。"),
+                     description="Per province and report month the workbook the bureau files (report/<province_code>/"
+                                 "<YYYY-MM>/): a sheet per category with region names and the province total, every "
+                                 "discrepancy open as of the month, the 口径说明, print-ready; and a chart by region. "
+                                 "Earlier publications stay under publications/ (the archive of what was sent). "
+                                 "各省每月统计报表（Excel，可直接打印）与趋势图；历次发布留档。"),
     ],
 )
 def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: Warehouse):
@@ -195,12 +197,12 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
         for table, n in rows.items():
             yield dg.MaterializeResult(asset_key=["published", table],
                                        metadata=_table_metadata(con, warehouse, table, version, n, month))
-    workbooks = sorted((version / "report").glob("*.xlsx"))
+    workbooks = sorted((version / "report").glob(f"*/{month}/*.xlsx"))
     yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
-        "workbooks": len(workbooks), "publication": version.name,
-        "latest_workbook": dg.MetadataValue.path(str(warehouse.root / "published" / "report" / workbooks[-1].name))
-        if workbooks else "",
-        "chart": dg.MetadataValue.path(str(warehouse.root / "published" / "report" / "deferral_by_region.png")),
+        "workbooks": len(sorted((version / "report").glob("*/*/*.xlsx"))), "publication": version.name,
+        "as_of_month": month,
+        "workbooks_of_the_month": dg.MetadataValue.json([str(w.relative_to(version)) for w in workbooks]),
+        "archive": dg.MetadataValue.path(str(warehouse.root / PUBLICATIONS)),
     })
 
 

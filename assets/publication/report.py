@@ -1,145 +1,159 @@
-"""The bureau report (月度报表): per report month an XLSX workbook with Chinese headers, and a PNG
-chart of deferred, repaid and outstanding amounts by region, under ``published/report/``.
+"""The bureau report (月度报表): per province (policy profile) and report month, the workbook the
+bureau files and a chart, under ``report/<province_code>/<YYYY-MM>/`` of the publication.
 
-Statistics are a few hundred rows a month, so pandas and openpyxl are fine here.
+Each workbook: a sheet per category (汇总, 中型企业 …) with region names and the province total, a
+差异明细 sheet listing every discrepancy open as of the month, and a 口径说明 sheet. Every
+enumeration is printed in Chinese from the one vocabulary (expectations/vocabulary.yaml); region
+names come from ``<profiles>/regions/<province_code>.yaml``. The workbook of a month is computed
+from that month's state, so the same inputs give the same bytes; publications are kept under
+``publications/`` (each with its reports): the archive of what was sent.
+
+Statistics are a few hundred rows a month, so Python and openpyxl are fine here.
 """
 
-import io
-import re
-import zipfile
-from datetime import datetime
-from decimal import Decimal
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
 from pathlib import Path
 
-import matplotlib
+from openpyxl import Workbook
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from openpyxl import Workbook  # noqa: E402
-from openpyxl.styles import Font, PatternFill  # noqa: E402
+from assets.profiles import PolicyProfile, RegionNames, region_names
+from assets.publication.chart import write_chart
+from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
+from assets.resources import Warehouse
+from assets.storage import q, sql_statements
+from assets.vocabulary import term
 
-from assets.storage import q  # noqa: E402
+HERE = Path(__file__).parent
+MACROS = HERE.parent / "macros.sql"
 
-# fixed zip entry times: a rerun on the same inputs writes the same bytes
-ZIP_TIME = (2022, 1, 1, 0, 0, 0)
-
-# monthly_statistics column -> 报表表头
-HEADERS = {
-    "region_code": "统筹地区",
-    "units_deferring": "缓缴单位数",
-    "persons_covered": "涉及参保职工数",
-    "deferred_amount": "当月缓缴金额",
-    "cumulative_deferred": "累计缓缴金额",
-    "repaid_in_month": "当月补缴金额",
-    "cumulative_repaid": "累计补缴金额",
-    "outstanding": "待补缴金额",
-    "overdue_outstanding": "逾期金额",
-    "late_fee": "滞纳金",
-    "tax_units_deferring": "税务缓缴单位数",
-    "tax_deferred_amount": "税务缓缴金额",
-    "discrepancies": "差异笔数",
-    "reconciled": "核对一致",
+# monthly_statistics column -> (报表表头, kind)
+STAT_COLUMNS = {
+    "units_deferring": ("缓缴单位数", "count"),
+    "persons_covered": ("涉及参保职工数", "count"),
+    "deferred_amount": ("当月缓缴金额", "money"),
+    "cumulative_deferred": ("累计缓缴金额", "money"),
+    "repaid_in_month": ("当月补缴金额", "money"),
+    "cumulative_repaid": ("累计补缴金额", "money"),
+    "outstanding": ("待补缴金额", "money"),
+    "overdue_outstanding": ("逾期金额", "money"),
+    "late_fee": ("滞纳金", "money"),
+    "tax_units_deferring": ("税务缓缴单位数", "count"),
+    "tax_deferred_amount": ("税务缓缴金额", "money"),
+    "discrepancies": ("当期差异笔数", "count"),
 }
-CATEGORY_SHEETS = {"all": "汇总", "medium": "中型企业", "small": "小型企业", "micro": "微型企业",
-                   "individual_business": "个体工商户", "social_org": "社会组织"}
-DISCREPANCY_HEADERS = {"uscc": "统一社会信用代码", "unit_id": "单位编号", "region_code": "统筹地区", "period": "费款所属期",
-                       "component": "险种", "kind": "差异类型", "health_amount": "医保金额", "tax_amount": "税务金额",
-                       "difference": "差额"}
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+STAT_SHEET_COLUMNS = [Column("统筹地区"), Column("区划代码"), *(Column(h, k) for h, k in STAT_COLUMNS.values()),
+                      Column("未结差异笔数", "count"), Column("核对一致")]
+CATEGORIES = ["all", "medium", "small", "micro", "individual_business", "social_org"]
+DISCREPANCY_COLUMNS = [Column("统筹地区"), Column("单位名称"), Column("统一社会信用代码"), Column("所属期"), Column("险种"),
+                       Column("差异类型"), Column("医保金额", "money"), Column("税务金额", "money"), Column("差额", "money")]
+DISCREPANCY_SHEET = "差异明细"
+NOTES_SHEET = "口径说明"
+UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health does not know
 
 
-def _sheet(wb: Workbook, title: str, headers: dict[str, str], rows: list[dict], province_codes: set[str]) -> None:
-    ws = wb.create_sheet(title)
-    ws.append(list(headers.values()))
-    for cell in ws[1]:
-        cell.font, cell.fill = BOLD, HEADER_FILL
-    for row in rows:
-        values = []
-        for key in headers:
-            value = row[key]
-            if key == "reconciled":
-                value = "是" if value else "否"
-            elif key == "region_code" and value in province_codes:
-                value = f"{value} 全省合计"
-            values.append(value)
-        ws.append(values)
-        if row.get("region_code") in province_codes:
-            for cell in ws[ws.max_row]:
-                cell.font = BOLD
-    for column in ws.columns:
-        for cell in column[1:]:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = "#,##0.00"
-        ws.column_dimensions[column[0].column_letter].width = max(12, len(str(column[0].value)) * 2 + 2)
+def report_title(profile: PolicyProfile, month: str) -> str:
+    """安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年8月）"""
+    return f"{profile.name}情况统计表（{int(month[:4])}年{int(month[5:7])}月）"
 
 
-def write_workbook(path, month: str, stats: list[dict], discrepancies: list[dict], province_codes: set[str]) -> None:
+def as_of_date(month: str) -> date:
+    """The report month's last day, D."""
+    y, m = int(month[:4]), int(month[5:7])
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def workbook_path(target: Path, province_code: str, month: str) -> Path:
+    return target / province_code / month / f"report_{province_code}_{month}.xlsx"
+
+
+def _stat_rows(stats: list[dict], category: str, names: RegionNames, open_by_row: dict) -> tuple[list[list], set[int]]:
+    rows = sorted((r for r in stats if r["category"] == category),
+                  key=lambda r: (r["region_code"] == names.province_code, r["region_code"]))
+    out, bold = [], set()
+    for n, r in enumerate(rows):
+        opened = open_by_row.get((r["region_code"], category), 0)
+        out.append([names.name(r["region_code"]), r["region_code"], *(r[c] for c in STAT_COLUMNS),
+                    opened, term("boolean", bool(r["reconciled"]) and opened == 0)])
+        if r["region_code"] == names.province_code:
+            bold.add(n)
+    return out, bold
+
+
+def _open_counts(open_rows: list[dict], province_code: str) -> dict[tuple[str, str], int]:
+    """Open discrepancies per (region or province, category): 'all' counts every one, a category
+    those of its units (a unit unknown to health counts under 'all' only)."""
+    counts: dict[tuple[str, str], int] = {}
+    for d in open_rows:
+        for region in {d["region_code"], province_code} - {None}:
+            for category in {"all", d["category"]} - {None}:
+                counts[(region, category)] = counts.get((region, category), 0) + 1
+    return counts
+
+
+def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
+    return [
+        ("报表口径", f"本表反映截至 {as_of_date(month)}（报告月末日）已知的数据：所属期不晚于报告月的核定与缓缴登记、"
+                     "缴费日期不晚于该日的税务征收、签署日期不晚于该日的承诺书与申请；其后补录的数据不改变本表。"),
+        ("政策依据", f"{profile.source}。各参数及其条款见政策配置 {profile.policy_id}。"),
+        ("金额单位", "元，保留两位小数（四舍五入至分，仅在政策规定处舍入）。"),
+        ("统计分类", "汇总为全部单位；中型、小型、微型企业按统计部门划型，无划型的按指标（工信部联企业〔2011〕300号）"
+                     "或承诺书申报；个体工商户、社会组织按单位类型。大型企业、机关事业单位只计入汇总。"),
+        ("缓缴与补缴", "当月缓缴金额为所属期等于报告月的缓缴额；累计补缴为截至报告月末已分配到补缴义务的补缴款；"
+                       "待补缴为尚未补缴的义务金额；逾期金额为已过补缴期限仍未补缴的部分；滞纳金按日万分之五计至报告月末。"),
+        ("核对一致", "“当期差异笔数”为所属期等于报告月的差异（与发布的 monthly_statistics 一致）；“未结差异笔数”为截至"
+                     "报告月末仍存在的全部差异（见差异明细）。核对一致 = 医保与税务的单位数、金额一致且无未结差异。"),
+        ("数据来源", "医保核定（参保单位、缴费核定、职工变动）；税务征收与缓缴登记；统筹基金结存；统计部门中小企业划型；"
+                     "单位承诺书与缓缴申请。"),
+        ("全省合计", "各统筹地区之和；参保职工数按人员去重（同一人在多个统筹地区只计一次）。"),
+    ]
+
+
+def write_province_month(con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames,
+                         month: str, stats: list[dict]) -> Path:
+    """The workbook and chart of one province and report month."""
+    (query,) = sql_statements(HERE / "open_discrepancies.sql",
+                              discrepancies=q(warehouse.policy_path("reconciliation_discrepancies", month)),
+                              decisions=q(warehouse.policy_path("deferral_decisions", month)))
+    rel = con.sql(query)
+    open_rows = [d for d in (dict(zip(rel.columns, r)) for r in rel.fetchall())
+                 if d["region_code"] in profile.regions
+                 or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])]
+    block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(as_of_date(month)))
     wb = Workbook()
     wb.remove(wb.active)
-    for category, title in CATEGORY_SHEETS.items():
-        rows = [r for r in stats if r["category"] == category]
-        rows.sort(key=lambda r: (r["region_code"] in province_codes, r["region_code"]))
-        _sheet(wb, title, HEADERS, rows, province_codes)
-    _sheet(wb, "差异明细", DISCREPANCY_HEADERS, discrepancies, set())
-    wb.properties.title = f"阶段性缓缴职工医保单位缴费统计表 {month}"
-    wb.properties.creator = "deferral pipeline"
-    stamp = datetime(int(month[:4]), int(month[5:7]), 1)  # the report month, not the clock: reruns are identical
-    wb.properties.created = stamp
-    buffer = io.BytesIO()
-    wb.save(buffer)  # openpyxl stamps `modified` with the clock here; _fixed_times puts the report month back
-    Path(path).write_bytes(_fixed_times(buffer.getvalue(), stamp))
+    counts = _open_counts(open_rows, profile.province_code)
+    month_stats = [r for r in stats if r["report_month"] == month]
+    for category in CATEGORIES:
+        rows, bold = _stat_rows(month_stats, category, names, counts)
+        table_sheet(wb, term("category", category), block, STAT_SHEET_COLUMNS, rows, bold)
+    details = [[names.name(d["region_code"]) if d["region_code"] else UNKNOWN_REGION, d["unit_name"], d["uscc"], d["period"], term("component", d["component"]),
+                term("discrepancy_kind", d["kind"]), d["health_amount"], d["tax_amount"], d["difference"]] for d in open_rows]
+    table_sheet(wb, DISCREPANCY_SHEET, block, DISCREPANCY_COLUMNS, details,
+                note=None if details else f"截至 {block.as_of} 无未结差异。")
+    text_sheet(wb, NOTES_SHEET, f"{block.title}——{NOTES_SHEET}", _notes(profile, month))
+    path = workbook_path(target, profile.province_code, month)
+    save(wb, path, block.title, datetime(int(month[:4]), int(month[5:7]), 1))  # the report month, not the clock
+    write_chart(path.with_name(f"chart_{profile.province_code}_{month}.png"), block.title,
+                [r for r in stats if r["category"] == "all" and r["region_code"] in profile.regions and r["report_month"] <= month],
+                names)
+    return path
 
 
-def _fixed_times(data: bytes, stamp: datetime) -> bytes:
-    """The workbook's zip entry times and its `modified` property fixed, so reruns write the same bytes."""
-    out = io.BytesIO()
-    modified = f"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">{stamp:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified>".encode()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            body = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                body = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", modified, body)
-            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, body)
-    return out.getvalue()
-
-
-def write_chart(path, series: list[dict]) -> None:
-    """Cumulative deferred, cumulative repaid and outstanding per month, a line per region."""
-    regions = sorted({r["region_code"] for r in series})
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharex=True)
-    for ax, (column, title) in zip(axes, [("cumulative_deferred", "Deferred (cumulative)"),
-                                          ("cumulative_repaid", "Repaid (cumulative)"),
-                                          ("outstanding", "Outstanding")]):
-        for region in regions:
-            points = sorted((r["report_month"], float(r[column])) for r in series if r["region_code"] == region)
-            ax.plot([m for m, _ in points], [v / 10_000 for _, v in points], marker="o", markersize=3, label=region)
-        ax.set_title(title)
-        ax.set_ylabel("10,000 yuan")
-        ax.tick_params(axis="x", rotation=60, labelsize=7)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, title="region")
-    fig.suptitle("Phased deferral of employer medical contributions, by pooling region")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_report(con, tables: Path, target: Path, month: str, profiles) -> None:
-    """The workbooks of every report month through ``month`` and the chart, from the publication's
-    tables under ``tables`` (a publication being written), into ``target``."""
+def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> list[Path]:
+    """Every province's workbooks and charts of every report month through ``month``, from the
+    publication's statistics under ``tables`` and each month's discrepancies, into ``target``."""
     stats_rel = con.sql(f"SELECT * FROM read_parquet({q(tables / 'monthly_statistics' / '**' / '*.parquet')}, "
                         "hive_partitioning = true)")
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
-    disc_rel = con.sql(f"SELECT * FROM read_parquet({q(tables / 'reconciliation_discrepancies' / '*.parquet')}) "
-                       "ORDER BY period, kind, uscc")
-    discrepancies = [dict(zip(disc_rel.columns, r)) for r in disc_rel.fetchall()]
-    provinces = {p.province_code for p in profiles}
-    target.mkdir(parents=True, exist_ok=True)
-    for m in sorted({r["report_month"] for r in stats}):
-        write_workbook(target / f"report_{m}.xlsx", m, [r for r in stats if r["report_month"] == m],
-                       [d for d in discrepancies if d["period"] == m], provinces)
-    write_chart(target / "deferral_by_region.png",
-                [r for r in stats if r["category"] == "all" and r["region_code"] not in provinces])
+    for statement in sql_statements(MACROS):
+        con.execute(statement)
+    written = []
+    for profile in warehouse.profiles():
+        names = region_names(profile, warehouse.settings.profiles_dir or None)
+        own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
+        for m in sorted({r["report_month"] for r in own}):
+            written.append(write_province_month(con, warehouse, target, profile, names, m, own))
+    return written

@@ -1,0 +1,59 @@
+"""The report's chart: cumulative deferred, cumulative repaid and outstanding per month, a line per
+pooling region of one province. In Chinese with region names when the machine has a CJK font
+(CI installs one, fonts-wqy-zenhei; see the README); in English with region codes otherwise, so
+a label is never drawn as empty boxes."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from assets.profiles import RegionNames  # noqa: E402
+
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "weight normal not found": harmless
+
+# Fonts that cover the GB2312 characters, most common first (Linux packages, Windows, macOS).
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+PANELS = [("cumulative_deferred", "累计缓缴金额", "Deferred (cumulative)"),
+          ("cumulative_repaid", "累计补缴金额", "Repaid (cumulative)"),
+          ("outstanding", "待补缴金额", "Outstanding")]
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed CJK-capable font family, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) -> bool:
+    """Writes the PNG; returns whether it is in Chinese."""
+    family = cjk_font()
+    regions = sorted({r["region_code"] for r in series})
+    with plt.rc_context({"font.family": [family] if family else ["DejaVu Sans"], "axes.unicode_minus": False,
+                         "svg.hashsalt": "deferral"}):
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharex=True)
+        for ax, (column, zh, en) in zip(axes, PANELS):
+            for region in regions:
+                points = sorted((r["report_month"], float(r[column])) for r in series if r["region_code"] == region)
+                label = names.name(region) if family else region
+                ax.plot([m for m, _ in points], [v / 10_000 for _, v in points], marker="o", markersize=3, label=label)
+            ax.set_title(zh if family else en)
+            ax.set_ylabel("万元" if family else "10,000 yuan")
+            ax.tick_params(axis="x", rotation=60, labelsize=7)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7, title="统筹地区" if family else "region", ncol=2)
+        fig.suptitle(title if family else "Phased deferral of employer medical contributions, by pooling region")
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)
+    return family is not None
