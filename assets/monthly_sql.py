@@ -21,7 +21,7 @@ from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
 from assets.partitions import report_months
 from assets.resources import Warehouse
-from assets.storage import q, sql_statements, write_parquet
+from assets.storage import exact_preview, q, sql_statements, write_parquet
 
 CORE_DIR = Path(__file__).parent
 THRESHOLDS_FILE = CORE_DIR / "policy" / "sme_thresholds.yaml"  # 工信部联企业〔2011〕300号, as data
@@ -99,12 +99,11 @@ STATIC_INPUTS = {"sme_thresholds": _thresholds}  # inputs that are policy data, 
 
 
 def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
-    """The first rows, as the UI shows them: a person appears only as person_key (Dagster's event
-    log is read by every UI user)."""
+    """The first rows, exact (:func:`assets.storage.exact_preview`): a person appears only as
+    person_key (Dagster's event log is read by every UI user)."""
     masked = con.sql(f"SELECT * FROM read_parquet({q(path)}) LIMIT 0").columns
     shown = ", ".join(f"person_key({c}) AS {c.replace('_id', '_key')}" if c == "person_id" else c for c in masked)
-    df = con.execute(f"SELECT {shown} FROM read_parquet({q(path)}) LIMIT 10").df()
-    return dg.MetadataValue.md(df.to_markdown(index=False))
+    return dg.MetadataValue.md(exact_preview(con, f"SELECT {shown} FROM read_parquet({q(path)})"))
 
 
 def counts_by(con: duckdb.DuckDBPyConnection, path, column: str) -> dict[str, int]:

@@ -1,9 +1,14 @@
-"""Report months as Dagster partitions (YYYY-MM), from the earliest first period of any profile.
+"""Report months as Dagster partitions (YYYY-MM): from the earliest first period of any profile
+through the last month with data, never beyond (so the UI shows no month as missing that no data
+can fill).
 
-Each partition holds the state as of that month's last day. Pooling region is not a second
-dimension: the province rows of monthly_statistics count persons distinct across regions, and a
-month of one province runs in seconds to minutes; fanning out per region would multiply
-Dagster's bookkeeping (months x 29 regions) without shortening the critical path.
+The partitions are dynamic: ingesting the contributions registers every month from the first
+period through the latest accepted contribution period (:func:`register_report_months`), the
+months the data can report on (``deferral run --as-of`` refuses others). Each partition holds the
+state as of that month's last day. Pooling region is not a second dimension: the province rows of
+monthly_statistics count persons distinct across regions, and a month of one province runs in
+seconds to minutes; fanning out per region would multiply Dagster's bookkeeping (months x 29
+regions) without shortening the critical path.
 """
 
 import os
@@ -12,12 +17,32 @@ import dagster as dg
 
 from assets.profiles import load_profiles
 
+report_months = dg.DynamicPartitionsDefinition(name="report_months")
+
 
 def first_report_month() -> str:
     return min(p.first_period for p in load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None))
 
 
-report_months = dg.MonthlyPartitionsDefinition(start_date=first_report_month(), fmt="%Y-%m", end_offset=1)
+def months_through(last: str) -> list[str]:
+    """Every report month from the first period through ``last`` (YYYY-MM), in order."""
+    months, month = [], first_report_month()
+    while month <= last:
+        months.append(month)
+        y, m = int(month[:4]), int(month[5:7])
+        month = f"{y + m // 12}-{m % 12 + 1:02d}"
+    return months
+
+
+def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:
+    """Adds the report months through ``last`` that the instance does not have yet; returns them."""
+    if last is None:
+        return []
+    known = set(instance.get_dynamic_partitions(report_months.name))
+    new = [m for m in months_through(last) if m not in known]
+    if new:
+        instance.add_dynamic_partitions(report_months.name, new)
+    return new
 
 
 def run_report_month(context: dg.AssetExecutionContext) -> str | None:

@@ -7,6 +7,7 @@ province means adding a file to the profiles folder; no code branches on a polic
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -103,6 +104,7 @@ class PolicyProfile:
     late_fee_daily_rate: str
     clauses: dict[str, str]
     source_file: str
+    content_hash: str  # sha256 of the file's bytes, first 16 hex: the profile's version as auditors see it
 
     @classmethod
     def from_file(cls, path: Path) -> PolicyProfile:
@@ -123,6 +125,7 @@ class PolicyProfile:
             late_fee_daily_rate=str(f.late_fee.daily_rate),
             clauses={k: v.clause for k, v in f if isinstance(v, _Cited)},
             source_file=str(path),
+            content_hash=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
         )
 
 

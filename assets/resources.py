@@ -40,6 +40,7 @@ SETTINGS_ENV = {
     "gx_batch_rows": "DEFERRAL_GX_BATCH_ROWS",
     "gx_sample_rows": "DEFERRAL_GX_SAMPLE_ROWS",
     "lock_wait_seconds": "DEFERRAL_LOCK_WAIT",
+    "docs_url": "DEFERRAL_DOCS_URL",
 }
 INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "gx_sample_rows", "lock_wait_seconds"}
 LOCK_TAG = "deferral/lock"  # set by `deferral run`: its runs share the lock the command holds
@@ -60,6 +61,9 @@ class Settings(dg.ConfigurableResource):
     # compiled from the same suite judges every row); `deferral run --full-validation`: all rows
     gx_sample_rows: int = 200_000
     lock_wait_seconds: int = 0  # DEFERRAL_LOCK_WAIT: how long a run waits for a busy data dir before failing
+    # DEFERRAL_DOCS_URL: where `deferral docs` (or the deployment's web server) serves data_docs/ and the
+    # published reports, so the UI links to pages a browser opens (a file:// link from a web page does not)
+    docs_url: str = "http://127.0.0.1:8765"
 
     @property
     def pii_key_kind(self) -> str:
@@ -137,6 +141,10 @@ class Warehouse(dg.ConfigurableResource):
 
     def docs_dir(self) -> Path:
         return self.root / "data_docs"
+
+    def docs_link(self, relative: str) -> str:
+        """The URL of a page under data_docs/ (or ``report/...``: the published reports) as `deferral docs` serves it."""
+        return self.settings.docs_url.rstrip("/") + "/" + relative.lstrip("/")
 
     def policy_path(self, name: str, month: Optional[str] = None) -> Path:
         """``warehouse/policy/<name>.parquet``, or ``<name>/<month>.parquet`` for a report month."""

@@ -37,3 +37,21 @@ def sql_statements(path: Path, **params) -> list[str]:
             lines.pop()
         out.append("\n".join(lines).rstrip().removesuffix(";").rstrip())
     return out
+
+
+def exact_preview(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -> str:
+    """The first rows of ``query`` as a Markdown table of exact text, as the Dagster UI shows them:
+    DuckDB's own cast to text, so money keeps its two decimals (151891.11, 1432369.50, never
+    1.43237e+06), dates are dates (2022-08-31) and NULL is an empty cell (no NaT, nan or <NA>).
+    Never holds a raw person id: callers select person_key in its place."""
+    rel = con.sql(f"SELECT * FROM ({query}) LIMIT {limit}")
+    columns = rel.columns
+    shown = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in columns)
+    rows = con.sql(f"SELECT {shown} FROM ({rel.sql_query()})").fetchall()
+
+    def cell(value: str) -> str:
+        return value.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

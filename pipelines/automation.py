@@ -16,7 +16,7 @@ import json
 import dagster as dg
 
 from pipelines.jobs import ingest_job, monthly_job, range_tags
-from assets.partitions import first_report_month
+from assets.partitions import first_report_month, register_report_months
 from assets.resources import Warehouse
 from pipelines.summary import latest_contribution_period
 
@@ -52,6 +52,7 @@ def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Wa
     month = latest_contribution_period(warehouse.root)
     if month is None:
         return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
+    register_report_months(context.instance, month)  # normally done by the ingest; the request needs them
     return dg.RunRequest(run_key=context.dagster_run.run_id,
                          tags={**range_tags(first_report_month(), month), "deferral/as_of": month,
                                "deferral/data_dir": str(warehouse.root)})

@@ -101,12 +101,28 @@ def run(
         sys.exit(1)
 
 
+@app.command()
+def docs(
+    data_dir: Annotated[Path, typer.Option(help="Data dir whose validation pages and reports are served.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; the UI's links use DEFERRAL_DOCS_URL.")] = 8765,
+) -> None:
+    """Serve the auditor pages over HTTP, so the links in the Dagster UI open: data_docs/ (the validation
+    report, GX Data Docs) at /, the published reports at /report/. Nothing else of the data dir (never
+    raw/, warehouse/ or quarantine/, which hold person ids) is reachable."""
+    from pipelines.docs_server import serve
+
+    data_dir = data_dir.resolve()
+    typer.echo(f"serving {data_dir / 'data_docs'} and {data_dir / 'published' / 'report'} at http://127.0.0.1:{port}/ "
+               "(Ctrl-C stops)")
+    serve(data_dir, port)
+
+
 def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, home: Path, lock_tags: dict,
          full_validation: bool = False) -> bool:
     import dagster as dg
 
     from pipelines.definitions import ingest_job_def, monthly_job_def
-    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, range_tags
+    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, range_tags
     from pipelines.summary import print_summary
 
     executor_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
@@ -116,7 +132,7 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
     run_config = {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
                   "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "full_validation": full_validation}}}}
 
-    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags}
+    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags, **code_location_tags()}
     monthly = None
     problem = ""
     with dg.DagsterInstance.get() as instance:

@@ -8,6 +8,7 @@ import dagster as dg
 
 from assets.ingest.assets import accounting_checks, ingest_assets, raw_specs
 from assets.policy.assets import policy_assets
+from assets.policy.checks import policy_checks
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
 from assets.validation.gx_checks import gx_checks
@@ -22,7 +23,7 @@ def build_defs() -> dg.Definitions:
     settings = settings_from_environment()
     return dg.Definitions(
         assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, validation_report],
-        asset_checks=[*accounting_checks, *gx_checks, *reconciliation_checks],
+        asset_checks=[*accounting_checks, *gx_checks, *policy_checks, *reconciliation_checks],
         jobs=[ingest_job, monthly_job, deferral_job],
         schedules=[monthly_ingest_schedule],
         sensors=[raw_files_sensor, report_months_after_ingest],

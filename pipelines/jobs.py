@@ -28,3 +28,12 @@ MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}
 
 def range_tags(first: str, last: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+# workspace.yaml's location_name: runs started by `deferral run` carry the repository label the UI
+# files runs under, so they appear on their job's page and the timeline like launched ones.
+CODE_LOCATION = "deferral"
+
+
+def code_location_tags() -> dict[str, str]:
+    return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}

@@ -8,6 +8,7 @@ import duckdb
 
 from assets.identifiers import gb11714_check
 from assets.ingest.assets import ingest_assets
+from assets.partitions import months_through, report_months
 from assets.policy.assets import policy_assets
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
@@ -74,11 +75,13 @@ class Scenario:
         resources = {"warehouse": resource}
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]
-        assert dg.materialize(unpartitioned, resources=resources).success
+        instance = dg.DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions(report_months.name, months_through(max(months or [month])))
+        assert dg.materialize(unpartitioned, resources=resources, instance=instance).success
         for m in months or [month]:
-            assert dg.materialize(partitioned, partition_key=m, resources=resources).success
+            assert dg.materialize(partitioned, partition_key=m, resources=resources, instance=instance).success
         if publish:
-            assert dg.materialize(published_assets, resources=resources,
+            assert dg.materialize(published_assets, resources=resources, instance=instance,
                                   run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
         return Outputs(self.root, month)
 

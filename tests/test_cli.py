@@ -8,10 +8,10 @@ from pipelines.cli import app
 
 
 def _gx_coverage(home, table: str) -> dict:
-    """The great_expectations_suite check's coverage metadata of ``table`` in the latest run."""
+    """The gx_verdicts_match_quarantine check's coverage metadata of ``table`` in the latest run."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(dg.AssetKey(["ingest", table]), "great_expectations_suite")])
+            [dg.AssetCheckKey(dg.AssetKey(["ingest", table]), "gx_verdicts_match_quarantine")])
         evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
         return {k: evaluation.metadata[k].value for k in ("gx_mode", "rows_checked_by_sql", "rows_evaluated_by_gx")}
 

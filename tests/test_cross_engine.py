@@ -127,7 +127,7 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     result = dg.materialize([*picked, *checks], resources={"warehouse": warehouse_resource(str(sample_copy))})
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    gx_check = evaluations["great_expectations_suite"]
+    gx_check = evaluations["gx_verdicts_match_quarantine"]
     assert not gx_check.passed and gx_check.severity == dg.AssetCheckSeverity.WARN
     assert gx_check.metadata["engines_disagree_on"].value == ["money:employer_medical"]
     assert evaluations["rows_accounted_for"].passed
@@ -163,7 +163,7 @@ def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch
     result = dg.materialize([*picked, *checks], resources={"warehouse": resource})
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    gx_check = evaluations["great_expectations_suite"]
+    gx_check = evaluations["gx_verdicts_match_quarantine"]
     assert not gx_check.passed and gx_check.severity == dg.AssetCheckSeverity.WARN
     assert gx_check.metadata["gx_mode"].value == "sample"
     assert gx_check.metadata["rows_evaluated_by_gx"].value < gx_check.metadata["rows_checked_by_sql"].value

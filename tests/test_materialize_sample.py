@@ -58,7 +58,7 @@ def test_warnings_equal_the_manifest(sample_run):
 def test_gx_metadata_lists_each_expectation(sample_run):
     _, result, _ = sample_run
     evaluation = next(e for e in result.get_asset_check_evaluations()
-                      if e.asset_key == ingest_key("units") and e.check_name == "great_expectations_suite")
+                      if e.asset_key == ingest_key("units") and e.check_name == "gx_verdicts_match_quarantine")
     results = evaluation.metadata["expectation_results"].value
     unit_type = next(r for r in results if r["rule"] == "enum:unit_type")
     assert (unit_type["unexpected_count"], unit_type["success"]) == (1, False)

@@ -119,8 +119,8 @@ def test_checks_and_metadata_are_visible(server):
         assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization {
         status evaluation { success metadataEntries { label } } } } } } } } }""")
     checks = {c["name"]: c for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]}
-    assert set(checks) == {"great_expectations_suite", "rows_accounted_for"}
-    gx = checks["great_expectations_suite"]["executionForLatestMaterialization"]
+    assert set(checks) == {"gx_verdicts_match_quarantine", "rows_accounted_for"}
+    gx = checks["gx_verdicts_match_quarantine"]["executionForLatestMaterialization"]
     assert gx["status"] == "SUCCEEDED" and gx["evaluation"]["success"]
     assert {"expectations", "expectation_results", "data_docs"} <= {m["label"] for m in gx["evaluation"]["metadataEntries"]}
     data = graphql(server, """{ assetOrError(assetKey: {path: ["published", "deferral_decisions"]}) { ... on Asset {

@@ -8,6 +8,8 @@ silently fixed: rows read = accepted + quarantined + exact duplicates, checked o
 """
 
 
+import hashlib
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +20,8 @@ from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, relative_name, stage_table
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.vocabulary import hint_sql, rule_texts
-from assets.storage import q, scalar, sql_statements, write_parquet
+from assets.storage import exact_preview, q, scalar, sql_statements, write_parquet
+from assets.partitions import register_report_months
 from assets.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
@@ -63,6 +66,11 @@ def explain_rules(by_rule: dict[str, int]) -> str:
         text = rule_texts().get(rule.split(":")[0], {})
         lines.append(f"| {rule} | {n:,} | {text.get('zh', '')} | {text.get('hint', '')} |")
     return "\n".join(lines) if by_rule else "nothing quarantined 无隔离记录"
+
+
+def scalar_of(warehouse: Warehouse, sql: str, path: Path):
+    with warehouse.connect() as con:
+        return scalar(con, sql.format(q(path)))
 
 
 def validation_results_path(warehouse: Warehouse, table: str) -> Path:
@@ -152,8 +160,22 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     register_person_key(con, warehouse.pii_key)
     shown = ", ".join(f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
                       for c in table.columns)
-    counts["preview"] = con.execute(f"SELECT {shown} FROM clean LIMIT 5").df()
+    counts["preview"] = exact_preview(con, f"SELECT {shown} FROM clean", limit=5)
     return counts
+
+
+def raw_observation(warehouse: Warehouse, table: str) -> dg.AssetObservation:
+    """What this run read of ``raw/<table>/``: each file's name, size and SHA-256, and as the raw
+    asset's data version the digest of that list, so an auditor sees which files fed which run."""
+    files = []
+    for path in raw_files(warehouse.raw_dir(table)):
+        with open(path, "rb") as fh:
+            files.append({"file": relative_name(path, warehouse.root), "bytes": path.stat().st_size,
+                          "sha256": hashlib.file_digest(fh, "sha256").hexdigest()})
+    version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    return dg.AssetObservation(asset_key=raw_key(table), tags={"dagster/data_version": version}, metadata={
+        "files": dg.MetadataValue.json(files), "file_count": len(files),
+        "bytes": sum(f["bytes"] for f in files), "data_version": version})
 
 
 def _build_asset(table: RawTable) -> dg.AssetsDefinition:
@@ -177,6 +199,12 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
         except BadInputFile as bad:
             context.log.error(str(bad))
             raise dg.Failure(description=str(bad), allow_retries=False) from None
+        context.log_event(raw_observation(warehouse, table.name))
+        if table.name == "contributions":  # the report months this data can report on become partitions
+            latest = scalar_of(warehouse, "SELECT max(period) FROM read_parquet({})", warehouse.clean_path(table.name))
+            added = register_report_months(context.instance, latest)
+            if added:
+                context.log.info(f"report months {added[0]} to {added[-1]} added as partitions")
         if counts["missing_folder"]:
             context.log.warning(f"raw/{table.name}/ is missing: read as an empty table")
         if counts["ignored_files"]:
@@ -202,7 +230,7 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
                 "warnings": dg.MetadataValue.json(counts["warnings"]),
                 "clean_path": dg.MetadataValue.path(str(warehouse.clean_path(table.name))),
                 "quarantine_path": dg.MetadataValue.path(str(warehouse.quarantine_dir(table.name))),
-                "preview": dg.MetadataValue.md(counts["preview"].to_markdown(index=False)),
+                "preview": dg.MetadataValue.md(counts["preview"]),
             }
         )
 

@@ -7,7 +7,7 @@ the rest, or every row with --full-validation (:func:`sample_filter`). Where an 
 expectation runs again on the batches with row identifiers (source_file, source_line) to find the
 rows the two engines judge differently. A row GX rejects and the SQL accepted is quarantined too, under
 the expectation's rule and ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects
-stays quarantined. The run goes on; the check ``great_expectations_suite`` reports the disagreement as a
+stays quarantined. The run goes on; the check ``gx_verdicts_match_quarantine`` reports the disagreement as a
 warning (a defect in the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
+import pyarrow as pa  # noqa: E402
 
 from assets.contracts import RawTable, load_suite  # noqa: E402
 from assets.ingest.rules import ident, literal  # noqa: E402
@@ -53,9 +54,17 @@ def _batches(con, table: RawTable, rows: str, batch_rows: int):
     cells and the SQL's verdict), as pandas frames of ``batch_rows``."""
     columns = ", ".join(ident(c) for c in table.columns)
     reader = con.sql(f"SELECT source_file, source_line, {columns} FROM checked WHERE {rows}").to_arrow_reader(batch_rows)
+    # DuckDB hands out small record batches; gathered up to batch_rows, a table (or the sample) that fits
+    # is one GX validation result, not one per chunk
+    pending, size = [], 0
     for record_batch in reader:
-        if record_batch.num_rows:
-            yield record_batch.to_pandas()
+        pending.append(record_batch)
+        size += record_batch.num_rows
+        if size >= batch_rows:
+            yield pa.Table.from_batches(pending).to_pandas()
+            pending, size = [], 0
+    if size:
+        yield pa.Table.from_batches(pending).to_pandas()
 
 
 def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:

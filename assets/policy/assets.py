@@ -42,7 +42,9 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
         shown = preview(con, path)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": n,
-        "profiles": dg.MetadataValue.json({p.policy_id: {"file": p.source_file, "clauses": p.clauses} for p in profiles}),
+        # each profile by id, file name and content hash (its version), never a local path
+        "profiles": dg.MetadataValue.json({p.policy_id: {"file": Path(p.source_file).name, "sha256": p.content_hash,
+                                                          "clauses": p.clauses} for p in profiles}),
         "preview": shown,
     })
 

@@ -26,30 +26,13 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import run_report_month
+from assets.publication.checks import check_publication, check_specs, column_description, contract
 from assets.publication.report import write_report
-from assets.storage import q, write_parquet
+from assets.storage import exact_preview, q, write_parquet
 from assets.resources import Warehouse
 
-# SPEC section 4 columns, in order.
-PUBLISHED_COLUMNS = {
-    "fund_reserve_status": ["region_code", "policy_id", "as_of_month", "months_payable", "eligible",
-                            "outstanding_deferred", "months_payable_after_deferral"],
-    "deferral_decisions": ["unit_id", "uscc", "unit_name", "region_code", "policy_id", "unit_type", "size_class",
-                           "classification", "basis", "eligible", "reason", "window_start", "window_end", "shifted"],
-    "deferral_ledger": ["unit_id", "uscc", "region_code", "period", "component", "assessed_amount", "paid_amount",
-                        "refunded_amount", "deferred_amount", "insured_persons"],
-    "repayment_schedule": ["obligation_id", "unit_id", "uscc", "region_code", "person_key", "trigger", "period",
-                           "component", "amount", "due_date", "repaid_amount", "outstanding_amount", "status",
-                           "late_fee"],
-    "reconciliation_discrepancies": ["uscc", "unit_id", "region_code", "period", "component", "kind",
-                                     "health_amount", "tax_amount", "difference"],
-    "deferral_plan": ["unit_id", "uscc", "unit_name", "region_code", "policy_id", "period", "component",
-                      "planned_deferral", "due_date"],
-    "monthly_statistics": ["region_code", "report_month", "category", "units_deferring", "persons_covered",
-                           "deferred_amount", "cumulative_deferred", "repaid_in_month", "cumulative_repaid",
-                           "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring",
-                           "tax_deferred_amount", "discrepancies", "reconciled"],
-}
+# SPEC section 4 columns, in order (assets/publication/columns.yaml, with types and descriptions).
+PUBLISHED_COLUMNS = {table: list(columns) for table, columns in contract().items()}
 DESCRIPTIONS = {
     "fund_reserve_status": "Fund reserve per pooling region: months payable, eligibility, outstanding deferral. 统筹基金可支付月数与待补缴。",
     "deferral_decisions": "The deferral list: every unit with its decision and reason. 缓缴名单及原因（免申即享/承诺）。",
@@ -116,10 +99,10 @@ def switch_pointer(root: Path, version: Path) -> None:
     os.replace(tmp, root / "published")
 
 
-def publish(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dict[str, int], list[str]]:
-    """Writes a whole publication as of ``month`` and switches ``published`` to it.
+def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dict[str, int], list[str]]:
+    """Writes a whole publication as of ``month`` into ``publications/.staging-<version>/``.
 
-    Returns the version folder, rows per table, and the leftovers of killed runs removed."""
+    Returns the staging folder, rows per table, and the leftovers of killed runs removed."""
     root = warehouse.root
     removed = _clean_leftovers(root)
     name = f"{month}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{run_id[:8]}"
@@ -130,21 +113,32 @@ def publish(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, d
         write_report(con, warehouse, staging, staging / "report", month)
         (staging / MANIFEST).write_text(json.dumps({
             "as_of_month": month, "run_id": run_id, "rows": rows, "pii_key": warehouse.settings.pii_key_kind,
-            "policy_profiles": sorted(p.policy_id for p in warehouse.profiles())}, indent=1), encoding="utf-8")
-        version = root / PUBLICATIONS / name
-        staging.rename(version)
+            "policy_profiles": profile_identities(warehouse)}, indent=1), encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging, rows, removed
+
+
+def commit(root: Path, staging: Path) -> Path:
+    """The staged publication becomes ``publications/<version>/`` and ``published`` points to it."""
+    version = staging.with_name(staging.name.removeprefix(".staging-"))
+    staging.rename(version)
     switch_pointer(root, version)
-    return version, rows, removed
+    return version
+
+
+def profile_identities(warehouse: Warehouse) -> dict[str, str]:
+    """policy_id -> sha256 of the profile file's bytes (its version, not a local path)."""
+    return {p.policy_id: p.content_hash for p in warehouse.profiles()}
 
 
 def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int, month: str) -> dict:
     upstream = dg.AssetKey([table])
     rel = con.sql(f"SELECT * FROM read_parquet({q(version / table / '**' / '*.parquet')}, hive_partitioning = true)")
-    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in zip(rel.columns, rel.types)])
-    shown = con.sql(f"SELECT * FROM ({rel.sql_query()}) LIMIT 10").df().to_markdown(index=False)
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t), description=column_description(table, c))
+                                     for c, t in zip(rel.columns, rel.types)])
+    of_month = " WHERE report_month = " + q(month) if "report_month" in rel.columns else ""  # the run's month
     lineage = dg.TableColumnLineage(deps_by_column={
         c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]})
     return {
@@ -153,10 +147,10 @@ def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int
         "dagster/column_lineage": lineage,
         "as_of_month": month,
         "pii_key": warehouse.settings.pii_key_kind,
-        "policy_profiles": dg.MetadataValue.json({p.policy_id: p.source_file for p in warehouse.profiles()}),
+        "policy_profiles": dg.MetadataValue.json(profile_identities(warehouse)),
         "publication": version.name,
         "path": dg.MetadataValue.path(str(warehouse.published_dir(table))),
-        "preview": dg.MetadataValue.md(shown),
+        "preview": dg.MetadataValue.md(exact_preview(con, f"SELECT * FROM ({rel.sql_query()}){of_month}")),
     }
 
 
@@ -171,9 +165,14 @@ class PublicationConfig(dg.Config):
     report_month: str = ""
 
 
+def published_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["published", table])
+
+
 @dg.multi_asset(
     name="publication",
     group_name="publication",
+    check_specs=check_specs(published_key),
     specs=[
         *(dg.AssetSpec(["published", t], deps=[dg.AssetKey([t])], kinds={"parquet"}, owners=["team:data-engineering"],
                        description=f"{DESCRIPTIONS[t]} published/{t}/ (SPEC section 4).") for t in PUBLISHED_COLUMNS),
@@ -187,12 +186,21 @@ class PublicationConfig(dg.Config):
     ],
 )
 def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: Warehouse):
-    """One publication (发布): every SPEC section 4 table and the bureau report, switched in together."""
+    """One publication (发布): every SPEC section 4 table and the bureau report, switched in together,
+    after its checks pass on the staged folder (a failed check leaves the previous publication)."""
     month = run_report_month(context) or config.report_month or warehouse.latest_policy_month("deferral_decisions")
     with warehouse.connect() as con:
-        version, rows, removed = publish(con, warehouse, month, context.run_id)
+        staging, rows, removed = stage(con, warehouse, month, context.run_id)
         if removed:
             context.log.warning(f"removed leftovers of an interrupted publication: {', '.join(removed)}")
+        results = check_publication(con, warehouse, staging, published_key)
+        yield from results
+        failed = sorted({f"{r.asset_key.path[-1]}.{r.check_name}" for r in results if not r.passed})
+        if failed:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise dg.Failure(description=f"publication as of {month} refused, the previous one stays: failed checks "
+                                         f"{', '.join(failed)}", allow_retries=False)
+        version = commit(warehouse.root, staging)
         context.log.info(f"published {version.name} as of {month}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
         for table, n in rows.items():
             yield dg.MaterializeResult(asset_key=["published", table],
@@ -202,6 +210,8 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
         "workbooks": len(sorted((version / "report").glob("*/*/*.xlsx"))), "publication": version.name,
         "as_of_month": month,
         "workbooks_of_the_month": dg.MetadataValue.json([str(w.relative_to(version)) for w in workbooks]),
+        **{f"open {w.parent.parent.name}": dg.MetadataValue.url(warehouse.docs_link(str(w.relative_to(version))))
+           for w in workbooks},
         "archive": dg.MetadataValue.path(str(warehouse.root / PUBLICATIONS)),
     })
 

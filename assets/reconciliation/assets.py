@@ -68,21 +68,27 @@ ADDITIVE = ["units_deferring", "deferred_amount", "cumulative_deferred", "repaid
     "Every province row equals the sum of its regions' rows (all columns but persons, which are distinct). "
     "全省数据等于各统筹地区之和。"))
 def province_equals_sum_of_regions(warehouse: Warehouse) -> dg.AssetCheckResult:
-    sums = ", ".join(f"sum({c}) AS {c}" for c in ADDITIVE)
-    differs = " OR ".join(f"p.{c} <> r.{c}" for c in ADDITIVE)
     bad = []
     with warehouse.connect() as con:
         regions = q(warehouse.policy_path("policy_regions"))
         for month in warehouse.policy_months("monthly_statistics"):
-            stats = q(warehouse.policy_path("monthly_statistics", month))
-            bad += con.execute(f"""
-                WITH r AS (SELECT pr.province_code AS region_code, s.category, {sums}
-                           FROM read_parquet({stats}) s JOIN read_parquet({regions}) pr USING (region_code)
-                           GROUP BY ALL)
-                SELECT '{month}', p.region_code, p.category FROM read_parquet({stats}) p JOIN r USING (region_code, category)
-                WHERE {differs}""").fetchall()
+            bad += province_mismatches(con, f"SELECT *, '{month}' AS report_month FROM read_parquet("
+                                            f"{q(warehouse.policy_path('monthly_statistics', month))})", regions)
     return dg.AssetCheckResult(passed=not bad, metadata={"rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]]),
                                                          "count": len(bad)})
+
+
+def province_mismatches(con, stats: str, regions: str) -> list[tuple]:
+    """(report_month, province, category) rows of ``stats`` (a query over monthly_statistics rows
+    with report_month) whose additive columns differ from the sum of the province's regions."""
+    sums = ", ".join(f"sum({c}) AS {c}" for c in ADDITIVE)
+    differs = " OR ".join(f"p.{c} <> r.{c}" for c in ADDITIVE)
+    return con.execute(f"""
+        WITH s AS ({stats}),
+        r AS (SELECT s.report_month, pr.province_code AS region_code, s.category, {sums}
+              FROM s JOIN read_parquet({regions}) pr USING (region_code) GROUP BY ALL)
+        SELECT p.report_month, p.region_code, p.category FROM s p JOIN r USING (report_month, region_code, category)
+        WHERE {differs} ORDER BY ALL""").fetchall()
 
 
 reconciliation_checks = [reconciliation_clean, statistics_match_ledger_and_schedule, province_equals_sum_of_regions]

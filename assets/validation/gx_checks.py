@@ -23,16 +23,18 @@ from assets.resources import Warehouse
 def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ingest_key(table.name),
-        name="great_expectations_suite",
+        name="gx_verdicts_match_quarantine",
         blocking=True,
         description=(
-            f"Great Expectations ran expectations/{table.name}.json beside the SQL rules compiled from the same suite "
-            "(which judge every row): over every rejected row and a deterministic sample of accepted rows, or every row "
-            "with --full-validation (metadata: gx_mode). Passes when both engines reject the same rows. A disagreement "
-            "is a warning (the rows "
-            "are quarantined under the stricter verdict and the run goes on). "
-            "GX 套件校验：SQL 规则逐行校验全部记录，GX 校验全部被拒记录与确定性抽样（或 --full-validation 全量）；"
-            "两者结论一致为通过，不一致时告警，相关行按更严格的结论隔离。"
+            f"Compares Great Expectations' verdicts with the quarantine: GX ran expectations/{table.name}.json beside the "
+            "SQL rules compiled from the same suite (which judge every row), over every rejected row and a deterministic "
+            "sample of accepted rows, or every row with --full-validation (metadata gx_mode). Passed means both engines "
+            "reject exactly the same rows, all of them in quarantine; it does not mean no row was rejected "
+            "(rows_rejected says how many were). A disagreement is a warning: those rows are quarantined under the "
+            "stricter verdict and the run goes on. The table also lists the code rules GX does not express (check "
+            "characters, calendar dates, known regions and units, duplicate keys), which only the SQL applies. "
+            "比对 GX 校验结论与隔离区：两引擎拒绝的记录完全一致即通过（通过不表示没有不合格记录，见 rows_rejected）；"
+            "不一致时告警，相关行按更严格的结论隔离。表中同时列出 GX 无法表达、仅由 SQL 执行的代码规则。"
         ),
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -40,11 +42,16 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
         if not path.exists():
             return dg.AssetCheckResult(passed=False, metadata={"problem": f"no validation record at {path}"})
         record = json.loads(path.read_text(encoding="utf-8"))
-        lines = ["| expectation | column | success | GX unexpected | SQL rejected | quarantined | GX only | SQL only |",
-                 "|---|---|---|---|---|---|---|---|"]
+        lines = ["| rule 规则 | kind | column | rejected by GX | rejected by SQL | quarantined | GX only | SQL only | agree |",
+                 "|---|---|---|---:|---:|---:|---:|---:|---|"]
         for e in record["expectations"]:
-            lines.append(f"| {e['expectation']} | {e['column']} | {e['success']} | {e['unexpected_count']} | "
-                         f"{e['sql_rejected']} | {e['quarantined']} | {e['gx_only']} | {e['sql_only']} |")
+            lines.append(f"| {e['rule']} | GX expectation {e['expectation']} | {e['column']} | {e['unexpected_count']:,} | "
+                         f"{e['sql_rejected']:,} | {e['quarantined']:,} | {e['gx_only']:,} | {e['sql_only']:,} | "
+                         f"{'yes' if e['agree'] else 'NO'} |")
+        suite_rules = {e["rule"] for e in record["expectations"]}
+        code_rules = {r: n for r, n in record["quarantine_by_rule"].items() if r not in suite_rules}
+        for rule, n in sorted(code_rules.items()):
+            lines.append(f"| {rule} | code rule (SQL only) | {rule.partition(':')[2]} | - | {n:,} | {n:,} | - | - | - |")
         disagreeing = [e["rule"] for e in record["expectations"] if not e["agree"]]
         return dg.AssetCheckResult(
             passed=not disagreeing,
@@ -52,14 +59,17 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
             metadata={
                 "expectations": dg.MetadataValue.md("\n".join(lines)),
                 "expectation_results": dg.MetadataValue.json(record["expectations"]),
-                "failed_expectations": sum(not e["success"] for e in record["expectations"]),
+                "code_rules": dg.MetadataValue.json(code_rules),
+                "expectations_with_rejected_rows": sum(not e["success"] for e in record["expectations"]),
+                "rows_rejected": sum(record["quarantine_by_rule"].values()),
                 "engines_disagree_on": dg.MetadataValue.json(disagreeing),
-                "batches": record["batches"],
+                "gx_validation_results": record["batches"],
                 "gx_mode": record["coverage"]["mode"],
                 "rows_checked_by_sql": record["coverage"]["rows_checked_by_sql"],
                 "rows_evaluated_by_gx": record["coverage"]["rows_evaluated_by_gx"],
                 "gx_sample_one_in": record["coverage"]["one_in"],
                 "data_docs": dg.MetadataValue.path(str(warehouse.docs_dir() / table.name / "index.html")),
+                "validation_report": dg.MetadataValue.url(warehouse.docs_link(f"validation_report.html#{table.name}")),
             },
         )
 

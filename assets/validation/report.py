@@ -67,8 +67,8 @@ def render(results: list[dict], run: dict | None = None) -> str:
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>",
         "<title>Validation report — 数据校验报告</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Validation report · 数据校验报告</h1>",
-        *([f"<p class='muted'>run {html.escape(run['run_id'])} · data dir {html.escape(run['data_dir'])} · "
-           f"written {html.escape(run['written'])}</p>"] if run else []),
+        *([f"<p class='muted'>run {html.escape(run['run_id'])} · data dir {html.escape(run['data_dir'])} · as of "
+           f"{html.escape(run.get('as_of', 'latest'))} · written {html.escape(run['written'])} (UTC)</p>"] if run else []),
         "<p class='muted'>The SQL compiled from the Great Expectations suites (expectations/*.json) judges every "
         "row read; GX itself judges every rejected row and a deterministic sample of accepted rows (or every row "
         "with <code>deferral run --full-validation</code>: see each table's mode). "
@@ -109,6 +109,15 @@ def render(results: list[dict], run: dict | None = None) -> str:
     return "\n".join(parts)
 
 
+def summary_table(results: list[dict]) -> str:
+    """The report's first table as Markdown, readable in the UI without opening the page."""
+    lines = ["| table 表 | rows rejected 隔离行数 | expectations with rejected rows | GX = quarantine 一致 |", "|---|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r['table']} | {sum(r['quarantine_by_rule'].values()):,} | "
+                     f"{sum(not e['success'] for e in r['expectations'])} | {'yes' if r['agree'] else 'NO'} |")
+    return "\n".join(lines)
+
+
 @dg.asset(
     group_name="validation",
     kinds={"html"},
@@ -124,13 +133,14 @@ def validation_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     target = warehouse.docs_dir() / "validation_report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".validation_report.{os.getpid()}.tmp")
-    run = {"run_id": context.run_id, "data_dir": str(warehouse.root),
+    run = {"run_id": context.run_id, "data_dir": str(warehouse.root), "as_of": context.run.tags.get("deferral/as_of", "latest"),
            "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     tmp.write_text(render(results, run), encoding="utf-8")
     tmp.replace(target)
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(target)),
-        "report_url": dg.MetadataValue.url(target.as_uri()),
+        "report_url": dg.MetadataValue.url(warehouse.docs_link("validation_report.html")),
+        "summary": dg.MetadataValue.md(summary_table(results)),
         "tables": len(results),
         "tables_where_gx_and_quarantine_disagree": sum(not r["agree"] for r in results),
     })
