@@ -135,6 +135,82 @@ def test_checks_and_metadata_are_visible(server):
     assert tags["monthly_job"]["deferral/as_of"] == "2023-07"
 
 
+SAMPLE_MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m in range(1, 8)]
+
+
+def test_partitions_end_at_the_last_month_with_data(server):
+    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) {
+        ... on AssetNode { partitionKeys } } }""")
+    assert data["assetNodeOrError"]["partitionKeys"] == SAMPLE_MONTHS  # 2022-07 (Shanxi) to the latest period
+
+
+def test_cli_runs_are_filed_under_their_jobs(server):
+    for job in ("ingest_job", "monthly_job"):
+        data = graphql(server, f"""{{ pipelineOrError(params: {{repositoryLocationName: "deferral",
+            repositoryName: "__repository__", pipelineName: "{job}"}}) {{ ... on Pipeline {{ runs {{ runId status
+            tags {{ key value }} }} }} }} }}""")
+        runs = data["pipelineOrError"]["runs"]
+        assert any({"key": "deferral/as_of", "value": "2023-07"} in r["tags"] or job == "ingest_job" for r in runs), job
+        assert runs and all(r["status"] == "SUCCESS" for r in runs), (job, runs)
+
+
+def test_published_assets_have_checks_descriptions_and_exact_previews(server):
+    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on AssetNode {
+        assetChecksOrError { ... on AssetChecks { checks { name blocking executionForLatestMaterialization {
+        status evaluation { success } } } } } } } }""")
+    checks = {c["name"]: c for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]}
+    assert set(checks) == {"column_contract", "money_is_decimal", "no_raw_person_id", "province_equals_sum_of_regions"}
+    for check in checks.values():
+        assert check["blocking"] and check["executionForLatestMaterialization"]["evaluation"]["success"]
+    data = graphql(server, """{ assetOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on Asset {
+        assetMaterializations(limit: 1) { metadataEntries { label
+          ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
+          ... on MarkdownMetadataEntry { mdStr } } } } } }""")
+    entries = {m["label"]: m for m in data["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
+    columns = {c["name"]: c for c in entries["dagster/column_schema"]["schema"]["columns"]}
+    assert columns["cumulative_deferred"]["type"] == "DECIMAL(18,2)"
+    assert columns["cumulative_deferred"]["description"] == "累计缓缴金额 / deferred to date"
+    assert "social_org = 社会组织" in columns["category"]["description"]
+    preview = entries["preview"]["mdStr"]
+    rows = [line.split(" | ") for line in preview.splitlines()[2:]]
+    assert rows and all(r[-1].strip(" |") == "2023-07" for r in rows)  # the run's month
+    # money keeps its two decimals, exactly the Parquet's DECIMAL, never a float rounded to 6 digits
+    import duckdb
+
+    header = [h.strip() for h in preview.splitlines()[0].strip("|").split("|")]
+    money = [c for c, v in columns.items() if v["type"] == "DECIMAL(18,2)"]
+    shown = [dict(zip(header, (v.strip() for v in line.strip("|").split("|")))) for line in preview.splitlines()[2:]]
+    for row in shown:
+        exact = duckdb.connect().execute(
+            f"SELECT {', '.join(money)} FROM read_parquet('{server['data']}/published/monthly_statistics/**/*.parquet', "
+            "hive_partitioning = true) WHERE report_month = '2023-07' AND region_code = ? AND category = ?",
+            [row["region_code"], row["category"]]).fetchall()[0]
+        assert [row[c] for c in money] == [f"{v:.2f}" for v in exact]
+    assert any(float(row["cumulative_deferred"]) >= 100_000 for row in shown)  # large enough to show float rounding
+    for bad in ("nan", "NaT", "<NA>", "e+0"):
+        assert bad not in preview
+    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) { ... on AssetNode {
+        assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } } }""")
+    assert {c["name"] for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]} == {
+        "obligations_add_up_to_ledger", "repaid_plus_outstanding_is_amount"}
+
+
+def test_raw_inputs_are_observed_with_checksums(server):
+    import hashlib
+
+    data = graphql(server, """{ assetOrError(assetKey: {path: ["raw", "units"]}) { ... on Asset {
+        assetObservations(limit: 1) { tags { key value } metadataEntries { label ... on JsonMetadataEntry { jsonString } } } } } }""")
+    observation = data["assetOrError"]["assetObservations"][0]
+    files = json.loads(next(m["jsonString"] for m in observation["metadataEntries"] if m["label"] == "files"))
+    raw = server["data"] / "raw" / "units"
+    expected = sorted(p.relative_to(server["data"]).as_posix() for p in raw.rglob("*") if p.suffix in (".csv", ".parquet"))
+    assert sorted(f["file"] for f in files) == expected
+    for f in files:
+        body = (server["data"] / f["file"]).read_bytes()
+        assert f["bytes"] == len(body) and f["sha256"] == hashlib.sha256(body).hexdigest()
+    assert any(t["key"] == "dagster/data_version" for t in observation["tags"])
+
+
 def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
     """Issue 8 case 1: a run launched from the UI (GraphQL, as the launchpad does) resolves DEFERRAL_PII_KEY
     through dg.EnvVar in the code location, with no run config for the settings."""
