@@ -66,8 +66,16 @@ class _LateFee(_Cited):
     daily_rate: Decimal
 
 
+class _Ratio(_Cited):
+    value: Decimal = Field(gt=0, le=1)
+
+
+# SPEC section 6's default, for a profile that sets none (each of ours cites its own clause)
+DEFAULT_RISK_HEADCOUNT_RATIO = _Ratio(value=Decimal("0.5"), clause="SPEC section 6 default (风险预警：参保人数减半)")
+
+
 class ProfileFile(BaseModel):
-    """The whole file: every parameter of SPEC section 1, each with its clause; no other key."""
+    """The whole file: every parameter of SPEC sections 1 and 6, each with its clause; no other key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     policy_id: str = Field(pattern=r"^[a-z0-9-]+$")
@@ -83,6 +91,8 @@ class ProfileFile(BaseModel):
     refund_first_period_option: _Switch
     repayment_due: _Repayment
     late_fee: _LateFee
+    # SPEC section 6: headcount_drop when the report month's persons < ratio x the window_start period's
+    risk_headcount_ratio: _Ratio = DEFAULT_RISK_HEADCOUNT_RATIO
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class PolicyProfile:
     repayment_rule: str
     repayment_fixed_date: str | None
     late_fee_daily_rate: str
+    risk_headcount_ratio: Decimal
     clauses: dict[str, str]
     source_file: str
     content_hash: str  # sha256 of the file's bytes, first 16 hex: the profile's version as auditors see it
@@ -123,6 +134,7 @@ class PolicyProfile:
             repayment_rule=f.repayment_due.rule,
             repayment_fixed_date=f.repayment_due.date.isoformat() if f.repayment_due.date else None,
             late_fee_daily_rate=str(f.late_fee.daily_rate),
+            risk_headcount_ratio=f.risk_headcount_ratio.value,
             clauses={k: v.clause for k, v in f if isinstance(v, _Cited)},
             source_file=str(path),
             content_hash=hashlib.sha256(path.read_bytes()).hexdigest()[:16],

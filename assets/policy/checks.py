@@ -52,4 +52,52 @@ def repaid_plus_outstanding_is_amount(warehouse: Warehouse) -> dg.AssetCheckResu
                                                          "examples": dg.MetadataValue.json([list(r) for r in bad[:10]])})
 
 
-policy_checks = [obligations_add_up_to_ledger, repaid_plus_outstanding_is_amount]
+def _each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
+    """Rows of ``query(path, as_of)`` over every report month of ``asset``: ``path(name)`` is an input's file
+    of that month, ``as_of`` its last day as a SQL date."""
+    out = []
+    with warehouse.connect() as con:
+        for month in warehouse.policy_months(asset):
+            path = lambda name, m=month: q(warehouse.policy_path(name, m))  # noqa: E731
+            as_of = f"last_day(DATE '{month}-01')"
+            out += [(month, *r) for r in con.execute(query(path, as_of)).fetchall()]
+    return out
+
+
+@dg.asset_check(asset=dg.AssetKey(["repayment_notices"]), blocking=True, description=(
+    "Every overdue obligation is in exactly one overdue notice of its unit (count and amount), every report month. "
+    "每笔逾期补缴义务恰好出现在一条逾期催缴提醒中。"))
+def every_overdue_obligation_in_one_notice(warehouse: Warehouse) -> dg.AssetCheckResult:
+    bad = _each_month(warehouse, "repayment_notices", lambda path, as_of: f"""
+        WITH s AS (SELECT unit_id, count(*) AS n, sum(outstanding_amount) AS amount
+                   FROM read_parquet({path('repayment_schedule')})
+                   WHERE outstanding_amount > 0 AND due_date < {as_of} GROUP BY unit_id),
+             o AS (SELECT unit_id, count(*) AS notices, sum(obligations) AS n, sum(outstanding_amount) AS amount
+                   FROM read_parquet({path('repayment_notices')}) WHERE kind = 'overdue' GROUP BY unit_id)
+        SELECT unit_id, s.n, o.n, o.notices FROM s FULL JOIN o USING (unit_id)
+        WHERE o.notices IS DISTINCT FROM 1 OR s.n IS DISTINCT FROM o.n OR s.amount IS DISTINCT FROM o.amount
+        ORDER BY unit_id""")
+    return dg.AssetCheckResult(passed=not bad, metadata={
+        "differing": len(bad), "examples (month, unit, overdue obligations, in notices, notices)":
+            dg.MetadataValue.json([[str(v) for v in r] for r in bad[:10]])})
+
+
+@dg.asset_check(asset=dg.AssetKey(["unit_status"]), blocking=True, description=(
+    "Units by status add up to the units with a ledger deferral; regarded_as_paid is false exactly for in_arrears; "
+    "every report month. 各状态单位数之和等于缓缴单位数；仅欠费单位不视同足额缴纳。"))
+def statuses_add_up(warehouse: Warehouse) -> dg.AssetCheckResult:
+    bad = _each_month(warehouse, "unit_status", lambda path, as_of: f"""
+        WITH l AS (SELECT count(*) AS units FROM (SELECT unit_id FROM read_parquet({path('deferral_ledger')})
+                   GROUP BY unit_id HAVING sum(deferred_amount) > 0)),
+             s AS (SELECT count(*) AS units, count(DISTINCT unit_id) AS distinct_units,
+                          count(*) FILTER (WHERE regarded_as_paid = (status = 'in_arrears')) AS wrong_flag
+                   FROM read_parquet({path('unit_status')}))
+        SELECT l.units, s.units, s.distinct_units, s.wrong_flag FROM l, s
+        WHERE l.units <> s.units OR s.units <> s.distinct_units OR s.wrong_flag > 0""")
+    return dg.AssetCheckResult(passed=not bad, metadata={
+        "months_differing (month, ledger units, status rows, distinct units, wrong regarded_as_paid)":
+            dg.MetadataValue.json([list(r) for r in bad[:10]])})
+
+
+policy_checks = [obligations_add_up_to_ledger, repaid_plus_outstanding_is_amount, every_overdue_obligation_in_one_notice,
+                 statuses_add_up]

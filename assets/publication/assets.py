@@ -41,9 +41,16 @@ DESCRIPTIONS = {
     "reconciliation_discrepancies": "Differences between health's ledger and the tax register. 医保与税务核对差异。",
     "deferral_plan": "The per-unit plan health sends to tax (分户传递): planned deferral and due date. 分户缓缴计划。",
     "monthly_statistics": "Monthly statistics per region and province x category, health and tax side by side. 月度统计。",
+    "repayment_notices": "Collection notices per unit and report month: overdue, due now, due next month. 催缴提醒。",
+    "unit_status": "Each deferring unit's payment status per report month; only in arrears is not regarded as paid. 缴费状态。",
+    "risk_watch": "Risk flags per unit and report month: headcount drop, missing regular payment, deregistered with "
+                  "outstanding, employee share unpaid. 缓缴风险预警。",
 }
 
 
+# tables published with every report month (Hive-partitioned by report_month), and their row order
+HISTORY = {"monthly_statistics": "region_code, category", "repayment_notices": "unit_id, kind",
+           "unit_status": "unit_id", "risk_watch": "unit_id, flag"}
 PUBLICATIONS = "publications"
 MANIFEST = "PUBLICATION.json"
 
@@ -60,10 +67,10 @@ def _write_content_named(con, query: str, folder: Path) -> int:
 def _write_table(con, warehouse: Warehouse, table: str, month: str, target: Path) -> int:
     columns = PUBLISHED_COLUMNS[table]
     target.mkdir(parents=True, exist_ok=True)
-    if table == "monthly_statistics":
+    if table in HISTORY:  # every report month through the publication's, Hive-partitioned
         select = ", ".join(c for c in columns if c != "report_month")
         return sum(_write_content_named(
-            con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) ORDER BY region_code, category",
+            con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) ORDER BY {HISTORY[table]}",
             target / f"report_month={m}") for m in warehouse.policy_months(table) if m <= month)
     return _write_content_named(con, f"SELECT {', '.join(columns)} FROM read_parquet("
                                      f"{q(warehouse.policy_path(table, month))}) ORDER BY {', '.join(columns)}", target)

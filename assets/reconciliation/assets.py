@@ -16,7 +16,7 @@ GROUP = "reconciliation"
 SQL_DIR = Path(__file__).parent
 
 reconciliation_assets = monthly_sql_assets(GROUP, SQL_DIR)
-reconciliation_discrepancies, deferral_plan, monthly_statistics = reconciliation_assets
+reconciliation_discrepancies, deferral_plan, risk_watch, monthly_statistics = reconciliation_assets
 
 
 @dg.asset_check(asset=reconciliation_discrepancies, description=(
@@ -61,7 +61,8 @@ def statistics_match_ledger_and_schedule(warehouse: Warehouse) -> dg.AssetCheckR
 
 
 ADDITIVE = ["units_deferring", "deferred_amount", "cumulative_deferred", "repaid_in_month", "cumulative_repaid",
-            "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring", "tax_deferred_amount", "discrepancies"]
+            "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring", "tax_deferred_amount", "discrepancies",
+            "units_in_arrears", "units_flagged"]
 
 
 @dg.asset_check(asset=monthly_statistics, blocking=True, description=(

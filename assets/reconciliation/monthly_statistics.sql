@@ -30,8 +30,11 @@ WITH units_c AS (
         coalesce(l.deferred, 0) AS deferred, coalesce(l.cumulative, 0) AS cumulative,
         coalesce(m.repaid_in_month, 0) AS repaid_in_month, coalesce(s.repaid, 0) AS repaid,
         coalesce(s.outstanding, 0) AS outstanding, coalesce(s.overdue, 0) AS overdue, coalesce(s.late_fee, 0) AS late_fee,
-        coalesce(t.amount, 0) AS tax_amount, coalesce(dm.n, 0) AS discrepancies
+        coalesce(t.amount, 0) AS tax_amount, coalesce(dm.n, 0) AS discrepancies,
+        coalesce(us.status = 'in_arrears', false) AS in_arrears,
+        r.unit_id IN (SELECT unit_id FROM risk_watch) AS flagged
     FROM unit_rows r
+    LEFT JOIN unit_status us USING (unit_id)
     LEFT JOIN ledger_m l USING (unit_id)
     LEFT JOIN schedule s USING (unit_id)
     LEFT JOIN repaid_m m USING (unit_id)
@@ -45,7 +48,8 @@ WITH units_c AS (
         sum(outstanding) AS outstanding, sum(overdue) AS overdue_outstanding, sum(late_fee) AS late_fee,
         count(*) FILTER (WHERE tax_amount > 0) AS tax_units_deferring,
         sum(tax_amount) FILTER (WHERE tax_amount > 0) AS tax_deferred_amount,
-        sum(discrepancies) AS discrepancies
+        sum(discrepancies) AS discrepancies,
+        count(*) FILTER (WHERE in_arrears) AS units_in_arrears, count(*) FILTER (WHERE flagged) AS units_flagged
     FROM facts
     GROUP BY GROUPING SETS ((province_code, region_code, category), (province_code, category))
 ), persons AS (
@@ -75,7 +79,9 @@ SELECT g.region_code, report_month() AS report_month, g.category,
     coalesce(h.discrepancies, 0)::BIGINT AS discrepancies,
     coalesce(h.units_deferring, 0) = coalesce(h.tax_units_deferring, 0)
         AND coalesce(h.deferred_amount, 0) = coalesce(h.tax_deferred_amount, 0)
-        AND coalesce(h.discrepancies, 0) = 0 AS reconciled
+        AND coalesce(h.discrepancies, 0) = 0 AS reconciled,
+    coalesce(h.units_in_arrears, 0)::BIGINT AS units_in_arrears,
+    coalesce(h.units_flagged, 0)::BIGINT AS units_flagged
 FROM grid g
 LEFT JOIN health h USING (region_code, category)
 LEFT JOIN persons p USING (region_code, category)
