@@ -43,12 +43,16 @@ STAT_COLUMNS = {
     "tax_units_deferring": ("税务缓缴单位数", "count"),
     "tax_deferred_amount": ("税务缓缴金额", "money"),
     "discrepancies": ("当期差异笔数", "count"),
+    "units_in_arrears": ("欠费单位数", "count"),
+    "units_flagged": ("风险预警单位数", "count"),
 }
 STAT_SHEET_COLUMNS = [Column("统筹地区"), Column("区划代码"), *(Column(h, k) for h, k in STAT_COLUMNS.values()),
                       Column("未结差异笔数", "count"), Column("核对一致")]
 CATEGORIES = ["all", "medium", "small", "micro", "individual_business", "social_org"]
 DISCREPANCY_COLUMNS = [Column("统筹地区"), Column("单位名称"), Column("统一社会信用代码"), Column("所属期"), Column("险种"),
                        Column("差异类型"), Column("医保金额", "money"), Column("税务金额", "money"), Column("差额", "money")]
+NOTICE_COLUMNS = [Column("单位名称"), Column("统一社会信用代码"), Column("提醒类型"), Column("应补缴金额", "money"),
+                  Column("最早到期日"), Column("滞纳金", "money"), Column("截至日期")]
 DISCREPANCY_SHEET = "差异明细"
 NOTES_SHEET = "口径说明"
 UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health does not know
@@ -142,6 +146,32 @@ def write_province_month(con, warehouse: Warehouse, target: Path, profile: Polic
     return path
 
 
+def write_notices(con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames,
+                  month: str) -> list[Path]:
+    """催缴提醒清单: one workbook per pooling region with notices that month, sorted by amount (largest
+    first), for the collection staff of that region."""
+    path = warehouse.policy_path("repayment_notices", month)
+    if not path.exists():
+        return []
+    rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
+    notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
+    as_of = str(as_of_date(month))
+    written = []
+    for region in sorted({n["region_code"] for n in notices} & set(profile.regions)):
+        rows = [[n["unit_name"], n["uscc"], term("notice_kind", n["kind"]), n["outstanding_amount"],
+                 str(n["earliest_due_date"]), n["late_fee"], as_of] for n in notices if n["region_code"] == region]
+        title = f"{names.name(region)}阶段性缓缴职工医保费催缴提醒清单（{int(month[:4])}年{int(month[5:7])}月）"
+        block = TitleBlock(title, f"{names.reporting_unit or names.province} {names.name(region)}", as_of)
+        wb = Workbook()
+        wb.remove(wb.active)
+        table_sheet(wb, "催缴提醒", block, NOTICE_COLUMNS, rows,
+                    note=f"本清单反映截至 {as_of} 的缴费情况：该日之后的缴费未计入，催缴前请核实。")
+        out = target / profile.province_code / month / f"notices_{region}_{month}.xlsx"
+        save(wb, out, title, datetime(int(month[:4]), int(month[5:7]), 1))
+        written.append(out)
+    return written
+
+
 def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> list[Path]:
     """Every province's workbooks and charts of every report month through ``month``, from the
     publication's statistics under ``tables`` and each month's discrepancies, into ``target``."""
@@ -156,4 +186,5 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
         for m in sorted({r["report_month"] for r in own}):
             written.append(write_province_month(con, warehouse, target, profile, names, m, own))
+            written += write_notices(con, warehouse, target, profile, names, m)
     return written
