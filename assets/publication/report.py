@@ -186,5 +186,6 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
         for m in sorted({r["report_month"] for r in own}):
             written.append(write_province_month(con, warehouse, target, profile, names, m, own))
-            written += write_notices(con, warehouse, target, profile, names, m)
+        # the lists collection staff act on: the publication's month (each earlier publication kept its own)
+        written += write_notices(con, warehouse, target, profile, names, month)
     return written

@@ -78,22 +78,21 @@ def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column
         cell = ws.cell(HEADER_ROW, i)
         cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    body, bold = font(), font(bold=True)
+    formats = [COUNT_FORMAT if c.kind == "count" else MONEY_FORMAT if c.kind == "money" else None for c in columns]
     for n, row in enumerate(rows):
-        ws.append(row)
-        for i, column in enumerate(columns, start=1):
-            cell = ws.cell(ws.max_row, i)
-            cell.font, cell.border = font(bold=n in bold_rows), _BORDER
-            if column.kind == "count":
-                cell.number_format = COUNT_FORMAT
-            elif column.kind == "money":
-                cell.number_format = MONEY_FORMAT
-    end = ws.max_row
+        r = FIRST_DATA_ROW + n  # not ws.max_row: openpyxl recounts every cell for it
+        for i, (value, number_format) in enumerate(zip(row, formats), start=1):
+            cell = ws.cell(r, i, value)
+            cell.font, cell.border = bold if n in bold_rows else body, _BORDER
+            if number_format:
+                cell.number_format = number_format
+    end = HEADER_ROW + len(rows)
+    tail = end + 1
     if note:
-        ws.append([note])
-    ws.append([])
-    ws.append([SIGNATURE])
-    for r in range(end + 1, ws.max_row + 1):
-        ws.cell(r, 1).font = font()
+        ws.cell(tail, 1, note).font = body
+        tail += 1
+    ws.cell(tail + 1, 1, SIGNATURE).font = body
     for r in (INFO_ROW,):
         for cell in ws[r]:
             cell.font = font()
