@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -78,15 +78,13 @@ def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column
         cell = ws.cell(HEADER_ROW, i)
         cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    body, bold = font(), font(bold=True)
-    formats = [COUNT_FORMAT if c.kind == "count" else MONEY_FORMAT if c.kind == "money" else None for c in columns]
+    body = font()
+    styles = [_named_style(wb, c.kind, False) for c in columns]
+    bold_styles = [_named_style(wb, c.kind, True) for c in columns]
     for n, row in enumerate(rows):
         r = FIRST_DATA_ROW + n  # not ws.max_row: openpyxl recounts every cell for it
-        for i, (value, number_format) in enumerate(zip(row, formats), start=1):
-            cell = ws.cell(r, i, value)
-            cell.font, cell.border = bold if n in bold_rows else body, _BORDER
-            if number_format:
-                cell.number_format = number_format
+        for i, (value, style) in enumerate(zip(row, bold_styles if n in bold_rows else styles), start=1):
+            ws.cell(r, i, value).style = style  # a named style: no per-cell font and border objects to hash
     end = HEADER_ROW + len(rows)
     tail = end + 1
     if note:
@@ -104,6 +102,15 @@ def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column
         ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{end}"
     print_setup(ws, f"{HEADER_ROW - 2}:{HEADER_ROW}")
     return ws
+
+
+def _named_style(wb: Workbook, kind: str, bold: bool) -> str:
+    """The workbook's named style for a body cell of ``kind`` (text, count, money), registered once."""
+    name = f"deferral_{kind}{'_bold' if bold else ''}"
+    if name not in wb.named_styles:
+        fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT}.get(kind, "General")
+        wb.add_named_style(NamedStyle(name=name, font=font(bold=bold), border=_BORDER, number_format=fmt))
+    return name
 
 
 def print_setup(ws: Worksheet, title_rows: str | None) -> None:
