@@ -1,5 +1,7 @@
 """Policy profiles are typed: an unknown key, a missing clause or a wrong value is refused by name."""
 
+from decimal import Decimal
+
 import pytest
 
 from assets.profiles import DEFAULT_PROFILES_DIR, PolicyProfile
@@ -19,7 +21,8 @@ def test_the_bundled_profiles_load_with_every_clause():
     profile = PolicyProfile.from_file(DEFAULT_PROFILES_DIR / "shanxi-2022.yaml")
     assert (profile.first_period, profile.components, profile.repayment_fixed_date) == (
         "2022-07", ("employer_medical", "employer_maternity"), "2023-06-30")
-    assert len(profile.clauses) == 9 and all(profile.clauses.values())
+    assert len(profile.clauses) == 10 and all(profile.clauses.values())
+    assert profile.risk_headcount_ratio == Decimal("0.5") and profile.clauses["risk_headcount_ratio"]
 
 
 @pytest.mark.parametrize("change, message", [

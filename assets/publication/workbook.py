@@ -159,13 +159,14 @@ def save(wb: Workbook, path: Path, title: str, stamp: datetime) -> None:
     wb.properties.created = stamp
     buffer = io.BytesIO()
     wb.save(buffer)  # openpyxl stamps `modified` with the clock here; put the stamp back
-    modified = f"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">{stamp:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified>".encode()
+    stamp_text = f"{stamp:%Y-%m-%dT%H:%M:%SZ}".encode()
     out = io.BytesIO()
     with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             body = src.read(item.filename)
             if item.filename == "docProps/core.xml":
-                body = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", modified, body)
+                # only the text: the element's attributes and namespace prefixes stay as the writer made them
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp_text + rb"\g<2>", body)
             info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(info, body)
