@@ -12,8 +12,10 @@ regions) without shortening the critical path.
 """
 
 import os
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from assets.profiles import load_profiles
 
@@ -32,6 +34,15 @@ def months_through(last: str) -> list[str]:
         y, m = int(month[:4]), int(month[5:7])
         month = f"{y + m // 12}-{m % 12 + 1:02d}"
     return months
+
+
+def latest_contribution_period(data_dir: Path) -> str | None:
+    """The latest period among accepted contributions; None when there are none (yet)."""
+    path = data_dir / "warehouse" / "clean" / "contributions.parquet"
+    if not path.exists():
+        return None
+    with duckdb.connect() as con:
+        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
 
 
 def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:

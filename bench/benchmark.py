@@ -84,7 +84,7 @@ def main() -> None:
     print(f"{'  ratio full run / floor':34} {full / floor:8.1f} x")
     timed("full run --full-validation", [*run, "--full-validation"], env)
     sys.path.insert(0, str(HERE.parent))
-    from pipelines.summary import latest_contribution_period
+    from assets.partitions import latest_contribution_period
 
     latest = latest_contribution_period(data)
     year, month = int(latest[:4]), int(latest[5:])

@@ -16,9 +16,8 @@ import json
 import dagster as dg
 
 from pipelines.jobs import ingest_job, monthly_job, range_tags
-from assets.partitions import first_report_month, register_report_months
+from assets.partitions import first_report_month, latest_contribution_period, register_report_months
 from assets.resources import Warehouse
-from pipelines.summary import latest_contribution_period
 
 monthly_ingest_schedule = dg.ScheduleDefinition(
     name="monthly_ingest_schedule", job=ingest_job, cron_schedule="0 6 5 * *",

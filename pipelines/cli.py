@@ -37,8 +37,7 @@ def generate(
 
 
 def _valid_months(data_dir: Path) -> tuple[str, Optional[str]]:
-    from assets.partitions import first_report_month
-    from pipelines.summary import latest_contribution_period
+    from assets.partitions import first_report_month, latest_contribution_period
 
     return first_report_month(), latest_contribution_period(data_dir)
 

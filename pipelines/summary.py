@@ -11,15 +11,6 @@ import duckdb
 from assets.storage import q
 
 
-def latest_contribution_period(data_dir: Path) -> str | None:
-    """The latest period among accepted contributions; None when there are none (yet)."""
-    path = data_dir / "warehouse" / "clean" / "contributions.parquet"
-    if not path.exists():
-        return None
-    with duckdb.connect() as con:
-        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
-
-
 def first_meaningful_line(message: str) -> str:
     """The first line of an error that says something (DuckDB ends its messages with a caret line)."""
     for line in message.splitlines():

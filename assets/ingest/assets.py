@@ -21,7 +21,7 @@ from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ign
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.vocabulary import hint_sql, rule_texts
 from assets.storage import exact_preview, q, scalar, sql_statements, write_parquet
-from assets.partitions import register_report_months
+from assets.partitions import latest_contribution_period, register_report_months
 from assets.resources import Warehouse
 
 SQL_DIR = Path(__file__).parent
@@ -66,11 +66,6 @@ def explain_rules(by_rule: dict[str, int]) -> str:
         text = rule_texts().get(rule.split(":")[0], {})
         lines.append(f"| {rule} | {n:,} | {text.get('zh', '')} | {text.get('hint', '')} |")
     return "\n".join(lines) if by_rule else "nothing quarantined 无隔离记录"
-
-
-def scalar_of(warehouse: Warehouse, sql: str, path: Path):
-    with warehouse.connect() as con:
-        return scalar(con, sql.format(q(path)))
 
 
 def validation_results_path(warehouse: Warehouse, table: str) -> Path:
@@ -127,7 +122,7 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
                                     all_columns=", ".join(R.ident(c) for c in table.columns),
                                     conflict=R.conflict_expression(table)):
         con.execute(statement)
-    write_parquet(con, "SELECT * FROM accepted", warehouse.clean_path(table.name))
+    accepted = write_parquet(con, "SELECT * FROM accepted", warehouse.clean_path(table.name))
     # from here on the accepted rows are read back from what was written, not computed again
     con.execute(f"CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM read_parquet({q(warehouse.clean_path(table.name))})")
     write_parquet(
@@ -144,7 +139,7 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
 
     counts = {
         "rows_read": records_in_files(warehouse, table.name),
-        "accepted": scalar(con, "SELECT count(*) FROM clean"),
+        "accepted": accepted,
         "quarantined": scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
@@ -201,8 +196,7 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(bad), allow_retries=False) from None
         context.log_event(raw_observation(warehouse, table.name))
         if table.name == "contributions":  # the report months this data can report on become partitions
-            latest = scalar_of(warehouse, "SELECT max(period) FROM read_parquet({})", warehouse.clean_path(table.name))
-            added = register_report_months(context.instance, latest)
+            added = register_report_months(context.instance, latest_contribution_period(warehouse.root))
             if added:
                 context.log.info(f"report months {added[0]} to {added[-1]} added as partitions")
         if counts["missing_folder"]:
