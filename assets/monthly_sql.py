@@ -106,6 +106,18 @@ def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
     return dg.MetadataValue.md(exact_preview(con, f"SELECT {shown} FROM read_parquet({q(path)})"))
 
 
+def rows_each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
+    """Rows of ``query(path, as_of)`` over every report month of ``asset``: ``path(name)`` is an input's file
+    of that month, ``as_of`` its last day as a SQL date."""
+    out = []
+    with warehouse.connect() as con:
+        for month in warehouse.policy_months(asset):
+            path = lambda name, m=month: q(warehouse.policy_path(name, m))  # noqa: E731
+            as_of = f"last_day(DATE '{month}-01')"
+            out += [(month, *r) for r in con.execute(query(path, as_of)).fetchall()]
+    return out
+
+
 def counts_by(con: duckdb.DuckDBPyConnection, path, column: str) -> dict[str, int]:
     rows = con.execute(f"SELECT {column}::VARCHAR, count(*) FROM read_parquet({q(path)}) GROUP BY 1 ORDER BY 1").fetchall()
     return {str(k): int(n) for k, n in rows}

@@ -12,7 +12,7 @@ Both read every report month in the warehouse; the metadata names the months and
 import dagster as dg
 
 from assets.resources import Warehouse
-from assets.storage import q
+from assets.monthly_sql import rows_each_month
 
 SCHEDULE = dg.AssetKey(["repayment_schedule"])
 
@@ -21,17 +21,13 @@ SCHEDULE = dg.AssetKey(["repayment_schedule"])
     "Per unit, period and component, the obligations add up to the ledger's deferred amount, every report month. "
     "补缴义务合计等于缓缴台账。"))
 def obligations_add_up_to_ledger(warehouse: Warehouse) -> dg.AssetCheckResult:
-    differing = []
-    with warehouse.connect() as con:
-        for month in warehouse.policy_months("repayment_schedule"):
-            ledger, schedule = (q(warehouse.policy_path(n, month)) for n in ("deferral_ledger", "repayment_schedule"))
-            differing += con.execute(f"""
-                WITH l AS (SELECT unit_id, period, component, sum(deferred_amount) AS deferred
-                           FROM read_parquet({ledger}) WHERE deferred_amount > 0 GROUP BY ALL),
-                     s AS (SELECT unit_id, period, component, sum(amount) AS owed FROM read_parquet({schedule}) GROUP BY ALL)
-                SELECT '{month}', unit_id, period, component, coalesce(deferred, 0)::VARCHAR, coalesce(owed, 0)::VARCHAR
-                FROM l FULL JOIN s USING (unit_id, period, component)
-                WHERE coalesce(deferred, 0) <> coalesce(owed, 0) ORDER BY ALL""").fetchall()
+    differing = rows_each_month(warehouse, "repayment_schedule", lambda path, as_of: f"""
+        WITH l AS (SELECT unit_id, period, component, sum(deferred_amount) AS deferred
+                   FROM read_parquet({path('deferral_ledger')}) WHERE deferred_amount > 0 GROUP BY ALL),
+             s AS (SELECT unit_id, period, component, sum(amount) AS owed FROM read_parquet({path('repayment_schedule')}) GROUP BY ALL)
+        SELECT unit_id, period, component, coalesce(deferred, 0)::VARCHAR, coalesce(owed, 0)::VARCHAR
+        FROM l FULL JOIN s USING (unit_id, period, component)
+        WHERE coalesce(deferred, 0) <> coalesce(owed, 0) ORDER BY ALL""")
     return dg.AssetCheckResult(passed=not differing, metadata={
         "months_checked": len(warehouse.policy_months("repayment_schedule")), "differing": len(differing),
         "examples (month, unit, period, component, ledger, obligations)": dg.MetadataValue.json(
@@ -41,34 +37,19 @@ def obligations_add_up_to_ledger(warehouse: Warehouse) -> dg.AssetCheckResult:
 @dg.asset_check(asset=SCHEDULE, blocking=True, description=(
     "Every obligation: repaid + outstanding = amount, neither negative, every report month. 已补缴＋待补缴＝应补缴。"))
 def repaid_plus_outstanding_is_amount(warehouse: Warehouse) -> dg.AssetCheckResult:
-    bad = []
-    with warehouse.connect() as con:
-        for month in warehouse.policy_months("repayment_schedule"):
-            bad += con.execute(f"""
-                SELECT '{month}', obligation_id FROM read_parquet({q(warehouse.policy_path('repayment_schedule', month))})
-                WHERE repaid_amount + outstanding_amount <> amount OR repaid_amount < 0 OR outstanding_amount < 0
-                ORDER BY ALL""").fetchall()
+    bad = rows_each_month(warehouse, "repayment_schedule", lambda path, as_of: f"""
+        SELECT obligation_id FROM read_parquet({path('repayment_schedule')})
+        WHERE repaid_amount + outstanding_amount <> amount OR repaid_amount < 0 OR outstanding_amount < 0
+        ORDER BY ALL""")
     return dg.AssetCheckResult(passed=not bad, metadata={"obligations_failing": len(bad),
                                                          "examples": dg.MetadataValue.json([list(r) for r in bad[:10]])})
-
-
-def _each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
-    """Rows of ``query(path, as_of)`` over every report month of ``asset``: ``path(name)`` is an input's file
-    of that month, ``as_of`` its last day as a SQL date."""
-    out = []
-    with warehouse.connect() as con:
-        for month in warehouse.policy_months(asset):
-            path = lambda name, m=month: q(warehouse.policy_path(name, m))  # noqa: E731
-            as_of = f"last_day(DATE '{month}-01')"
-            out += [(month, *r) for r in con.execute(query(path, as_of)).fetchall()]
-    return out
 
 
 @dg.asset_check(asset=dg.AssetKey(["repayment_notices"]), blocking=True, description=(
     "Every overdue obligation is in exactly one overdue notice of its unit (count and amount), every report month. "
     "每笔逾期补缴义务恰好出现在一条逾期催缴提醒中。"))
 def every_overdue_obligation_in_one_notice(warehouse: Warehouse) -> dg.AssetCheckResult:
-    bad = _each_month(warehouse, "repayment_notices", lambda path, as_of: f"""
+    bad = rows_each_month(warehouse, "repayment_notices", lambda path, as_of: f"""
         WITH s AS (SELECT unit_id, count(*) AS n, sum(outstanding_amount) AS amount
                    FROM read_parquet({path('repayment_schedule')})
                    WHERE outstanding_amount > 0 AND due_date < {as_of} GROUP BY unit_id),
@@ -86,7 +67,7 @@ def every_overdue_obligation_in_one_notice(warehouse: Warehouse) -> dg.AssetChec
     "Units by status add up to the units with a ledger deferral; regarded_as_paid is false exactly for in_arrears; "
     "every report month. 各状态单位数之和等于缓缴单位数；仅欠费单位不视同足额缴纳。"))
 def statuses_add_up(warehouse: Warehouse) -> dg.AssetCheckResult:
-    bad = _each_month(warehouse, "unit_status", lambda path, as_of: f"""
+    bad = rows_each_month(warehouse, "unit_status", lambda path, as_of: f"""
         WITH l AS (SELECT count(*) AS units FROM (SELECT unit_id FROM read_parquet({path('deferral_ledger')})
                    GROUP BY unit_id HAVING sum(deferred_amount) > 0)),
              s AS (SELECT count(*) AS units, count(DISTINCT unit_id) AS distinct_units,
