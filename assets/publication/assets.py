@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import run_report_month
-from assets.publication.checks import check_publication, check_specs, column_description, contract
+from assets.publication.checks import check_publication, check_specs, column_description, contract, published_relation
 from assets.publication.report import write_report
 from assets.storage import exact_preview, q, write_parquet
 from assets.resources import Warehouse
@@ -142,7 +142,7 @@ def profile_identities(warehouse: Warehouse) -> dict[str, str]:
 
 def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int, month: str) -> dict:
     upstream = dg.AssetKey([table])
-    rel = con.sql(f"SELECT * FROM read_parquet({q(version / table / '**' / '*.parquet')}, hive_partitioning = true)")
+    rel = con.sql(published_relation(version / table))
     schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t), description=column_description(table, c))
                                      for c, t in zip(rel.columns, rel.types)])
     of_month = " WHERE report_month = " + q(month) if "report_month" in rel.columns else ""  # the run's month

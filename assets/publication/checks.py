@@ -56,7 +56,8 @@ def check_specs(key_of) -> list[dg.AssetCheckSpec]:
                                       description=PROVINCE_CHECK[1], blocking=True)]
 
 
-def _relation(folder: Path) -> str:
+def published_relation(folder: Path) -> str:
+    """A published table folder (Hive-partitioned or not) as a query."""
     return f"SELECT * FROM read_parquet({q(folder / '**' / '*.parquet')}, hive_partitioning = true)"
 
 
@@ -71,7 +72,7 @@ def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[
     _person_ids(con, warehouse)
     results = []
     for table, columns in contract().items():
-        rel = con.sql(_relation(staging / table))
+        rel = con.sql(published_relation(staging / table))
         got = [(c, str(t).replace(" ", "")) for c, t in zip(rel.columns, rel.types)]
         if "report_month" in columns:  # the Hive partition is read last; the contract puts it where SPEC does
             got = sorted(got, key=lambda ct: list(columns).index(ct[0]) if ct[0] in columns else len(columns))
@@ -84,12 +85,12 @@ def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[
         results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name="money_is_decimal", passed=not not_decimal,
                                            metadata={"money_columns": len(money), "not_decimal": dg.MetadataValue.json(not_decimal)}))
         text = [c for c, t in got if t == "VARCHAR"]
-        hits = {c: con.execute(f"SELECT count(*) FROM ({_relation(staging / table)}) t SEMI JOIN raw_person_ids r "
+        hits = {c: con.execute(f"SELECT count(*) FROM ({published_relation(staging / table)}) t SEMI JOIN raw_person_ids r "
                                f"ON t.{c} = r.person_id").fetchall()[0][0] for c in text}
         hits = {c: n for c, n in hits.items() if n}
         results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name="no_raw_person_id", passed=not hits,
                                            metadata={"text_columns_checked": len(text), "columns_with_ids": dg.MetadataValue.json(hits)}))
-    bad = province_mismatches(con, _relation(staging / "monthly_statistics"), q(warehouse.policy_path("policy_regions")))
+    bad = province_mismatches(con, published_relation(staging / "monthly_statistics"), q(warehouse.policy_path("policy_regions")))
     results.append(dg.AssetCheckResult(asset_key=key_of("monthly_statistics"), check_name=PROVINCE_CHECK[0], passed=not bad,
                                        metadata={"count": len(bad), "rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]])}))
     return results

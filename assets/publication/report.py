@@ -21,6 +21,7 @@ from openpyxl import Workbook
 
 from assets.profiles import PolicyProfile, RegionNames, region_names
 from assets.publication.chart import write_chart
+from assets.publication.checks import published_relation
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -175,8 +176,7 @@ def write_notices(con, warehouse: Warehouse, target: Path, profile: PolicyProfil
 def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> list[Path]:
     """Every province's workbooks and charts of every report month through ``month``, from the
     publication's statistics under ``tables`` and each month's discrepancies, into ``target``."""
-    stats_rel = con.sql(f"SELECT * FROM read_parquet({q(tables / 'monthly_statistics' / '**' / '*.parquet')}, "
-                        "hive_partitioning = true)")
+    stats_rel = con.sql(published_relation(tables / "monthly_statistics"))
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
     for statement in sql_statements(MACROS):
         con.execute(statement)

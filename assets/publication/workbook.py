@@ -91,9 +91,8 @@ def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column
         ws.cell(tail, 1, note).font = body
         tail += 1
     ws.cell(tail + 1, 1, SIGNATURE).font = body
-    for r in (INFO_ROW,):
-        for cell in ws[r]:
-            cell.font = font()
+    for cell in ws[INFO_ROW]:
+        cell.font = body
     for i, column in enumerate(columns, start=1):
         widest = max([display_width(column.header)] + [display_width(r[i - 1]) for r in rows if r[i - 1] is not None])
         ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 8), 60)
