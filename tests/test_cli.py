@@ -5,6 +5,7 @@ import duckdb
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.synthetic.found import found_collection
 
 
 def _gx_coverage(home, table: str) -> dict:
@@ -86,3 +87,13 @@ def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path,
     expected = {**planted["register_discrepancies"], "employee_share_unpaid": planted["employee_share_unpaid"],
                 "overpayment": planted["overpayments"]}
     assert found == {k: v for k, v in expected.items() if v}
+
+    # Collection and risk (SPEC section 6): the generator computed each unit's status and flags at
+    # its reference months from its own world (pipelines/synthetic/collection.sql); the run agrees
+    # unit count for unit count, and every status and every flag is planted at least once.
+    collection = planted["collection"]
+    assert found_collection(sample_copy, list(collection)) == collection
+    statuses = {s for month in collection.values() for s in month["unit_status"]}
+    flags = {f for month in collection.values() for f in month["risk_watch"]}
+    assert statuses == {"deferring", "repaying", "repaid", "in_arrears"}
+    assert flags == {"headcount_drop", "regular_payment_missing", "deregistered_with_outstanding", "employee_share_unpaid"}

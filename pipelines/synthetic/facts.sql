@@ -72,15 +72,29 @@ FROM deferred
 WHERE repay_style = 'on_time' AND rnd('overpay', i) < 0.03 AND component = 'employer_medical'
   AND period = (SELECT min(period) FROM deferred d2 WHERE d2.unit_id = deferred.unit_id);
 
+-- Planted regular_payment_missing (SPEC section 6): a few deferring units still assessed in the
+-- last period pay no regular employer_medical contribution for it.
+CREATE OR REPLACE TABLE stops_paying AS
+SELECT a.unit_id, a.period
+FROM assessed a JOIN units_final u USING (unit_id)
+WHERE u.defers AND a.component = 'employer_medical' AND a.amount > 0
+  AND a.period = (SELECT max(period) FROM periods)
+  AND a.unit_id IN (SELECT unit_id FROM deferred)
+ORDER BY hash(${seed}, 'stops_paying', u.i)
+LIMIT ${n_planted};
+
 -- Tax collections.
 CREATE OR REPLACE TABLE payments_raw AS
--- regular payments, on the 15th of the period's month (due by month end): every assessed amount except deferred ones and planted employee-share arrears
+-- regular payments, on the 15th of the period's month (due by month end): every assessed amount except deferred ones,
+-- planted employee-share arrears and planted stopped payments
 SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14 AS paid_on, 'regular' AS payment_kind
 FROM assessed a JOIN units_final u USING (unit_id)
 WHERE a.amount > 0
   AND NOT EXISTS (SELECT 1 FROM deferred d WHERE d.unit_id = a.unit_id AND d.period = a.period AND d.component = a.component)
   AND NOT (a.component = 'employee_medical' AND EXISTS (
       SELECT 1 FROM arrears r WHERE r.unit_id = a.unit_id AND r.period = a.period))
+  AND NOT (a.component = 'employer_medical' AND EXISTS (
+      SELECT 1 FROM stops_paying s WHERE s.unit_id = a.unit_id AND s.period = a.period))
 UNION ALL
 -- Shanxi refund election: the first period was paid, then refunded; the window stays
 SELECT u.uscc, a.period, a.component, a.amount, first_day_of(a.period) + 14, 'regular'

@@ -40,6 +40,9 @@ SCALES = {
     "city": Scale(20_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 5, False),
     "province": Scale(300_000, 26.7, None, 20, True),
 }
+# Report months at which the manifest lists the unit statuses and risk flags a run must find
+# (collection.sql): inside the windows, after Shanxi's windows before its due date, the last month.
+COLLECTION_MONTHS = ("2022-09", "2023-05", "2023-07")
 # Reserve scenario per region: months payable before the first period (None = no reserve rows).
 LOW_RESERVES = {"340200": 6.00, "140200": 5.20}
 MISSING_RESERVES = {"140100"}
@@ -81,14 +84,16 @@ def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> N
                 0.4 if provincial else 1.0,
                 [0.06, 0.065, 0.07, 0.075, 0.08][int(region) % 5],
                 [0.005, 0.0075, 0.01][int(region) % 3] if "employer_maternity" in p.components else None,
+                float(p.risk_headcount_ratio),
             ))
             comps += [(region, c) for c in p.components]
     con.execute(
         """CREATE TABLE regions (region_code VARCHAR, policy_id VARCHAR, region_name VARCHAR,
         first_period VARCHAR, reserve_status VARCHAR, low_months DECIMAL(18, 2), due_rule VARCHAR,
-        fixed_due DATE, weight DOUBLE, medical_rate DECIMAL(6, 4), maternity_rate DECIMAL(6, 4))"""
+        fixed_due DATE, weight DOUBLE, medical_rate DECIMAL(6, 4), maternity_rate DECIMAL(6, 4),
+        risk_ratio DECIMAL(6, 4))"""
     )
-    con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     con.execute("CREATE TABLE region_components (region_code VARCHAR, component VARCHAR)")
     con.executemany("INSERT INTO region_components VALUES (?, ?)", comps)
     con.execute(
@@ -128,8 +133,11 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
     for statement in [*sql_statements(MACROS),
-                      *sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount),
-                      *sql_statements(HERE / "facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind))]:
+                      *sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount,
+                                     n_planted=max(1, cfg.planted_per_kind)),
+                      *sql_statements(HERE / "facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind),
+                                     n_planted=max(1, cfg.planted_per_kind)),
+                      *sql_statements(HERE / "collection.sql", report_months=", ".join(f"('{m}')" for m in COLLECTION_MONTHS))]:
         con.execute(statement)
 
     from assets.contracts import RAW_TABLES
@@ -232,6 +240,13 @@ def _planted_summary(con: duckdb.DuckDBPyConnection) -> dict:
         "warnings": {
             "uscc_inner_check": con.execute("SELECT count(*) FROM units_final WHERE bad_org_check").fetchall()[0][0],
             "unit_type_prefix": con.execute("SELECT count(*) FROM units_final WHERE unit_type = 'enterprise' AND uscc_prefix = '92'").fetchall()[0][0],
+        },
+        "collection": {
+            month: {
+                "unit_status": counts(f"SELECT status, count(*) FROM planned_unit_status WHERE report_month = '{month}' GROUP BY 1 ORDER BY 1"),
+                "risk_watch": counts(f"SELECT flag, count(DISTINCT unit_id) FROM planned_risk WHERE report_month = '{month}' GROUP BY 1 ORDER BY 1"),
+            }
+            for month in COLLECTION_MONTHS
         },
         "reserve_regions": counts("SELECT reserve_status, count(*) FROM regions GROUP BY 1 ORDER BY 1"),
     }

@@ -1,6 +1,6 @@
 -- The synthetic world: units, persons and their behaviour, all drawn from hash(seed, ...) so the
 -- same seed gives the same data whatever the thread count. Template values: ${seed},
--- ${n_units}, ${mean_headcount}. Table `regions` and the date macros of assets/policy/macros.sql
+-- ${n_units}, ${mean_headcount}, ${n_planted}. Table `regions` and the date macros of assets/policy/macros.sql
 -- are created by the caller.
 
 CREATE OR REPLACE MACRO rnd(k, i) AS (hash(${seed}, k, i) % 1000003) / 1000003.0;
@@ -127,6 +127,13 @@ SELECT *, uscc17 || uscc_check(uscc17) AS uscc,
         AND (unit_type <> 'enterprise' OR (class_source <> 'none' AND true_size <> 'large'))
         AND NOT (class_source IN ('commitment', 'missing_indicator') AND commit_range = 'outside') AS defers
 FROM units_world2;
+
+-- Planted deregistered_with_outstanding (SPEC section 6): a few deferring units that never repay
+-- deregister in March 2023, whatever their draws said.
+UPDATE units_final SET deregistered_on = DATE '2023-03-10'
+WHERE unit_id IN (SELECT unit_id FROM units_final
+                  WHERE defers AND repay_style = 'never' AND deregistered_on IS NULL AND registered_on < DATE '2022-06-01'
+                  ORDER BY hash(${seed}, 'deregisters', i) LIMIT ${n_planted});
 
 -- Persons: each unit's headcount of consecutive person numbers, ids unique by construction.
 CREATE OR REPLACE TABLE persons AS
