@@ -19,7 +19,8 @@ import yaml
 
 from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
-from assets.partitions import report_months
+from assets.partitions import province_months, split_key
+from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
 
@@ -52,15 +53,18 @@ def _deps(inputs: list[str]) -> list[dg.AssetKey]:
     return sorted({input_key(i) for i in inputs} - {None}, key=lambda k: k.to_user_string())
 
 
-def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str]) -> None:
-    """Once per connection: each raw input as a view cut to the as-of date (the cut reads the
-    ``report_month()`` macro, which :func:`set_month` redefines); the 300号 table if declared;
-    shared macros; the person_key UDF."""
+def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str], province: str) -> None:
+    """Once per connection and province: each raw input as a view of the province's rows
+    (:mod:`assets.province_scope`) cut to the as-of date (the cut reads the ``report_month()``
+    macro, which :func:`set_month` redefines); the 300号 table if declared; shared macros; the
+    person_key UDF."""
     con.execute("CREATE SCHEMA IF NOT EXISTS clean")
-    set_month(con, warehouse, "1900-01", [])  # the macros the views bind to
+    create_scope(con, warehouse.profiles(), q(warehouse.clean_path("units")), province)
+    set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
     for name in inputs:
         if name in RAW_TABLES:
-            con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS SELECT * FROM read_parquet({q(warehouse.clean_path(name))})")
+            source = f"read_parquet({q(warehouse.clean_path(name))})"
+            con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped_sql(source, list(RAW_TABLES[name].columns))}")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in STATIC_INPUTS:
             STATIC_INPUTS[name](con)
@@ -69,16 +73,20 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[s
     register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
 
 
-def set_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, inputs: list[str]) -> None:
-    """Report ``month``: the as-of macros, and the month's file of each upstream policy input."""
+def set_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, province: str, inputs: list[str]) -> None:
+    """Report ``month``: the as-of macros, and the province's file of that month of each upstream
+    policy input (a table that serves every month, such as the per-unit summaries, cut to the province)."""
     for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
         con.execute(statement)
     for name in inputs:
         if name not in RAW_TABLES and name not in STATIC_INPUTS:
-            # a report month's file of a monthly asset, or a table that serves every month
-            monthly = warehouse.policy_path(name, month).parent.is_dir()
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-                        f"{q(warehouse.policy_path(name, month if monthly else None))})")
+            if (warehouse.policy_path(name).parent / name).is_dir():  # a report month's file of a monthly asset
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                            f"{q(warehouse.policy_path(name, month, province))})")
+            else:
+                source = f"read_parquet({q(warehouse.policy_path(name))})"
+                columns = con.sql(f"SELECT * FROM {source} LIMIT 0").columns
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {scoped_sql(source, columns)}")
 
 
 def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,14 +139,14 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, sql_file: Path, target: Path) -
     return write_parquet(con, query, target)
 
 
-def run_month(con, warehouse: Warehouse, name: str, month: str, inputs: list[str], sql_dir: Path,
+def run_month(con, warehouse: Warehouse, name: str, month: str, province: str, inputs: list[str], sql_dir: Path,
               extra_outputs: tuple[str, ...] = ()) -> int:
-    """Runs ``<sql_dir>/<name>.sql`` as of ``month``; writes its last statement's rows and any named
-    temp tables it left (``repayment_<extra>``)."""
-    set_month(con, warehouse, month, inputs)
-    rows = run_sql_file(con, sql_dir / f"{name}.sql", warehouse.policy_path(name, month))
+    """Runs ``<sql_dir>/<name>.sql`` for ``province`` as of ``month``; writes its last statement's rows
+    and any named temp tables it left (``repayment_<extra>``)."""
+    set_month(con, warehouse, month, province, inputs)
+    rows = run_sql_file(con, sql_dir / f"{name}.sql", warehouse.policy_path(name, month, province))
     for extra in extra_outputs:
-        write_parquet(con, f"SELECT * FROM {extra}", warehouse.policy_path(f"repayment_{extra}", month))
+        write_parquet(con, f"SELECT * FROM {extra}", warehouse.policy_path(f"repayment_{extra}", month, province))
     return rows
 
 
@@ -184,22 +192,28 @@ def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         deps=_deps(inputs),
         description=spec.description,
         owners=["team:data-engineering"],
-        partitions_def=report_months,
+        partitions_def=province_months,
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         rows_by_month: dict[str, int] = {}
+        rows_by_province: dict[str, int] = {}
+        keys = sorted(split_key(k) for k in context.partition_keys)
         with warehouse.connect() as con:
-            prepare(con, warehouse, inputs)
-            for month in context.partition_keys:
-                started = time.monotonic()
-                rows_by_month[month] = run_month(con, warehouse, name, month, inputs, sql_dir, extra_outputs)
-                context.log.info(f"{name} as of {month}: {rows_by_month[month]:,} rows in {time.monotonic() - started:.1f} s")
-            last = context.partition_keys[-1]
+            for province in sorted({p for p, _ in keys}):
+                prepare(con, warehouse, inputs, province)
+                for month in [m for p, m in keys if p == province]:
+                    started = time.monotonic()
+                    rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
+                    rows_by_month[month] = rows_by_month.get(month, 0) + rows
+                    rows_by_province[province] = rows
+                    context.log.info(f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s")
+            last = max(m for _, m in keys)
             path = warehouse.policy_path(name, last)
             metadata = {"dagster/row_count": dg.MetadataValue.int(rows_by_month[last]), "as_of_month": last,
                         "rows_by_month": dg.MetadataValue.json(rows_by_month),
-                        "path": dg.MetadataValue.path(str(path)), "preview": preview(con, path)}
+                        "rows_by_province": dg.MetadataValue.json(rows_by_province),
+                        "path": dg.MetadataValue.path(str(path.parent)), "preview": preview(con, path)}
             if count_by:
                 metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(counts_by(con, path, count_by))
         return dg.MaterializeResult(metadata=metadata)

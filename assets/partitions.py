@@ -5,10 +5,14 @@ can fill).
 The partitions are dynamic: ingesting the contributions registers every month from the first
 period through the latest accepted contribution period (:func:`register_report_months`), the
 months the data can report on (``deferral run --as-of`` refuses others). Each partition holds the
-state as of that month's last day. Pooling region is not a second dimension: the province rows of
-monthly_statistics count persons distinct across regions, and a month of one province runs in
-seconds to minutes; fanning out per region would multiply Dagster's bookkeeping (months x 29
-regions) without shortening the critical path.
+state as of that month's last day.
+
+The second dimension is the province (policy profile): persons are distinct within a province and
+every SPEC table and statistic is per unit, region or province, so a province's month reads only
+its own rows and its partitions can run on separate workers (issue 13). Pooling region is not a
+dimension: the province rows of monthly_statistics count persons distinct across regions, and
+fanning out per region would multiply Dagster's bookkeeping (months x 29 regions) without
+shortening the critical path.
 """
 
 import os
@@ -20,6 +24,36 @@ import duckdb
 from assets.profiles import load_profiles
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
+# The second dimension (issue 13): the policy profile, one per province. A province's month reads
+# only that province's rows, so its partitions are independent and can run on different workers.
+provinces = dg.DynamicPartitionsDefinition(name="provinces")
+province_months = dg.MultiPartitionsDefinition({"province": provinces, "report_month": report_months})
+
+
+def province_month_key(province: str, month: str) -> str:
+    """The partition key string of ``province`` x ``month`` (dimensions in name order: province first)."""
+    return f"{province}|{month}"
+
+
+def split_key(key) -> tuple[str, str]:
+    """(province, report month) of a partition key of :data:`province_months`."""
+    dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(
+        zip(("province", "report_month"), str(key).split("|")))
+    return dims["province"], dims["report_month"]
+
+
+def profile_ids() -> list[str]:
+    """The policy profiles (provinces) of the profile files in use, sorted."""
+    return sorted(p.policy_id for p in load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None))
+
+
+def register_provinces(instance: dg.DagsterInstance, ids: list[str] | None = None) -> list[str]:
+    """Adds the provinces (policy profiles) the instance does not have yet; returns them."""
+    known = set(instance.get_dynamic_partitions(provinces.name))
+    new = [p for p in (ids if ids is not None else profile_ids()) if p not in known]
+    if new:
+        instance.add_dynamic_partitions(provinces.name, new)
+    return new
 
 
 def first_report_month() -> str:
@@ -46,9 +80,11 @@ def latest_contribution_period(data_dir: Path) -> str | None:
 
 
 def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:
-    """Adds the report months through ``last`` that the instance does not have yet; returns them."""
+    """Adds the report months through ``last`` that the instance does not have yet (and the
+    provinces of the profiles in use); returns the new months."""
     if last is None:
         return []
+    register_provinces(instance)
     known = set(instance.get_dynamic_partitions(report_months.name))
     new = [m for m in months_through(last) if m not in known]
     if new:
@@ -61,4 +97,5 @@ def run_report_month(context: dg.AssetExecutionContext) -> str | None:
     publication): the run's partition, or the last month of its partition range; None when the
     run has neither (an unpartitioned asset materialized alone)."""
     tags = context.run.tags
-    return tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_end")
+    key = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_end")
+    return key.split("|")[-1] if key else None

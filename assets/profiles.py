@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -141,14 +142,25 @@ class PolicyProfile:
         )
 
 
+def profile_folders(profiles_dir: str | Path | None = None) -> list[Path]:
+    """The folders named by ``profiles_dir`` (several joined by ``os.pathsep``, as in
+    ``DEFERRAL_PROFILES_DIR=assets/policy/profiles:assets/policy/profiles/examples``), or the default."""
+    if not profiles_dir:
+        return [DEFAULT_PROFILES_DIR]
+    return [Path(part) for part in str(profiles_dir).split(os.pathsep) if part]
+
+
 def load_profiles(profiles_dir: str | Path | None = None) -> list[PolicyProfile]:
-    """Every profile in the folder, sorted by policy_id; a region may belong to one profile only."""
-    folder = Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR
+    """Every profile in the folder(s), sorted by policy_id; a region may belong to one profile only."""
+    folders = profile_folders(profiles_dir)
     profiles = sorted(
-        (PolicyProfile.from_file(p) for p in folder.glob("*.y*ml")), key=lambda p: p.policy_id
+        (PolicyProfile.from_file(p) for folder in folders for p in folder.glob("*.y*ml")), key=lambda p: p.policy_id
     )
     if not profiles:
-        raise ValueError(f"no policy profiles (*.yaml) in {folder}")
+        raise ValueError(f"no policy profiles (*.yaml) in {os.pathsep.join(map(str, folders))}")
+    ids = [p.policy_id for p in profiles]
+    if len(set(ids)) < len(ids):
+        raise ValueError(f"a policy_id appears in two profile files: {sorted({i for i in ids if ids.count(i) > 1})}")
     seen: dict[str, str] = {}
     for profile in profiles:
         for region in profile.regions:
@@ -179,10 +191,10 @@ class RegionNames(BaseModel):
         return self.regions.get(code, code)
 
 
-def region_names(profile: PolicyProfile, profiles_dir: str | Path | None = None) -> RegionNames:
-    """The names beside the profiles; without a file (a province that supplies none), the codes
-    stand for the names and the province is named by its code."""
-    path = (Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR) / "regions" / f"{profile.province_code}.yaml"
+def region_names(profile: PolicyProfile) -> RegionNames:
+    """The names beside the profile's file (``regions/<province_code>.yaml``); without a file (a
+    province that supplies none), the codes stand for the names and the province is named by its code."""
+    path = Path(profile.source_file).parent / "regions" / f"{profile.province_code}.yaml"  # beside its profile
     if not path.is_file():
         return RegionNames(province_code=profile.province_code, province=profile.province_code,
                            reporting_unit="", regions={r: r for r in profile.regions})

@@ -146,14 +146,18 @@ class Warehouse(dg.ConfigurableResource):
         """The URL of a page under data_docs/ (or ``report/...``: the published reports) as `deferral docs` serves it."""
         return self.settings.docs_url.rstrip("/") + "/" + relative.lstrip("/")
 
-    def policy_path(self, name: str, month: Optional[str] = None) -> Path:
-        """``warehouse/policy/<name>.parquet``, or ``<name>/<month>.parquet`` for a report month."""
+    def policy_path(self, name: str, month: Optional[str] = None, province: Optional[str] = None) -> Path:
+        """``warehouse/policy/<name>.parquet``; for a report month, ``<name>/<month>/<province>.parquet``
+        (one file per province partition), or without ``province`` the glob of every province's file
+        of that month, which ``read_parquet`` reads as one table."""
         folder = self.root / "warehouse" / "policy"
-        return folder / name / f"{month}.parquet" if month else folder / f"{name}.parquet"
+        if not month:
+            return folder / f"{name}.parquet"
+        return folder / name / month / f"{province or '*'}.parquet"
 
     def policy_months(self, name: str) -> list[str]:
-        """Report months written for a partitioned policy asset, oldest first."""
-        return sorted(p.stem for p in (self.root / "warehouse" / "policy" / name).glob("*.parquet"))
+        """Report months written for a partitioned policy asset (by any province), oldest first."""
+        return sorted({p.parent.name for p in (self.root / "warehouse" / "policy" / name).glob("*/*.parquet")})
 
     def latest_policy_month(self, name: str) -> str:
         """The latest report month written for ``name``."""

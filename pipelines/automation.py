@@ -16,7 +16,7 @@ import json
 import dagster as dg
 
 from pipelines.jobs import ingest_job, monthly_job, range_tags
-from assets.partitions import first_report_month, latest_contribution_period, register_report_months
+from assets.partitions import first_report_month, latest_contribution_period, provinces, register_report_months
 from assets.resources import Warehouse
 
 monthly_ingest_schedule = dg.ScheduleDefinition(
@@ -53,5 +53,5 @@ def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Wa
         return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
     register_report_months(context.instance, month)  # normally done by the ingest; the request needs them
     return dg.RunRequest(run_key=context.dagster_run.run_id,
-                         tags={**range_tags(first_report_month(), month), "deferral/as_of": month,
+                         tags={**range_tags(first_report_month(), month, context.instance.get_dynamic_partitions(provinces.name)), "deferral/as_of": month,
                                "deferral/data_dir": str(warehouse.root)})

@@ -59,7 +59,8 @@ def _mark_killed_runs(instance, data_dir: Path) -> None:
 def run(
     data_dir: Annotated[Path, typer.Option(help="Data dir holding raw/.")],
     as_of: Annotated[Optional[str], typer.Option(help="Report month YYYY-MM; default: latest contribution period.")] = None,
-    executor: Annotated[str, typer.Option(help="in_process | multiprocess")] = "in_process",
+    executor: Annotated[str, typer.Option(
+        help="in_process | multiprocess | celery (steps on `deferral worker` processes; provinces side by side)")] = "in_process",
     log_level: Annotated[str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")] = "INFO",
     wait: Annotated[int, typer.Option(help="Seconds to wait while another run writes this data dir.")] = 0,
     full_validation: Annotated[bool, typer.Option(
@@ -68,8 +69,8 @@ def run(
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
     if as_of is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", as_of):
         raise typer.BadParameter("--as-of must be YYYY-MM")
-    if executor not in ("in_process", "multiprocess"):
-        raise typer.BadParameter("--executor must be in_process or multiprocess")
+    if executor not in ("in_process", "multiprocess", "celery"):
+        raise typer.BadParameter("--executor must be in_process, multiprocess or celery")
     data_dir = data_dir.resolve()
     if not (data_dir / "raw").is_dir():
         raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
@@ -120,11 +121,15 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
          full_validation: bool = False) -> bool:
     import dagster as dg
 
+    from assets.partitions import provinces
     from pipelines.definitions import ingest_job_def, monthly_job_def
+    from pipelines.executors import celery_run_config
     from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, range_tags
+    from pipelines.scale_out import run_provinces_side_by_side
     from pipelines.summary import print_summary
 
-    executor_config = IN_PROCESS if executor == "in_process" else MULTIPROCESS
+    executor_config = {"in_process": IN_PROCESS, "multiprocess": MULTIPROCESS,
+                       "celery": {"execution": {"config": celery_run_config()}}}[executor]
 
     # only the warehouse's data dir: the settings resource (DEFERRAL_* through dg.EnvVar) is never
     # touched by run config; the report month is the run's partition range
@@ -147,16 +152,35 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
             elif month > latest or month < first_month:
                 problem = (f"--as-of {month} is outside the months this data can report: {first_month} through {latest} "
                            "(the latest accepted contribution period). Nothing was computed or published.")
+            elif executor == "celery":
+                monthly = run_provinces_side_by_side(instance, run_config, {**tags, "deferral/as_of": month},
+                                                     first_month, month, run_ids)
             else:
                 monthly = dg.execute_job(
                     dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config,
-                    tags={**tags, "deferral/as_of": month, **range_tags(first_month, month)})
+                    tags={**tags, "deferral/as_of": month,
+                          **range_tags(first_month, month, instance.get_dynamic_partitions(provinces.name))})
                 run_ids.append(monthly.run_id)
         print_summary(instance, run_ids, data_dir)
     if problem:
         typer.echo(f"deferral: {problem}", err=True)
     typer.echo(f"Dagster home: {home}  (open the UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml)")
     return bool(ingest.success and monthly and monthly.success)
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Option(help="The worker's name, unique per machine (Celery's --hostname).")] = "deferral@%h",
+    concurrency: Annotated[int, typer.Option(help="Steps this worker runs at once (each is one DuckDB step).")] = 1,
+    log_level: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Start a Celery worker for `deferral run --executor celery` (and the launchpad's celery executor):
+    it takes steps from the broker DEFERRAL_CELERY_BROKER (default redis://127.0.0.1:6379/0) and runs
+    them with this machine's DEFERRAL_* settings. Stop it with Ctrl-C or SIGTERM."""
+    from pipelines.executors import broker_url, start_worker
+
+    typer.echo(f"worker {name}: steps from {broker_url()}, {concurrency} at a time (Ctrl-C stops)")
+    start_worker(name, concurrency, log_level)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from pipelines.console import console
-from pipelines.jobs import deferral_job, ingest_job, monthly_job
+from pipelines.jobs import JOBS
 from assets.resources import settings_from_environment, warehouse_resource
 
 
@@ -24,7 +24,7 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, validation_report],
         asset_checks=[*accounting_checks, *gx_checks, *policy_checks, *reconciliation_checks],
-        jobs=[ingest_job, monthly_job, deferral_job],
+        jobs=JOBS,
         schedules=[monthly_ingest_schedule],
         sensors=[raw_files_sensor, report_months_after_ingest],
         resources={"settings": settings, "warehouse": warehouse_resource(settings=settings)},
@@ -42,3 +42,15 @@ def ingest_job_def() -> dg.JobDefinition:
 
 def monthly_job_def() -> dg.JobDefinition:
     return build_defs().resolve_job_def("monthly_job")
+
+
+def shared_job_def() -> dg.JobDefinition:
+    return build_defs().resolve_job_def("shared_job")
+
+
+def province_job_def() -> dg.JobDefinition:
+    return build_defs().resolve_job_def("province_job")
+
+
+def publish_job_def() -> dg.JobDefinition:
+    return build_defs().resolve_job_def("publish_job")

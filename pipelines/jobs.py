@@ -1,33 +1,60 @@
-"""Jobs. The executor is ``multi_or_in_process_executor``: ``deferral run`` picks in-process (each
-multiprocess step costs about a second of start-up here); the UI's launchpad may choose
-``multiprocess`` for parallel steps, which the Parquet-per-asset storage allows.
+"""Jobs. Every job takes :func:`pipelines.executors.deferral_executor`: ``deferral run`` picks
+in-process (each multiprocess step costs about a second of start-up here) unless told otherwise;
+the UI's launchpad may choose ``multiprocess`` or ``celery``.
 
 - ``ingest_job``: read and validate every raw table (unpartitioned).
-- ``monthly_job``: everything after ingest; launched for a range of report months it computes
-  each month as of its last day in one run, then publishes.
+- ``monthly_job``: everything after ingest; launched for a range of report months (and every
+  province) it computes each province's month as of its last day in one run, then publishes.
 - ``deferral_job``: both, for a one-click run in the UI.
+
+Scale-out (issue 13, ``deferral run --executor celery``) splits ``monthly_job`` so provinces run
+side by side: ``shared_job`` (the tables every province reads: profiles' regions, per-unit
+summaries), one ``province_job`` run per province over its months, then ``publish_job`` (the
+publication, and the checks of the province-partitioned assets, which read every province).
 """
 
 import dagster as dg
 
+from assets.partitions import province_month_key
+from assets.policy.assets import policy_assets
+from assets.reconciliation.assets import reconciliation_assets
+from pipelines.executors import deferral_executor
+
 INGEST = dg.AssetSelection.groups("ingest", "validation")
+PUBLISH = dg.AssetSelection.groups("publication")
+PARTITIONED_ASSETS = [a for a in [*policy_assets, *reconciliation_assets] if a.partitions_def]
+PARTITIONED = dg.AssetSelection.assets(*PARTITIONED_ASSETS)
 
 ingest_job = dg.define_asset_job(
-    name="ingest_job", selection=INGEST, executor_def=dg.multi_or_in_process_executor,
+    name="ingest_job", selection=INGEST, executor_def=deferral_executor,
     description="Ingest and validate every raw table. 入库与校验。")
 monthly_job = dg.define_asset_job(
-    name="monthly_job", selection=dg.AssetSelection.all() - INGEST, executor_def=dg.multi_or_in_process_executor,
+    name="monthly_job", selection=dg.AssetSelection.all() - INGEST, executor_def=deferral_executor,
     description="Policy, reconciliation, statistics and publication for report months. 缓缴计算、对账、统计与发布。")
 deferral_job = dg.define_asset_job(
-    name="deferral_job", selection=dg.AssetSelection.all(), executor_def=dg.multi_or_in_process_executor,
+    name="deferral_job", selection=dg.AssetSelection.all(), executor_def=deferral_executor,
     description="Ingest and validate every raw table, then derive and publish. 全流程。")
+shared_job = dg.define_asset_job(
+    name="shared_job", selection=dg.AssetSelection.all() - INGEST - PUBLISH - PARTITIONED, executor_def=deferral_executor,
+    description="Tables every province reads (regions, per-unit summaries). 各省共用的基础表。")
+province_job = dg.define_asset_job(
+    name="province_job", selection=PARTITIONED.without_checks(), executor_def=deferral_executor,
+    description="One province's report months: policy, reconciliation, statistics, collection. 单省各月计算。")
+publish_job = dg.define_asset_job(
+    name="publish_job", selection=PUBLISH | dg.AssetSelection.checks_for_assets(*PARTITIONED_ASSETS),
+    executor_def=deferral_executor,
+    description="Checks across provinces, then the publication of every province. 跨省校验与发布。")
+JOBS = [ingest_job, monthly_job, deferral_job, shared_job, province_job, publish_job]
 
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 
 
-def range_tags(first: str, last: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+def range_tags(first: str, last: str, provinces: list[str]) -> dict[str, str]:
+    """A single-run backfill of report months ``first``..``last`` for ``provinces`` (a contiguous
+    run of the instance's province partitions: all of them, or one)."""
+    return {"dagster/asset_partition_range_start": province_month_key(provinces[0], first),
+            "dagster/asset_partition_range_end": province_month_key(provinces[-1], last)}
 
 
 # workspace.yaml's location_name: runs started by `deferral run` carry the repository label the UI

@@ -8,7 +8,9 @@ import duckdb
 
 from assets.identifiers import gb11714_check
 from assets.ingest.assets import ingest_assets
-from assets.partitions import months_through, report_months
+from assets.partitions import months_through, provinces, report_months
+from assets.profiles import load_profiles
+from pipelines.jobs import range_tags
 from assets.policy.assets import policy_assets
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
@@ -77,9 +79,11 @@ class Scenario:
         partitioned = [a for a in self.assets if a.partitions_def is not None]
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(report_months.name, months_through(max(months or [month])))
+        ids = sorted(p.policy_id for p in load_profiles(profiles_dir or None))
+        instance.add_dynamic_partitions(provinces.name, ids)
         assert dg.materialize(unpartitioned, resources=resources, instance=instance).success
-        for m in months or [month]:
-            assert dg.materialize(partitioned, partition_key=m, resources=resources, instance=instance).success
+        for m in months or [month]:  # every province's month in one run, as `deferral run` does
+            assert dg.materialize(partitioned, resources=resources, instance=instance, tags=range_tags(m, m, ids)).success
         if publish:
             assert dg.materialize(published_assets, resources=resources, instance=instance,
                                   run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
@@ -94,7 +98,7 @@ class Outputs:
 
     def rows(self, name: str, where: str = "TRUE", order: str = "ALL", month: str | None = None) -> list[dict]:
         con = duckdb.connect()
-        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{month or self.month}.parquet') "
+        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{month or self.month}/*.parquet') "
                       f"WHERE {where} ORDER BY {order}")
         return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 

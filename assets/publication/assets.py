@@ -55,10 +55,18 @@ PUBLICATIONS = "publications"
 MANIFEST = "PUBLICATION.json"
 
 
-def _write_content_named(con, query: str, folder: Path) -> int:
-    """COPY ``query`` into ``folder/part-<sha256 of the bytes>.parquet``; returns rows written."""
+def _write_content_named(con, columns: str, source: Path, order: str, folder: Path) -> int:
+    """COPY ``columns`` of ``source`` (one file, or the glob of a month's province files) ordered by
+    ``order`` into ``folder/part-<sha256 of the bytes>.parquet``; returns rows written. The rows
+    pass through a temp table first: DuckDB's Parquet bytes depend on how the rows were read (one
+    file or several), and a published file must not depend on how many provinces made it."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE publishing AS SELECT {columns} FROM read_parquet({q(source)})")
+    rows = con.execute("SELECT count(*) FROM publishing").fetchall()[0][0]
+    # (an empty table's bytes are the other way round: the same read directly, not through a table)
+    relation = "publishing" if rows else f"(SELECT {columns} FROM read_parquet({q(source)}))"
     tmp = folder / "part.tmp"
-    n = write_parquet(con, query, tmp)
+    n = write_parquet(con, f"SELECT * FROM {relation} ORDER BY {order}", tmp)
+    con.execute("DROP TABLE publishing")
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
     tmp.replace(folder / f"part-{digest}.parquet")
     return n
@@ -69,11 +77,10 @@ def _write_table(con, warehouse: Warehouse, table: str, month: str, target: Path
     target.mkdir(parents=True, exist_ok=True)
     if table in HISTORY:  # every report month through the publication's, Hive-partitioned
         select = ", ".join(c for c in columns if c != "report_month")
-        return sum(_write_content_named(
-            con, f"SELECT {select} FROM read_parquet({q(warehouse.policy_path(table, m))}) ORDER BY {HISTORY[table]}",
-            target / f"report_month={m}") for m in warehouse.policy_months(table) if m <= month)
-    return _write_content_named(con, f"SELECT {', '.join(columns)} FROM read_parquet("
-                                     f"{q(warehouse.policy_path(table, month))}) ORDER BY {', '.join(columns)}", target)
+        return sum(_write_content_named(con, select, warehouse.policy_path(table, m), HISTORY[table],
+                                        target / f"report_month={m}")
+                   for m in warehouse.policy_months(table) if m <= month)
+    return _write_content_named(con, ", ".join(columns), warehouse.policy_path(table, month), ", ".join(columns), target)
 
 
 def _clean_leftovers(root: Path) -> list[str]:

@@ -151,7 +151,7 @@ def write_notices(con, warehouse: Warehouse, target: Path, profile: PolicyProfil
                   month: str) -> list[Path]:
     """催缴提醒清单: one workbook per pooling region with notices that month, sorted by amount (largest
     first), for the collection staff of that region."""
-    path = warehouse.policy_path("repayment_notices", month)
+    path = warehouse.policy_path("repayment_notices", month, profile.policy_id)  # the province's own partition
     if not path.exists():
         return []
     rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
@@ -182,7 +182,7 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
         con.execute(statement)
     written = []
     for profile in warehouse.profiles():
-        names = region_names(profile, warehouse.settings.profiles_dir or None)
+        names = region_names(profile)
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
         for m in sorted({r["report_month"] for r in own}):
             written.append(write_province_month(con, warehouse, target, profile, names, m, own))

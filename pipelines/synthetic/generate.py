@@ -39,6 +39,10 @@ SCALES = {
     "tiny": Scale(200, 12, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 1, False),
     "city": Scale(20_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 5, False),
     "province": Scale(300_000, 26.7, None, 20, True),
+    # four provinces, each about a city's size: the two profiles' city regions and the example
+    # profiles' (DEFERRAL_PROFILES_DIR must name assets/policy/profiles/examples too), for bench/scale_out.py
+    "city4": Scale(80_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900",
+                                "410100", "410200", "410300", "419900", "420100", "420500", "420600", "429900"), 5, False),
 }
 # Report months at which the manifest lists the unit statuses and risk flags a run must find
 # (collection.sql): inside the windows, after Shanxi's windows before its due date, the last month.
@@ -70,7 +74,11 @@ INDICATOR_BANDS = [
 
 
 def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> None:
-    profiles = load_profiles()
+    profiles = load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None)
+    missing = sorted(set(scale.regions or ()) - {r for p in profiles for r in p.regions})
+    if missing:
+        raise ValueError(f"no profile covers regions {', '.join(missing)} of this scale: set DEFERRAL_PROFILES_DIR to "
+                         "folders whose profiles do (city4: assets/policy/profiles:assets/policy/profiles/examples)")
     rows, comps = [], []
     for p in profiles:
         for region in p.regions:

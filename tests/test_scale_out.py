@@ -1,0 +1,108 @@
+"""Issue 13: the pipeline on Dagster's Celery executor, four provinces as partitions.
+
+A Redis server on 127.0.0.1 (installed by .ci/run) and two `deferral worker` processes run the
+sample through `deferral run --executor celery`; every published file must equal, byte for byte,
+the in-process run's. The four provinces are the two profiles and the two example profiles
+(assets/policy/profiles/examples), configured by DEFERRAL_PROFILES_DIR alone. Broker and workers
+are started here and stopped by process id.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.resources import SAMPLE_DATA_DIR
+
+ROOT = Path(__file__).parent.parent
+PROFILES = os.pathsep.join(str(ROOT / "assets" / "policy" / "profiles" / d) for d in ("", "examples"))
+REDIS = shutil.which("redis-server")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group (a Celery worker's pool children with it), SIGKILL if it lingers."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _run(data_dir: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--data-dir", str(data_dir), *extra],
+                          env={**env, "DAGSTER_HOME": str(data_dir / ".dagster")}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+
+
+def _published(data_dir: Path) -> dict[str, bytes]:
+    root = (data_dir / "published").resolve()
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.skipif(REDIS is None, reason="no redis-server on this machine (.ci/run installs Debian's)")
+def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFERRAL_")}
+    env.update(DEFERRAL_PROFILES_DIR=PROFILES, DEFERRAL_CELERY_BROKER=f"redis://127.0.0.1:{port}/0",
+               DEFERRAL_GX_SAMPLE_ROWS="1000")
+    runs = {name: tmp_path / name for name in ("in_process", "celery")}
+    for data_dir in runs.values():
+        shutil.copytree(SAMPLE_DATA_DIR / "raw", data_dir / "raw")
+    started = []
+    try:
+        started.append(subprocess.Popen(
+            [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, start_new_session=True))
+        for i in (1, 2):
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "pipelines.cli", "worker", "--name", f"test{i}-{port}@%h"],
+                env={**env, "DAGSTER_HOME": str(tmp_path / "worker_home")}, cwd=ROOT,
+                stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT, start_new_session=True))
+        reference = _run(runs["in_process"], env)
+        assert reference.returncode == 0, reference.stderr[-3000:]
+        celery = _run(runs["celery"], env, "--executor", "celery")
+        assert celery.returncode == 0, celery.stderr[-3000:] + (tmp_path / "worker1.log").read_text()[-3000:]
+    finally:
+        for process in reversed(started):
+            _stop(process)
+    for process in started:
+        assert process.poll() is not None  # broker and workers are gone
+
+    # the workers ran the steps: their logs name steps of every stage
+    logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in (1, 2))
+    for step in ("ingest__contributions", "unit_period_contributions", "deferral_decisions", "publication"):
+        assert f"Executing steps {step} in celery worker" in logs
+
+    # four province partitions, each with its own files; the example provinces have no units here
+    policy = runs["celery"] / "warehouse" / "policy" / "deferral_decisions" / "2023-07"
+    assert sorted(p.stem for p in policy.glob("*.parquet")) == [
+        "anhui-2022", "henan-example", "hubei-example", "shanxi-2022"]
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{policy}/henan-example.parquet')").fetchall() == [(0,)]
+
+    expected, found = _published(runs["in_process"]), _published(runs["celery"])
+    assert sorted(found) == sorted(expected)
+    differing = [name for name in expected if name != "PUBLICATION.json" and found[name] != expected[name]]
+    assert differing == []
+    manifests = [{k: v for k, v in json.loads(files["PUBLICATION.json"]).items() if k != "run_id"}
+                 for files in (expected, found)]
+    assert manifests[0] == manifests[1]
+    # the province partitions add up: the sample's 200 units are all in the two real provinces
+    assert con.execute(
+        f"SELECT count(*) FROM read_parquet('{runs['celery']}/published/deferral_decisions/*.parquet')").fetchall() == [(200,)]
