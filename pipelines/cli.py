@@ -20,7 +20,7 @@ def fail(message: str, code: int = 2) -> None:
 @app.command()
 def generate(
     data_dir: Annotated[Path, typer.Option(help="Where raw/ is written.")],
-    scale: Annotated[str, typer.Option(help="tiny | city | province")] = "tiny",
+    scale: Annotated[str, typer.Option(help="tiny | city | city4 (four provinces) | province")] = "tiny",
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing raw/ (its files are deleted).")] = False,
 ) -> None:
@@ -31,7 +31,10 @@ def generate(
     if raw.exists() and any(raw.iterdir()) and not force:
         fail(f"{raw} already holds files (a real export?); nothing was changed. Choose another --data-dir, or pass "
              "--force to delete it and generate anew.")
-    manifest = run_generate(data_dir, scale, seed)
+    try:
+        manifest = run_generate(data_dir, scale, seed)
+    except ValueError as problem:  # an unknown scale, or profiles that do not cover the scale's regions
+        fail(str(problem))
     rows = sum(t["rows"] for t in manifest["tables"].values())
     typer.echo(f"wrote {rows:,} rows in 9 tables to {raw} (manifest: raw/manifest.json)")
 

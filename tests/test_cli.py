@@ -43,8 +43,9 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
         assert sorted(r.job_name for r in runs) == ["ingest_job", "monthly_job"]
         monthly = next(r for r in runs if r.job_name == "monthly_job")
         assert monthly.tags["deferral/as_of"] == "2022-10"
-        assert monthly.tags["dagster/asset_partition_range_start"] == "2022-07"
-        assert monthly.tags["dagster/asset_partition_range_end"] == "2022-10"
+        # one run over the box of every province (first to last) x report months 2022-07..2022-10
+        assert monthly.tags["dagster/asset_partition_range_start"] == "anhui-2022|2022-07"
+        assert monthly.tags["dagster/asset_partition_range_end"] == "shanxi-2022|2022-10"
         assert instance.get_latest_materialization_event(dg.AssetKey(["published", "deferral_decisions"])) is not None
     coverage = _gx_coverage(home, "contributions")
     assert coverage["gx_mode"] == "sample"

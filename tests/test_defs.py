@@ -26,7 +26,9 @@ def _graph() -> dict:
             "kinds": sorted(node.kinds),
             "owners": list(node.owners),
             "partitions": type(partitions).__name__ if partitions else None,
-            "partitions_name": getattr(partitions, "name", None),  # dynamic: months added as data arrives
+            # dynamic dimensions, by name: provinces and months added as profiles and data arrive
+            "partitions_name": ([f"{d.name}:{d.partitions_def.name}" for d in partitions.partitions_defs]
+                                if isinstance(partitions, dg.MultiPartitionsDefinition) else getattr(partitions, "name", None)),
             "checks": sorted(c.name for c in node.check_keys),
             "blocking_checks": sorted(c.name for c in node.check_keys
                                       if graph.get_check_spec(c).blocking),

@@ -36,8 +36,10 @@ def test_report_months_follow_a_successful_ingest(tmp_path):
             dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="ingest_job"),
             resources={"warehouse": warehouse_resource(str(root))}) as context:
             request = report_months_after_ingest(context)
-    assert request.tags["dagster/asset_partition_range_start"] == "2022-07"
-    assert request.tags["dagster/asset_partition_range_end"] == "2023-02"
+            assert instance.get_dynamic_partitions("provinces") == ["anhui-2022", "shanxi-2022"]  # registered too
+    # every province (the box from the first to the last) x report months 2022-07..2023-02
+    assert request.tags["dagster/asset_partition_range_start"] == "anhui-2022|2022-07"
+    assert request.tags["dagster/asset_partition_range_end"] == "shanxi-2022|2023-02"
 
 
 def test_schedule_is_monthly():

@@ -10,8 +10,6 @@ are started here and stopped by process id.
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,28 +18,11 @@ import duckdb
 import pytest
 
 from assets.resources import SAMPLE_DATA_DIR
+from pipelines.local_cluster import free_port, start_broker, start_worker, stop
 
 ROOT = Path(__file__).parent.parent
 PROFILES = os.pathsep.join(str(ROOT / "assets" / "policy" / "profiles" / d) for d in ("", "examples"))
 REDIS = shutil.which("redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group (a Celery worker's pool children with it), SIGKILL if it lingers."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _run(data_dir: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -57,7 +38,7 @@ def _published(data_dir: Path) -> dict[str, bytes]:
 
 @pytest.mark.skipif(REDIS is None, reason="no redis-server on this machine (.ci/run installs Debian's)")
 def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFERRAL_")}
     env.update(DEFERRAL_PROFILES_DIR=PROFILES, DEFERRAL_CELERY_BROKER=f"redis://127.0.0.1:{port}/0",
                DEFERRAL_GX_SAMPLE_ROWS="1000")
@@ -66,21 +47,17 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
         shutil.copytree(SAMPLE_DATA_DIR / "raw", data_dir / "raw")
     started = []
     try:
-        started.append(subprocess.Popen(
-            [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, start_new_session=True))
+        started.append(start_broker(port))
         for i in (1, 2):
-            started.append(subprocess.Popen(
-                [sys.executable, "-m", "pipelines.cli", "worker", "--name", f"test{i}-{port}@%h"],
-                env={**env, "DAGSTER_HOME": str(tmp_path / "worker_home")}, cwd=ROOT,
-                stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT, start_new_session=True))
+            started.append(start_worker(f"test{i}-{port}@%h", {**env, "DAGSTER_HOME": str(tmp_path / "worker_home")},
+                                        tmp_path / f"worker{i}.log"))
         reference = _run(runs["in_process"], env)
         assert reference.returncode == 0, reference.stderr[-3000:]
         celery = _run(runs["celery"], env, "--executor", "celery")
         assert celery.returncode == 0, celery.stderr[-3000:] + (tmp_path / "worker1.log").read_text()[-3000:]
     finally:
         for process in reversed(started):
-            _stop(process)
+            stop(process)
     for process in started:
         assert process.poll() is not None  # broker and workers are gone
 
