@@ -32,12 +32,12 @@ def test_case_1_dagster_cli_materialize_uses_the_key_and_a_changed_key_changes_e
     shutil.copytree(data, other, symlinks=True)
     env = env_for(other, DEFERRAL_PII_KEY="k2-other-key")
     proc = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
-                           "--select", "repayment_schedule", "--partition", "2023-07"],
+                           "--select", "repayment_schedule", "--partition", "anhui-2022|2023-07"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ids = raw_person_ids(data, valid_only=True)
-    first = person_keys(f"{data}/warehouse/policy/repayment_schedule/2023-07.parquet")
-    second = person_keys(f"{other}/warehouse/policy/repayment_schedule/2023-07.parquet")
+    first = person_keys(f"{data}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet")
+    second = person_keys(f"{other}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet")
     assert second <= {hmac16("k2-other-key", i) for i in ids}
     assert len(second) == len(first) and not first & second
 

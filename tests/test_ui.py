@@ -141,7 +141,9 @@ SAMPLE_MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m
 def test_partitions_end_at_the_last_month_with_data(server):
     data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) {
         ... on AssetNode { partitionKeys } } }""")
-    assert data["assetNodeOrError"]["partitionKeys"] == SAMPLE_MONTHS  # 2022-07 (Shanxi) to the latest period
+    # every province x report month 2022-07 (Shanxi's first) to the latest period, province first
+    assert data["assetNodeOrError"]["partitionKeys"] == [f"{p}|{m}" for p in ("anhui-2022", "shanxi-2022")
+                                                         for m in SAMPLE_MONTHS]
 
 
 def test_cli_runs_are_filed_under_their_jobs(server):
@@ -220,7 +222,7 @@ def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
         selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "monthly_job",
                    assetSelection: [{path: ["repayment_schedule"]}]},
         runConfigData: "{}",
-        executionMetadata: {tags: [{key: "dagster/partition", value: "2023-07"}]}}) {
+        executionMetadata: {tags: [{key: "dagster/partition", value: "anhui-2022|2023-07"}]}}) {
         __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""")["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
@@ -233,7 +235,7 @@ def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
     import duckdb
 
     keys = {k for (k,) in duckdb.connect().execute(
-        f"SELECT person_key FROM read_parquet('{server['data']}/warehouse/policy/repayment_schedule/2023-07.parquet') "
+        f"SELECT person_key FROM read_parquet('{server['data']}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet') "
         "WHERE person_key IS NOT NULL").fetchall()}
     assert keys and keys <= {hmac16(UI_KEY, i) for i in raw_person_ids(server["data"], valid_only=True)}
 
