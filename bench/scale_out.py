@@ -1,6 +1,7 @@
 """Benchmark (issue 13): four provinces at city scale, in-process and on 1 and 2 Celery workers.
 
     .venv/bin/python bench/scale_out.py [--data-dir /tmp/bench-city4] [--seed 7] [--skip-generate]
+                                        [--skip-in-process] [--as-of YYYY-MM]
 
 Generates ``--scale city4`` (the two profiles' city regions and the two example profiles', about
 20,000 units per province) with ``DEFERRAL_PROFILES_DIR`` naming both profile folders, then runs
@@ -53,7 +54,7 @@ def _peak_rss_gb(group: int) -> float:
     return peak / 1024 ** 2
 
 
-def run_once(label: str, raw: Path, work: Path, env: dict, workers: int) -> float:
+def run_once(label: str, raw: Path, work: Path, env: dict, workers: int, extra: list[str]) -> float:
     data_dir = work / label.replace(" ", "_")
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(raw, data_dir / "raw")
@@ -67,8 +68,8 @@ def run_once(label: str, raw: Path, work: Path, env: dict, workers: int) -> floa
             for i in range(workers):
                 started.append(start_worker(f"bench{i}-{port}@%h", env, data_dir / f"worker{i}.log", "--log-level", "WARNING"))
             time.sleep(5)  # the workers connect before the first step is sent
-        extra = ["--executor", "celery"] if workers else []
-        seconds, _ = timed(label, [str(BIN / "deferral"), "run", "--data-dir", str(data_dir), *extra], env)
+        executor = ["--executor", "celery"] if workers else []
+        seconds, _ = timed(label, [str(BIN / "deferral"), "run", "--data-dir", str(data_dir), *executor, *extra], env)
         for i, worker in enumerate(started[1:]):
             print(f"    worker {i + 1} peak RSS {_peak_rss_gb(worker.pid):.2f} GB")
         if workers:
@@ -91,6 +92,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/bench-city4"))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true", help="only the Celery runs")
+    parser.add_argument("--as-of", default=None, help="report month YYYY-MM (default: the latest)")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("redis-server not found: install Debian's redis-server (as .ci/run does)")
@@ -99,10 +102,12 @@ def main() -> None:
     if not args.skip_generate:
         timed("generate city4", [str(BIN / "deferral"), "generate", "--data-dir", str(source), "--scale", "city4",
                                  "--seed", str(args.seed), "--force"], env)
-    in_process = run_once("in-process", source / "raw", args.data_dir, env, 0)
-    one = run_once("celery 1 worker", source / "raw", args.data_dir, env, 1)
-    two = run_once("celery 2 workers", source / "raw", args.data_dir, env, 2)
-    print(f"speed-up of 2 workers over 1: {one / two:.2f}x; 1 worker vs in-process: {one / in_process:.2f}x")
+    extra = ["--as-of", args.as_of] if args.as_of else []
+    in_process = None if args.skip_in_process else run_once("in-process", source / "raw", args.data_dir, env, 0, extra)
+    one = run_once("celery 1 worker", source / "raw", args.data_dir, env, 1, extra)
+    two = run_once("celery 2 workers", source / "raw", args.data_dir, env, 2, extra)
+    print(f"speed-up of 2 workers over 1: {one / two:.2f}x" + (f"; 1 worker vs in-process: {one / in_process:.2f}x"
+                                                                 if in_process else ""))
 
 
 if __name__ == "__main__":
