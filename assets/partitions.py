@@ -15,13 +15,12 @@ fanning out per region would multiply Dagster's bookkeeping (months x 29 regions
 shortening the critical path.
 """
 
-import os
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from assets.profiles import load_profiles
+from assets.profiles import profiles_in_use
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
 # The second dimension (issue 13): the policy profile, one per province. A province's month reads
@@ -44,7 +43,7 @@ def split_key(key) -> tuple[str, str]:
 
 def profile_ids() -> list[str]:
     """The policy profiles (provinces) of the profile files in use, sorted."""
-    return sorted(p.policy_id for p in load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None))
+    return sorted(p.policy_id for p in profiles_in_use())
 
 
 def register_provinces(instance: dg.DagsterInstance, ids: list[str] | None = None) -> list[str]:
@@ -57,7 +56,7 @@ def register_provinces(instance: dg.DagsterInstance, ids: list[str] | None = Non
 
 
 def first_report_month() -> str:
-    return min(p.first_period for p in load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None))
+    return min(p.first_period for p in profiles_in_use())
 
 
 def months_through(last: str) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from assets.storage import q, sql_statements
-from assets.profiles import load_profiles
+from assets.profiles import profiles_in_use
 from pipelines.synthetic.plant import Planter, plant_bad_rows
 
 HERE = Path(__file__).parent
@@ -74,7 +74,7 @@ INDICATOR_BANDS = [
 
 
 def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> None:
-    profiles = load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None)
+    profiles = profiles_in_use()
     missing = sorted(set(scale.regions or ()) - {r for p in profiles for r in p.regions})
     if missing:
         raise ValueError(f"no profile covers regions {', '.join(missing)} of this scale: set DEFERRAL_PROFILES_DIR to "
