@@ -5,11 +5,16 @@ province over its report months, launched together so the broker holds steps of 
 and each idle worker takes the next, then ``publish_job``. Dagster's Celery executor sends each
 step to a worker; this module only launches the runs (the same runs the launchpad or a schedule
 would), and it stops at the first stage that fails.
+
+Each run is launched from its own process, as Dagster's run launcher does: ``execute_job`` is not
+safe to call from several threads of one process (each run reconfigures Python's logging while the
+others log through it, and the threads deadlock on logging's locks).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -25,7 +30,7 @@ class Outcome:
 
 
 def _execute(job_fn, run_config: dict, tags: dict) -> Outcome:
-    # each thread its own instance handle (the storages' connections are not shared across threads)
+    # runs in a fresh (spawned) process: its own instance handle, logging and broker connections
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(dg.reconstructable(job_fn), instance=instance, run_config=run_config, tags=tags)
         return Outcome(result.success, result.run_id)
@@ -41,9 +46,9 @@ def run_provinces_side_by_side(instance: dg.DagsterInstance, run_config: dict, t
     if not shared.success:
         return shared
     ids = instance.get_dynamic_partitions(provinces.name)
-    with ThreadPoolExecutor(max_workers=max(1, len(ids))) as pool:
-        outcomes = list(pool.map(lambda p: _execute(province_job_def, run_config, {
-            **tags, **range_tags(first_month, month, [p]), "deferral/province": p}), ids))
+    province_tags = [{**tags, **range_tags(first_month, month, [p]), "deferral/province": p} for p in ids]
+    with ProcessPoolExecutor(max_workers=max(1, len(ids)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        outcomes = list(pool.map(_execute, [province_job_def] * len(ids), [run_config] * len(ids), province_tags))
     run_ids += [o.run_id for o in outcomes]
     failed = [o for o in outcomes if not o.success]
     if failed:
