@@ -27,11 +27,27 @@ PANELS = [("cumulative_deferred", "累计缓缴金额", "Deferred (cumulative)")
           ("outstanding", "待补缴金额", "Outstanding")]
 
 
-@cache
-def cjk_font() -> str | None:
-    """The first installed CJK-capable font family, or None."""
+def _first_cjk() -> str | None:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed CJK-capable font family, or None. matplotlib keeps its font list in a
+    per-user cache; a font installed after that cache was written (CI installs one) is not in it,
+    so when no CJK font is listed the system's font files missing from the list are added."""
+    family = _first_cjk()
+    if family is None:
+        listed = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in listed:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # a font file matplotlib cannot read
+                    continue
+        family = _first_cjk()
+    return family
 
 
 def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) -> bool:
