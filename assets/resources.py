@@ -179,9 +179,14 @@ class Warehouse(dg.ConfigurableResource):
         engine = DuckDBResource(database=":memory:", connection_config={
             "memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads})
         with engine.get_connection() as con:
-            con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
-            con.execute("SET preserve_insertion_order = false")
-            yield con
+            try:
+                con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
+                con.execute("SET preserve_insertion_order = false")
+                yield con
+            finally:
+                # dagster-duckdb closes only when the block succeeds; a failed step's connection (with
+                # its Python UDFs) otherwise lives on in the traceback and DuckDB reports it at exit
+                con.close()
 
 
 def settings_from_environment(**overrides) -> Settings:
