@@ -1,4 +1,5 @@
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,26 @@ from assets.resources import SAMPLE_DATA_DIR, warehouse_resource
 # Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
 USCC_A = "91340100123456788L"  # SPEC section 2 example
 PERSON_A = "11010519491231002X"  # SPEC section 2 example
+
+
+def pytest_configure(config):
+    """Test data dirs in memory where Linux offers /dev/shm: every sample run writes Dagster's SQLite
+    event log event by event, and on CI's disk those syncs were a sixth of a run. The folder is fixed
+    (a later session clears it) and only the controller picks it; pytest-xdist's workers get theirs
+    below it. ``--basetemp`` on the command line wins."""
+    shm = Path("/dev/shm")
+    if config.option.basetemp or hasattr(config, "workerinput") or not (shm.is_dir() and os.access(shm, os.W_OK)):
+        return
+    config.option.basetemp = str(shm / f"deferral-tests-{os.getuid()}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """pytest-xdist groups (``--dist=loadgroup``): a test module stays in one process with its module
+    fixtures, and every test of the session's ``keyed_run`` (a whole sample run) joins one group, so
+    that run is made once, not once per process."""
+    for item in items:
+        group = "keyed_run" if "keyed_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
