@@ -15,7 +15,7 @@ steps, so steps can run in parallel processes or on other machines.
 
 import multiprocessing
 import os
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -178,15 +178,12 @@ class Warehouse(dg.ConfigurableResource):
         spill.mkdir(parents=True, exist_ok=True)
         engine = DuckDBResource(database=":memory:", connection_config={
             "memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads})
-        with engine.get_connection() as con:
-            try:
-                con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
-                con.execute("SET preserve_insertion_order = false")
-                yield con
-            finally:
-                # dagster-duckdb closes only when the block succeeds; a failed step's connection (with
-                # its Python UDFs) otherwise lives on in the traceback and DuckDB reports it at exit
-                con.close()
+        # closing(): dagster-duckdb closes only when the block succeeds; a failed step's connection
+        # (with its Python UDFs) would otherwise live on in the traceback and DuckDB report it at exit
+        with engine.get_connection() as con, closing(con):
+            con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
+            con.execute("SET preserve_insertion_order = false")
+            yield con
 
 
 def settings_from_environment(**overrides) -> Settings:

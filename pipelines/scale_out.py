@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import dagster as dg
 
@@ -48,7 +49,7 @@ def run_provinces_side_by_side(instance: dg.DagsterInstance, run_config: dict, t
     ids = instance.get_dynamic_partitions(provinces.name)
     province_tags = [{**tags, **range_tags(first_month, month, [p]), "deferral/province": p} for p in ids]
     with ProcessPoolExecutor(max_workers=max(1, len(ids)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        outcomes = list(pool.map(_execute, [province_job_def] * len(ids), [run_config] * len(ids), province_tags))
+        outcomes = list(pool.map(partial(_execute, province_job_def, run_config), province_tags))
     run_ids += [o.run_id for o in outcomes]
     failed = [o for o in outcomes if not o.success]
     if failed:
