@@ -31,6 +31,9 @@ class RawTable:
     person_columns: tuple[str, ...] = ()
     region_columns: tuple[str, ...] = ()
     references_unit: bool = False
+    # ingested one province at a time, each province's accepted rows in their own file (needs
+    # references_unit: a row's province is its unit's)
+    by_province: bool = False
     positive_columns: tuple[str, ...] = ()
     # the column that dates each fact: a report month sees only rows dated on or before its last
     # day (a DATE) or in or before the month (a YYYY-MM period); empty: known from the start
@@ -87,5 +90,6 @@ RAW_TABLES: dict[str, RawTable] = _load_tables()
 
 
 def ingest_key(table: str) -> dg.AssetKey:
-    """The asset that holds raw table ``table``'s accepted rows (``warehouse/clean/<table>.parquet``)."""
+    """The asset that holds raw table ``table``'s accepted rows (``warehouse/clean/<table>.parquet``, or
+    ``warehouse/clean/<table>/<province>.parquet`` for a table ingested by province)."""
     return dg.AssetKey(["ingest", table])

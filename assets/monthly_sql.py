@@ -53,6 +53,13 @@ def _deps(inputs: list[str]) -> list[dg.AssetKey]:
     return sorted({input_key(i) for i in inputs} - {None}, key=lambda k: k.to_user_string())
 
 
+def _clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
+    """The accepted rows a province's month reads: for a table ingested by province the province's
+    file (every province's when ingest has not written one for it: a profile added since)."""
+    own = warehouse.clean_path(table, province)
+    return own if not RAW_TABLES[table].by_province or own.exists() else warehouse.clean_path(table)
+
+
 def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str], province: str) -> None:
     """Once per connection and province: each raw input as a view of the province's rows
     (:mod:`assets.province_scope`) cut to the as-of date (the cut reads the ``report_month()``
@@ -63,7 +70,8 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[s
     set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
     for name in inputs:
         if name in RAW_TABLES:
-            source = f"read_parquet({q(warehouse.clean_path(name))})"
+            # a table ingested by province: the province's own file (the scope filter below keeps it exact)
+            source = f"read_parquet({q(_clean_source(warehouse, name, province))})"
             con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped_sql(source, list(RAW_TABLES[name].columns))}")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in STATIC_INPUTS:

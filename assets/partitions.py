@@ -71,11 +71,11 @@ def months_through(last: str) -> list[str]:
 
 def latest_contribution_period(data_dir: Path) -> str | None:
     """The latest period among accepted contributions; None when there are none (yet)."""
-    path = data_dir / "warehouse" / "clean" / "contributions.parquet"
-    if not path.exists():
+    folder = data_dir / "warehouse" / "clean" / "contributions"  # one file per province (ingested by province)
+    if not any(folder.glob("*.parquet")):
         return None
     with duckdb.connect() as con:
-        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(folder / "*.parquet")]).fetchall()[0][0]
 
 
 def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:

@@ -24,6 +24,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from assets.contracts import RAW_TABLES
 from assets.lock import DataDirBusy, acquire, release
 from assets.profiles import PolicyProfile, load_profiles
 
@@ -130,14 +131,35 @@ class Warehouse(dg.ConfigurableResource):
     def raw_dir(self, table: str) -> Path:
         return self.root / "raw" / table
 
-    def staged_dir(self, table: str) -> Path:
-        return self.root / "warehouse" / "staged" / table
+    def staged_dir(self, table: str, share: Optional[str] = None) -> Path:
+        """Where ingest stages a table's files as Parquet; ``share``: a province's (or ``_shared``) part."""
+        folder = self.root / "warehouse" / "staged" / table
+        return folder / share if share else folder
 
-    def clean_path(self, table: str) -> Path:
+    def clean_path(self, table: str, province: Optional[str] = None) -> Path:
+        """``warehouse/clean/<table>.parquet``; for a table ingested by province, the province's
+        ``warehouse/clean/<table>/<province>.parquet``, or without ``province`` the glob of every
+        province's file, which ``read_parquet`` reads as one table."""
+        if RAW_TABLES[table].by_province:
+            return self.root / "warehouse" / "clean" / table / f"{province or '*'}.parquet"
         return self.root / "warehouse" / "clean" / f"{table}.parquet"
+
+    def has_clean(self, table: str) -> bool:
+        """Whether ingest has written the table's accepted rows (every province's file, or the one file)."""
+        path = self.clean_path(table)
+        return any(path.parent.glob(path.name)) if RAW_TABLES[table].by_province else path.exists()
+
+    def duplicates_path(self, table: str, province: Optional[str] = None) -> Path:
+        """The exact duplicates ingest dropped (file and line only): like :meth:`clean_path`."""
+        folder = self.root / "warehouse" / "duplicates"
+        return folder / table / f"{province or '*'}.parquet" if RAW_TABLES[table].by_province else folder / f"{table}.parquet"
 
     def quarantine_dir(self, table: str) -> Path:
         return self.root / "quarantine" / table
+
+    def quarantine_path(self, table: str, province: Optional[str] = None) -> Path:
+        """The quarantine file one ingest step writes: ``quarantine.parquet``, or the province's."""
+        return self.quarantine_dir(table) / f"{province or 'quarantine'}.parquet"
 
     def docs_dir(self) -> Path:
         return self.root / "data_docs"

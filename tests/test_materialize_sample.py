@@ -67,8 +67,12 @@ def test_gx_metadata_lists_each_expectation(sample_run):
 
 def test_data_docs_built(sample_run):
     root, _, _ = sample_run
-    assert (root / "data_docs" / "index.html").exists()
-    assert (root / "data_docs" / "contributions" / "index.html").exists()
+    index = (root / "data_docs" / "index.html").read_text(encoding="utf-8")
+    assert (root / "data_docs" / "units" / "index.html").exists() and 'href="units/index.html"' in index
+    # contributions are validated one province at a time: a Data Docs site per province, each linked
+    for province in ("anhui-2022", "shanxi-2022"):
+        assert (root / "data_docs" / "contributions" / province / "index.html").exists()
+        assert f'href="contributions/{province}/index.html"' in index
 
 
 def test_accounting_check_fails_when_a_row_goes_missing(sample_run, tmp_path):

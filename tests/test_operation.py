@@ -26,9 +26,9 @@ def test_raw_files_sensor_fires_on_new_files_only(sample_copy):
 
 def test_report_months_follow_a_successful_ingest(tmp_path):
     root = tmp_path
-    (root / "warehouse" / "clean").mkdir(parents=True)
+    (root / "warehouse" / "clean" / "contributions").mkdir(parents=True)
     duckdb.connect().execute(
-        f"COPY (SELECT '2023-02' AS period UNION ALL SELECT '2022-11') TO '{root}/warehouse/clean/contributions.parquet'")
+        f"COPY (SELECT '2023-02' AS period UNION ALL SELECT '2022-11') TO '{root}/warehouse/clean/contributions/anhui-2022.parquet'")
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(dg.GraphDefinition(name="g", node_defs=[]).to_job(name="ingest_job"))
         with dg.build_run_status_sensor_context(

@@ -2,7 +2,9 @@
 
 A Redis server on 127.0.0.1 (installed by .ci/run) and two `deferral worker` processes run the
 sample through `deferral run --executor celery`; every published file must equal, byte for byte,
-the in-process run's. The four provinces are the two profiles and the two example profiles
+the in-process run's. The Celery run's contributions are laid out by province folder
+(raw/contributions/<province_code>/, the corrections file left shared), the in-process run's flat:
+ingest by province gives the same accepted rows either way. The four provinces are the two profiles and the two example profiles
 (assets/policy/profiles/examples), configured by DEFERRAL_PROFILES_DIR alone. Broker and workers
 are started here and stopped by process id.
 """
@@ -47,6 +49,11 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
     runs = {name: tmp_path / name for name in ("in_process", "celery")}
     for data_dir in runs.values():
         shutil.copytree(SAMPLE_DATA_DIR / "raw", data_dir / "raw")
+    contributions = runs["celery"] / "raw" / "contributions"
+    for name, code in (("contributions_anhui_2022.csv", "340000"), ("contributions_anhui_2023.csv", "340000"),
+                       ("contributions_shanxi.parquet", "140000")):
+        (contributions / code).mkdir(exist_ok=True)
+        (contributions / name).rename(contributions / code / name)
     started = []
     try:
         started.append(start_broker(port))
@@ -65,7 +72,8 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
 
     # the workers ran the steps: their logs name steps of every stage
     logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in (1, 2))
-    for step in ("ingest__contributions", "unit_period_contributions", "deferral_decisions", "publication"):
+    for step in ("ingest__contributions.province[anhui_2022]", "ingest__contributions.province[shanxi_2022]",
+                 "unit_period_contributions", "deferral_decisions", "publication"):
         assert f"Executing steps {step} in celery worker" in logs
 
     # four province partitions, each with its own files; the example provinces have no units here
@@ -74,6 +82,12 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
         "anhui-2022", "henan-example", "hubei-example", "shanxi-2022"]
     con = duckdb.connect()
     assert con.execute(f"SELECT count(*) FROM read_parquet('{policy}/henan-example.parquet')").fetchall() == [(0,)]
+
+    # the same rows quarantined (their source_file names the folder they were in), each province's own
+    quarantined = [con.execute(f"SELECT regexp_replace(source_file, '/[0-9]{{6}}/', '/'), source_line, rule, raw_values "
+                               f"FROM read_parquet('{d}/quarantine/contributions/*.parquet') ORDER BY ALL").fetchall()
+                   for d in runs.values()]
+    assert quarantined[0] == quarantined[1] and len(quarantined[0]) > 20
 
     expected, found = _published(runs["in_process"]), _published(runs["celery"])
     assert sorted(found) == sorted(expected)

@@ -5,11 +5,16 @@ accepted rows to ``warehouse/clean/<table>.parquet`` (typed: DECIMAL(18,2) money
 YYYY-MM periods), every rejected row to ``quarantine/<table>/`` with the rule it broke, and the
 dropped exact duplicates to ``warehouse/duplicates/<table>.parquet``. Nothing is lost, nothing
 silently fixed: rows read = accepted + quarantined + exact duplicates, checked on every run.
+
+A table marked ``by_province`` in contracts.yaml (contributions) is ingested one province at a
+time, each province a step of its own (:mod:`assets.ingest.shares` says which rows are whose), into
+``warehouse/clean/<table>/<policy_id>.parquet`` and the like; read together they are the table.
 """
 
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +23,8 @@ from assets.contracts import RAW_TABLES, RawTable, ingest_key
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key, register_udfs
 from assets.ingest import rules as R
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, count_records, ignored_files, list_sources, raw_files, relative_name, stage_table
-from assets.ingest.gx_runner import validate_rows, write_results
+from assets.ingest.gx_runner import merge_outcomes, validate_rows, write_docs_index, write_results
+from assets.ingest.shares import SHARED, Share, route_files
 from assets.vocabulary import hint_sql, rule_texts
 from assets.storage import exact_preview, q, scalar, sql_statements, write_parquet
 from assets.partitions import latest_contribution_period, register_report_months
@@ -51,11 +57,11 @@ def _warnings(con, table: RawTable) -> dict:
     return out
 
 
-def quarantine_by_rule(con, warehouse: Warehouse, table: str) -> dict[str, int]:
-    """Quarantined rows per rule (a row breaking several rules counts under each)."""
+def quarantine_by_rule(con, path: Path) -> dict[str, int]:
+    """Quarantined rows per rule in ``path`` (a file or glob; a row breaking several rules counts under each)."""
     rows = con.execute(
         f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-        f"{q(warehouse.quarantine_dir(table) / '*.parquet')})) GROUP BY r ORDER BY r").fetchall()
+        f"{q(path)})) GROUP BY r ORDER BY r").fetchall()
     return dict(rows)
 
 
@@ -68,8 +74,11 @@ def explain_rules(by_rule: dict[str, int]) -> str:
     return "\n".join(lines) if by_rule else "nothing quarantined 无隔离记录"
 
 
-def validation_results_path(warehouse: Warehouse, table: str) -> Path:
-    return warehouse.root / "warehouse" / "validation" / f"{table}.json"
+def validation_results_path(warehouse: Warehouse, table: str, province: str | None = None) -> Path:
+    """``warehouse/validation/<table>.json`` (for a table ingested by province, the merge of each
+    province's ``warehouse/validation/<table>/<province>.json``)."""
+    folder = warehouse.root / "warehouse" / "validation"
+    return folder / table / f"{province}.json" if province else folder / f"{table}.json"
 
 
 def records_in_files(warehouse: Warehouse, table: str) -> int:
@@ -78,27 +87,31 @@ def records_in_files(warehouse: Warehouse, table: str) -> int:
 
 
 def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
-    """Runs the whole ingest of one table on a DuckDB connection; returns its counts."""
-    raw_dir = warehouse.raw_dir(table.name)
-    if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
-        raise BadInputFile(f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
-                           "files with the contract's header) and run again.")
-    sources = list_sources(raw_dir) if raw_dir.is_dir() else []
-    staged = warehouse.staged_dir(table.name)
+    """Runs the whole ingest of one table on a DuckDB connection, in this process; returns its counts
+    (a table ingested by province: every province's step one after the other, then their sum)."""
+    if not table.by_province:
+        return ingest_share(con, warehouse, plan_shares(con, warehouse, table)[0])
+    shares = plan_shares(con, warehouse, table)
+    return gather_shares(con, warehouse, table, [ingest_share(con, warehouse, s) for s in shares])
+
+
+def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
+    """Ingests one share of a table (the whole table, or one province's rows); returns its counts."""
+    table = RAW_TABLES[share.table]
+    staged = warehouse.staged_dir(table.name, share.province)
+    sources = list_sources(list(share.files))
     stage_table(con, sources, table.columns, staged, warehouse.root)
-    staged_glob = q(staged / "part-*.parquet") if sources else None
-    if staged_glob is None:  # no files: an empty staged table with the contract's columns
-        cols = ", ".join(f"NULL::VARCHAR AS {R.ident(c)}" for c in table.columns)
-        write_parquet(con, f"SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0",
-                          staged / "part-0000.parquet")
-        staged_glob = q(staged / "part-*.parquet")
+    shared = warehouse.staged_dir(table.name, SHARED)
+    staged_glob = "[" + ", ".join(q(d / "part-*.parquet") for d in [staged] + ([shared] if share.reads_shared else [])) + "]"
+    rejects = "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
 
     register_udfs(con)
     regions = sorted(r for p in warehouse.profiles() for r in p.regions)
     if table.references_unit:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})"
-        )
+        # a province's step accepts its own units only: a row of its folder naming another province's unit is unknown there
+        own = f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
+                    f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}")
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
@@ -112,51 +125,122 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
     for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
-                                    rules=R.rules_expression(table, regions), staged_glob=staged_glob):
+                                    rules=R.rules_expression(table, regions), staged_glob=staged_glob,
+                                    scope=_scope(con, warehouse, share)):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
-    gx_outcome = validate_rows(con, table, warehouse.docs_dir() / table.name, warehouse.settings.gx_batch_rows,
+    docs = warehouse.docs_dir() / table.name
+    gx_outcome = validate_rows(con, table, warehouse.docs_dir(), docs / share.province if share.province else docs,
+                               warehouse.settings.gx_batch_rows,
                                None if warehouse.full_validation else warehouse.settings.gx_sample_rows)
     for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
                                     repeated_keys=R.repeated_keys_query(table), candidate=R.candidate_expression(table),
                                     all_columns=", ".join(R.ident(c) for c in table.columns),
                                     conflict=R.conflict_expression(table)):
         con.execute(statement)
-    accepted = write_parquet(con, "SELECT * FROM accepted", warehouse.clean_path(table.name))
+    clean_path = warehouse.clean_path(table.name, share.province)
+    accepted = write_parquet(con, "SELECT * FROM accepted", clean_path)
     # from here on the accepted rows are read back from what was written, not computed again
-    con.execute(f"CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM read_parquet({q(warehouse.clean_path(table.name))})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM read_parquet({q(clean_path)})")
     write_parquet(
         con,
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",
-        warehouse.root / "warehouse" / "duplicates" / f"{table.name}.parquet",
+        warehouse.duplicates_path(table.name, share.province),
     )
-    (quarantine,) = sql_statements(SQL_DIR / "ingest_quarantine.sql", staged_glob=staged_glob,
-                                   rejects=q(staged / "rejects.parquet"),
+    (quarantine,) = sql_statements(SQL_DIR / "ingest_quarantine.sql", staged_glob=staged_glob, rejects=rejects,
                                    raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
                                    hint=hint_sql("q.rule"), field_count_hint=hint_sql("'field_count:record'"))
-    write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
-                      warehouse.quarantine_dir(table.name) / "quarantine.parquet")
-
+    quarantine_path = warehouse.quarantine_path(table.name, share.province)
     counts = {
-        "rows_read": records_in_files(warehouse, table.name),
         "accepted": accepted,
-        "quarantined": scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / 'quarantine.parquet')})"),
+        "quarantined": write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
+                                     quarantine_path),
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
-    counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse, table.name)
-    counts["validation"] = write_results(validation_results_path(warehouse, table.name), table, gx_outcome,
-                                         counts["quarantine_by_rule"])
-    counts["files"] = [{"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
-                       for s in sources]
+    counts["quarantine_by_rule"] = quarantine_by_rule(con, quarantine_path)
+    counts["validation"] = write_results(validation_results_path(warehouse, table.name, share.province), table,
+                                         gx_outcome, counts["quarantine_by_rule"])
+    counts["files"] = _listing(warehouse, sources) + list(share.listed)
+    counts["warnings"] = _warnings(con, table)
+    if share.province is None:
+        return _finish(con, warehouse, table, counts)
+    return counts
+
+
+def _listing(warehouse: Warehouse, sources: list) -> list[dict]:
+    return [{"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
+            for s in sources]
+
+
+def _scope(con, warehouse: Warehouse, share: Share) -> str:
+    """Which staged rows a step judges: all of them, or (a province's step that reads the shared
+    files) its own files' rows and the shared rows of its units; the first province also takes the
+    shared rows whose unit is nobody's, so that they are quarantined exactly once."""
+    if not share.reads_shared:
+        return "TRUE"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE shared_files AS SELECT DISTINCT source_file AS name "
+                f"FROM read_parquet({q(warehouse.staged_dir(share.table, SHARED) / 'part-*.parquet')})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})")
+    orphans = " OR coalesce(unit_id NOT IN (SELECT unit_id FROM all_units), TRUE)" if share.takes_orphans else ""
+    return (f"source_file NOT IN (SELECT name FROM shared_files) OR unit_id IN (SELECT unit_id FROM accepted_units)"
+            f"{orphans}")
+
+
+def _finish(con, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
+    """What the whole table's step reports besides its counts: rows read, folder state, a preview."""
+    raw_dir = warehouse.raw_dir(table.name)
+    counts["rows_read"] = records_in_files(warehouse, table.name)
     counts["ignored_files"] = [relative_name(p, warehouse.root) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
     counts["missing_folder"] = not raw_dir.is_dir()
-    counts["warnings"] = _warnings(con, table)
     # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
     register_person_key(con, warehouse.pii_key)
     shown = ", ".join(f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
                       for c in table.columns)
-    counts["preview"] = exact_preview(con, f"SELECT {shown} FROM clean", limit=5)
+    counts["preview"] = exact_preview(con, f"SELECT {shown} FROM read_parquet({q(warehouse.clean_path(table.name))})",
+                                      limit=5)
     return counts
+
+
+def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
+    """The ingest steps of a table. A whole table is one. A table ingested by province has one per
+    profile; the files no single province owns are staged here, once, for every province's step to
+    read its rows from; and what an earlier run wrote for provinces since removed is cleared."""
+    raw_dir = warehouse.raw_dir(table.name)
+    if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
+        raise BadInputFile(f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
+                           "files with the contract's header) and run again.")
+    if not table.by_province:
+        return [Share(table.name, None, tuple(raw_files(raw_dir)))]
+    profiles = warehouse.profiles()
+    own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
+    shared_sources = list_sources(shared)
+    stage_table(con, shared_sources, table.columns, warehouse.staged_dir(table.name, SHARED), warehouse.root)
+    for pattern in (warehouse.clean_path(table.name), warehouse.duplicates_path(table.name),  # every province's
+                    warehouse.quarantine_path(table.name, "*"), validation_results_path(warehouse, table.name, "*")):
+        for stale in pattern.parent.glob(pattern.name):
+            stale.unlink()
+    return [Share(table.name, p.policy_id, tuple(own.get(p.policy_id, [])), reads_shared=bool(shared),
+                  takes_orphans=i == 0, regions=p.regions, listed=_listing(warehouse, shared_sources) if i == 0 else ())
+            for i, p in enumerate(profiles)]
+
+
+def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict]) -> dict:
+    """The provinces' counts summed into the table's, as one step would have reported them; the
+    table's validation record merged (``warehouse/validation/<table>.json``)."""
+    counts = {key: sum(p[key] for p in parts) for key in ("accepted", "quarantined", "exact_duplicates")}
+    counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse.quarantine_path(table.name, "*"))
+    validations = [p["validation"] for p in parts]
+    counts["validation"] = write_results(validation_results_path(warehouse, table.name), table, merge_outcomes(validations),
+                                         counts["quarantine_by_rule"])
+    counts["files"] = sorted((f for p in parts for f in p["files"]), key=lambda f: f["file"])
+    write_docs_index(warehouse.docs_dir())  # the provinces' steps may have raced on it
+    counts["warnings"] = {}
+    for p in parts:
+        for name, w in p["warnings"].items():
+            merged = counts["warnings"].setdefault(name, {"count": 0, "examples": []})
+            merged["count"] += w["count"]
+            merged["examples"] = (merged["examples"] + w["examples"])[:10]
+    return _finish(con, warehouse, table, counts)
 
 
 def raw_observation(warehouse: Warehouse, table: str) -> dg.AssetObservation:
@@ -173,60 +257,122 @@ def raw_observation(warehouse: Warehouse, table: str) -> dg.AssetObservation:
         "bytes": sum(f["bytes"] for f in files), "data_version": version})
 
 
+def _description(table: RawTable) -> str:
+    split = (f" Ingested one province at a time: files under raw/{table.name}/<province_code>/ are that "
+             "province's, other files' rows go to the province of their unit (按省拆分入库)." if table.by_province else "")
+    return (f"{table.title}: accepted rows of raw/{table.name}/ (CSV UTF-8/GB18030 and Parquet), typed; "
+            f"rejected rows go to quarantine/{table.name}/ with the rule they broke.{split} "
+            f"入库校验：合格记录入库，不合格记录连同违反的规则进入隔离区，不丢失、不擅改。")
+
+
+@contextmanager
+def _bad_input(context):
+    """A bad file stops the step with its message (which names the file and what to do), no traceback."""
+    try:
+        yield
+    except BadInputFile as bad:
+        context.log.error(str(bad))
+        raise dg.Failure(description=str(bad), allow_retries=False) from None
+
+
+def _report(context, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
+    """Logs what ingest did and returns the materialization's metadata (the same whether one step
+    or one step per province did it)."""
+    context.log_event(raw_observation(warehouse, table.name))
+    if table.name == "contributions":  # the report months this data can report on become partitions
+        added = register_report_months(context.instance, latest_contribution_period(warehouse.root))
+        if added:
+            context.log.info(f"report months {added[0]} to {added[-1]} added as partitions")
+    if counts["missing_folder"]:
+        context.log.warning(f"raw/{table.name}/ is missing: read as an empty table")
+    if counts["ignored_files"]:
+        context.log.warning(f"{table.name}: ignored files ({IGNORED_NOTE}): {', '.join(counts['ignored_files'])}")
+    context.log.info(
+        f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
+        f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
+    for name, warning in counts["warnings"].items():
+        if warning["count"]:
+            context.log.warning(f"{table.name}: {warning['count']} rows warn {name} (kept): {warning['examples'][:3]}")
+    return {
+        "rows_read": dg.MetadataValue.int(counts["rows_read"]),
+        "accepted": dg.MetadataValue.int(counts["accepted"]),
+        "quarantined": dg.MetadataValue.int(counts["quarantined"]),
+        "exact_duplicates": dg.MetadataValue.int(counts["exact_duplicates"]),
+        "dagster/row_count": dg.MetadataValue.int(counts["accepted"]),
+        "quarantine_by_rule": dg.MetadataValue.json(counts["quarantine_by_rule"]),
+        "quarantine_explained": dg.MetadataValue.md(explain_rules(counts["quarantine_by_rule"])),
+        "files": dg.MetadataValue.json(counts["files"]),
+        "ignored_files": dg.MetadataValue.json(counts["ignored_files"]),
+        "missing_folder": dg.MetadataValue.bool(counts["missing_folder"]),
+        "warnings": dg.MetadataValue.json(counts["warnings"]),
+        "clean_path": dg.MetadataValue.path(str(warehouse.clean_path(table.name))),
+        "quarantine_path": dg.MetadataValue.path(str(warehouse.quarantine_dir(table.name))),
+        "preview": dg.MetadataValue.md(counts["preview"]),
+    }
+
+
 def _build_asset(table: RawTable) -> dg.AssetsDefinition:
+    if table.by_province:
+        return _build_province_asset(table)
+
     @dg.asset(
         key=ingest_key(table.name),
         group_name="ingest",
         kinds={"duckdb", "parquet"},
         deps=[raw_key(table.name), *([ingest_key("units")] if table.references_unit else [])],
-        description=(
-            f"{table.title}: accepted rows of raw/{table.name}/ (CSV UTF-8/GB18030 and Parquet), typed; "
-            f"rejected rows go to quarantine/{table.name}/ with the rule they broke. "
-            f"入库校验：合格记录入库，不合格记录连同违反的规则进入隔离区，不丢失、不擅改。"
-        ),
+        description=_description(table),
         owners=["team:data-engineering"],
         tags={"layer": "ingest"},
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        try:
-            with warehouse.connect() as con:
-                counts = ingest_table(con, warehouse, table)
-        except BadInputFile as bad:
-            context.log.error(str(bad))
-            raise dg.Failure(description=str(bad), allow_retries=False) from None
-        context.log_event(raw_observation(warehouse, table.name))
-        if table.name == "contributions":  # the report months this data can report on become partitions
-            added = register_report_months(context.instance, latest_contribution_period(warehouse.root))
-            if added:
-                context.log.info(f"report months {added[0]} to {added[-1]} added as partitions")
-        if counts["missing_folder"]:
-            context.log.warning(f"raw/{table.name}/ is missing: read as an empty table")
-        if counts["ignored_files"]:
-            context.log.warning(f"{table.name}: ignored files ({IGNORED_NOTE}): {', '.join(counts['ignored_files'])}")
-        context.log.info(
-            f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
-            f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
-        for name, warning in counts["warnings"].items():
-            if warning["count"]:
-                context.log.warning(f"{table.name}: {warning['count']} rows warn {name} (kept): {warning['examples'][:3]}")
-        return dg.MaterializeResult(
-            metadata={
-                "rows_read": dg.MetadataValue.int(counts["rows_read"]),
-                "accepted": dg.MetadataValue.int(counts["accepted"]),
-                "quarantined": dg.MetadataValue.int(counts["quarantined"]),
-                "exact_duplicates": dg.MetadataValue.int(counts["exact_duplicates"]),
-                "dagster/row_count": dg.MetadataValue.int(counts["accepted"]),
-                "quarantine_by_rule": dg.MetadataValue.json(counts["quarantine_by_rule"]),
-                "quarantine_explained": dg.MetadataValue.md(explain_rules(counts["quarantine_by_rule"])),
-                "files": dg.MetadataValue.json(counts["files"]),
-                "ignored_files": dg.MetadataValue.json(counts["ignored_files"]),
-                "missing_folder": dg.MetadataValue.bool(counts["missing_folder"]),
-                "warnings": dg.MetadataValue.json(counts["warnings"]),
-                "clean_path": dg.MetadataValue.path(str(warehouse.clean_path(table.name))),
-                "quarantine_path": dg.MetadataValue.path(str(warehouse.quarantine_dir(table.name))),
-                "preview": dg.MetadataValue.md(counts["preview"]),
-            }
-        )
+        with _bad_input(context), warehouse.connect() as con:
+            counts = ingest_table(con, warehouse, table)
+        return dg.MaterializeResult(metadata=_report(context, warehouse, table, counts))
+
+    return _ingest
+
+
+def _build_province_asset(table: RawTable) -> dg.AssetsDefinition:
+    """A table ingested by province: a graph of a planning step, one step per province (which an
+    executor such as Celery runs side by side) and a step that gathers their counts."""
+    upstream = {"raw": dg.In(dg.Nothing), "units": dg.In(dg.Nothing)}
+
+    @dg.op(name="plan", ins=upstream, out=dg.DynamicOut(Share), tags={"layer": "ingest"})
+    def plan(context: dg.OpExecutionContext, warehouse: Warehouse):
+        """Stages the shared files once; one output per province."""
+        with _bad_input(context), warehouse.connect() as con:
+            shares = plan_shares(con, warehouse, table)
+        for share in shares:
+            yield dg.DynamicOutput(share, mapping_key=share.province.replace("-", "_"))
+
+    @dg.op(name="province", tags={"layer": "ingest"})
+    def province(context: dg.OpExecutionContext, warehouse: Warehouse, share: Share) -> dict:
+        """One province's rows: staged, judged, written to its own clean, quarantine and duplicates files."""
+        with _bad_input(context), warehouse.connect() as con:
+            counts = ingest_share(con, warehouse, share)
+        context.log.info(f"{table.name} {share.province}: accepted {counts['accepted']:,}, quarantined "
+                         f"{counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
+        return counts
+
+    @dg.op(name="gather", out=dg.Out(dg.Nothing), tags={"layer": "ingest"})
+    def gather(context: dg.OpExecutionContext, warehouse: Warehouse, parts: list[dict]) -> None:
+        """The table's counts, validation record and metadata, as one step would have reported them."""
+        with warehouse.connect() as con:
+            counts = gather_shares(con, warehouse, table, parts)
+        context.add_output_metadata(_report(context, warehouse, table, counts))
+
+    @dg.graph_asset(
+        key=ingest_key(table.name),
+        group_name="ingest",
+        kinds={"duckdb", "parquet"},
+        ins={"raw": dg.AssetIn(key=raw_key(table.name), dagster_type=dg.Nothing),
+             "units": dg.AssetIn(key=ingest_key("units"), dagster_type=dg.Nothing)},
+        description=_description(table),
+        owners=["team:data-engineering"],
+        tags={"layer": "ingest"},
+    )
+    def _ingest(raw, units):
+        return gather(plan(raw=raw, units=units).map(province).collect())
 
     return _ingest
 
@@ -243,8 +389,8 @@ def _build_accounting_check(table: RawTable) -> dg.AssetChecksDefinition:
         read = records_in_files(warehouse, table.name)
         with warehouse.connect() as con:
             accepted = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.clean_path(table.name))})")
-            quarantined = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_dir(table.name) / '*.parquet')})")
-            duplicates = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.root / 'warehouse' / 'duplicates' / f'{table.name}.parquet')})")
+            quarantined = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_path(table.name, '*'))})")
+            duplicates = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.duplicates_path(table.name))})")
         return dg.AssetCheckResult(
             passed=read == accepted + quarantined + duplicates,
             metadata={"rows_read": read, "accepted": accepted, "quarantined": quarantined,

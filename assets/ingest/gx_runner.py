@@ -79,12 +79,13 @@ def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
             {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in})
 
 
-def validate_rows(con, table: RawTable, docs_dir: Path, batch_rows: int, sample_rows: int | None) -> dict:
+def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_rows: int, sample_rows: int | None) -> dict:
     """Runs the suite over the rows of ``checked`` that :func:`sample_filter` picks; adds GX-only
     rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
-    rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page."""
+    rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page
+    (``docs_dir``, linked from ``docs_root/index.html``)."""
     rows, coverage = sample_filter(con, sample_rows)
     spec = load_suite(table.name)
     context = _context(docs_dir)
@@ -111,7 +112,7 @@ def validate_rows(con, table: RawTable, docs_dir: Path, batch_rows: int, sample_
         total["success"] = total["unexpected_count"] == 0
         total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
     context.build_data_docs(site_names=["deferral"])
-    _write_docs_index(docs_dir.parent)
+    write_docs_index(docs_root)
     coverage["rows_evaluated_by_gx"] = evaluated
     return {"expectations": totals, "batches": batches, "coverage": coverage, "docs": docs_dir / "index.html"}
 
@@ -141,10 +142,12 @@ def _resolve_disagreement(con, table: RawTable, rows: str, batch_rows: int, expe
     con.execute("INSERT INTO rejected SELECT * FROM gx_added")
 
 
-def _write_docs_index(docs_root: Path) -> None:
-    """The landing page linking every table's Data Docs (rewritten whole, atomically)."""
-    tables = sorted(p.parent.name for p in docs_root.glob("*/index.html"))
-    items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in tables)
+def write_docs_index(docs_root: Path) -> None:
+    """The landing page linking every table's Data Docs, and each province's of a table ingested by
+    province (``<table>/<province>/``), rewritten whole, atomically."""
+    pages = sorted(p.parent.relative_to(docs_root).as_posix()
+                   for pattern in ("*/index.html", "*/*/index.html") for p in docs_root.glob(pattern))
+    items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in pages)
     page = ("<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
             "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
             "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
@@ -153,6 +156,25 @@ def _write_docs_index(docs_root: Path) -> None:
     tmp = docs_root / f".index.{os.getpid()}.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(docs_root / "index.html")
+
+
+def merge_outcomes(records: list[dict]) -> dict:
+    """One outcome from the provinces' validation records of a table: counts summed per expectation
+    (every province runs the same suite, in the same order); sampled if any province was."""
+    first = records[0]
+    expectations = []
+    for i, e in enumerate(first["expectations"]):
+        merged = dict(e)
+        for key in ("element_count", "unexpected_count", "sql_rejected", "gx_only", "sql_only"):
+            merged[key] = sum(r["expectations"][i][key] for r in records)
+        merged["success"] = merged["unexpected_count"] == 0
+        merged["agree"] = merged["gx_only"] == 0 and merged["sql_only"] == 0
+        expectations.append(merged)
+    coverage = {"mode": "sample" if any(r["coverage"]["mode"] == "sample" for r in records) else "full",
+                "rows_checked_by_sql": sum(r["coverage"]["rows_checked_by_sql"] for r in records),
+                "one_in": max(r["coverage"]["one_in"] for r in records),
+                "rows_evaluated_by_gx": sum(r["coverage"]["rows_evaluated_by_gx"] for r in records)}
+    return {"expectations": expectations, "batches": sum(r["batches"] for r in records), "coverage": coverage}
 
 
 def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict) -> dict:

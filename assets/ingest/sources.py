@@ -99,8 +99,7 @@ def raw_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
 
 
-def list_sources(folder: Path) -> list[SourceFile]:
-    files = raw_files(folder)
+def list_sources(files: list[Path]) -> list[SourceFile]:
     for path in files:
         if path.stat().st_size == 0:
             raise BadInputFile(f"{path}: the file is empty (0 bytes), not even a header row. Re-export it with its "
@@ -164,6 +163,8 @@ def stage_table(
             names = _header(path)
             check_header(src.path, names, columns)
             # each file gets its own rejects tables, so a reject is never attributed to another file
+            # (dropped first: DuckDB appends to the tables of an earlier table's file of that index)
+            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
             reader = (
                 f"read_csv({_q(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
                 "strict_mode = true, ignore_errors = true, store_rejects = true, auto_detect = false, "
@@ -188,6 +189,10 @@ def stage_table(
         con.execute(
             f"COPY ({query}) TO {_q(staged_dir / f'part-{src.index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
         )
+    if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
+        cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
+        con.execute(f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
+                    f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)")
     con.execute(f"COPY staged_rejects TO {_q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
     shutil.rmtree(transcoded, ignore_errors=True)
 

@@ -62,7 +62,7 @@ def published_relation(folder: Path) -> str:
 
 
 def _person_ids(con, warehouse: Warehouse) -> None:
-    sources = [p for p in (warehouse.clean_path("contributions"), warehouse.clean_path("employee_events")) if p.exists()]
+    sources = [warehouse.clean_path(t) for t in ("contributions", "employee_events") if warehouse.has_clean(t)]
     union = " UNION ".join(f"SELECT person_id FROM read_parquet({q(p)})" for p in sources) or "SELECT NULL::VARCHAR AS person_id"
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_person_ids AS SELECT DISTINCT person_id FROM ({union}) WHERE person_id IS NOT NULL")
 

@@ -68,7 +68,9 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
                 "rows_checked_by_sql": record["coverage"]["rows_checked_by_sql"],
                 "rows_evaluated_by_gx": record["coverage"]["rows_evaluated_by_gx"],
                 "gx_sample_one_in": record["coverage"]["one_in"],
-                "data_docs": dg.MetadataValue.path(str(warehouse.docs_dir() / table.name / "index.html")),
+                # a table ingested by province has a Data Docs site per province, all linked from the index
+                "data_docs": dg.MetadataValue.path(str(warehouse.docs_dir() / ("" if table.by_province else table.name)
+                                                       / "index.html")),
                 "validation_report": dg.MetadataValue.url(warehouse.docs_link(f"validation_report.html#{table.name}")),
             },
         )

@@ -43,8 +43,8 @@ def mask(value: str | None, column: str) -> str:
 
 def rejections(warehouse: Warehouse, table: str) -> list[dict]:
     """Quarantined rows grouped by rule (a row breaking several counts under each), with examples."""
-    path = warehouse.quarantine_dir(table) / "quarantine.parquet"
-    if not path.exists():
+    path = warehouse.quarantine_path(table, "*")  # one file, or one per province
+    if not any(path.parent.glob(path.name)):
         return []
     con = duckdb.connect()
     rows = con.execute("""

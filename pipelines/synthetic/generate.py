@@ -33,6 +33,9 @@ class Scale:
     regions: tuple[str, ...] | None  # None: every region of every profile
     planted_per_kind: int
     parquet_bulk: bool  # write contributions and tax payments as Parquet only
+    # contributions as each province exports them: raw/contributions/<province_code>/ (ingested a
+    # province per step); otherwise files that mix provinces, split by ingest through the units
+    province_folders: bool = False
 
 
 SCALES = {
@@ -42,7 +45,8 @@ SCALES = {
     # four provinces, each about a city's size: the two profiles' city regions and the example
     # profiles' (DEFERRAL_PROFILES_DIR must name assets/policy/profiles/examples too), for bench/scale_out.py
     "city4": Scale(80_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900",
-                                "410100", "410200", "410300", "419900", "420100", "420500", "420600", "429900"), 5, False),
+                                "410100", "410200", "410300", "419900", "420100", "420500", "420600", "429900"), 5, False,
+                  province_folders=True),
 }
 # Report months at which the manifest lists the unit statuses and risk flags a run must find
 # (collection.sql): inside the windows, after Shanxi's windows before its due date, the last month.
@@ -169,7 +173,13 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
 
     anhui = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id = 'anhui-2022'"
     shanxi = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id <> 'anhui-2022'"
-    if cfg.parquet_bulk:
+    if cfg.province_folders:
+        for profile in profiles_in_use():
+            out("contributions", f"SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) "
+                f"WHERE u.policy_id = '{profile.policy_id}'",
+                f"{profile.province_code}/contributions_{profile.policy_id}.parquet", "parquet")
+        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
+    elif cfg.parquet_bulk:
         out("contributions", anhui, "contributions_anhui.parquet", "parquet")
         out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
         out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
