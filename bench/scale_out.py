@@ -1,7 +1,7 @@
 """Benchmark (issue 13): four provinces at city scale, in-process and on 1 and 2 Celery workers.
 
     .venv/bin/python bench/scale_out.py [--data-dir /tmp/bench-city4] [--seed 7] [--skip-generate]
-                                        [--skip-in-process] [--as-of YYYY-MM]
+                                        [--skip-in-process] [--as-of YYYY-MM] [--compare-with DIR]
 
 Generates ``--scale city4`` (the two profiles' city regions and the two example profiles', about
 20,000 units per province) with ``DEFERRAL_PROFILES_DIR`` naming both profile folders, then runs
@@ -9,11 +9,16 @@ Generates ``--scale city4`` (the two profiles' city regions and the two example 
 broker), and ``--executor celery`` with one and with two ``deferral worker`` processes (one step
 at a time each) on a Redis server started here on a free port. Printed, never asserted: wall
 time and peak RSS of the launcher, the workers' peak RSS (VmHWM of their processes), each stage's
-run time from Dagster's run records, and the speed-up of two workers over one. On a 2-core
-machine the ceiling is 2x; DuckDB steps already use both cores, so expect less.
+run time from Dagster's run records, the speed-up of two workers over one, and whether each
+publication equals the in-process one byte for byte (and, with ``--compare-with``, an earlier
+run's). On a 2-core machine the ceiling is 2x; DuckDB steps already use both cores, so expect less.
+
+city4 writes each province's contributions under raw/contributions/<province_code>/, so ingest
+runs one step per province.
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -87,6 +92,25 @@ def run_once(label: str, raw: Path, work: Path, env: dict, workers: int, extra: 
     return seconds
 
 
+def published(data_dir: Path) -> dict[str, bytes]:
+    """Every published file by its path under ``published/`` (the manifest without its run id)."""
+    root = (data_dir / "published").resolve()
+    files = {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+    if "PUBLICATION.json" in files:
+        manifest = json.loads(files["PUBLICATION.json"])
+        manifest.pop("run_id", None)
+        files["PUBLICATION.json"] = json.dumps(manifest, sort_keys=True).encode()
+    return files
+
+
+def compare(label: str, reference: Path, other: Path) -> None:
+    """Prints whether ``other``'s publication is byte for byte ``reference``'s."""
+    expected, found = published(reference), published(other)
+    differing = sorted(n for n in expected.keys() | found.keys() if expected.get(n) != found.get(n))
+    print(f"    {label}: {len(expected)} published files, "
+          + ("byte-identical" if not differing else f"{len(differing)} differ: {differing[:5]}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/bench-city4"))
@@ -94,6 +118,9 @@ def main() -> None:
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--skip-in-process", action="store_true", help="only the Celery runs")
     parser.add_argument("--as-of", default=None, help="report month YYYY-MM (default: the latest)")
+    parser.add_argument("--compare-with", type=Path, default=None,
+                        help="a data dir (or its published/ folder's parent) of an earlier run on the same data to "
+                             "compare the in-process publication with, byte for byte")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("redis-server not found: install Debian's redis-server (as .ci/run does)")
@@ -108,6 +135,11 @@ def main() -> None:
     two = run_once("celery 2 workers", source / "raw", args.data_dir, env, 2, extra)
     print(f"speed-up of 2 workers over 1: {one / two:.2f}x" + (f"; 1 worker vs in-process: {one / in_process:.2f}x"
                                                                  if in_process else ""))
+    if in_process:
+        for label in ("celery_1_worker", "celery_2_workers"):
+            compare(f"{label} against in-process", args.data_dir / "in-process", args.data_dir / label)
+        if args.compare_with:
+            compare(f"in-process against {args.compare_with}", args.compare_with, args.data_dir / "in-process")
 
 
 if __name__ == "__main__":
