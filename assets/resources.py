@@ -40,10 +40,11 @@ SETTINGS_ENV = {
     "duckdb_threads": "DEFERRAL_DUCKDB_THREADS",
     "gx_batch_rows": "DEFERRAL_GX_BATCH_ROWS",
     "gx_sample_rows": "DEFERRAL_GX_SAMPLE_ROWS",
+    "gx_data_docs": "DEFERRAL_GX_DATA_DOCS",
     "lock_wait_seconds": "DEFERRAL_LOCK_WAIT",
     "docs_url": "DEFERRAL_DOCS_URL",
 }
-INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "gx_sample_rows", "lock_wait_seconds"}
+INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "gx_sample_rows", "gx_data_docs", "lock_wait_seconds"}
 LOCK_TAG = "deferral/lock"  # set by `deferral run`: its runs share the lock the command holds
 _warned_runs: set[str] = set()
 
@@ -61,6 +62,9 @@ class Settings(dg.ConfigurableResource):
     # DEFERRAL_GX_SAMPLE_ROWS: accepted rows per table GX judges beside every rejected row (the SQL
     # compiled from the same suite judges every row); `deferral run --full-validation`: all rows
     gx_sample_rows: int = 200_000
+    # DEFERRAL_GX_DATA_DOCS=0: no Great Expectations Data Docs site under data_docs/<table>/ (about 1 s
+    # a table a run); the offline validation report, which auditors read, is written either way
+    gx_data_docs: int = 1
     lock_wait_seconds: int = 0  # DEFERRAL_LOCK_WAIT: how long a run waits for a busy data dir before failing
     # DEFERRAL_DOCS_URL: where `deferral docs` (or the deployment's web server) serves data_docs/ and the
     # published reports, so the UI links to pages a browser opens (a file:// link from a web page does not)

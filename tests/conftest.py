@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assets.contracts import RAW_TABLES
-from assets.resources import SAMPLE_DATA_DIR, warehouse_resource
+from assets.resources import SAMPLE_DATA_DIR, settings_from_environment, warehouse_resource
 
 # Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
 USCC_A = "91340100123456788L"  # SPEC section 2 example
@@ -41,7 +41,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def warehouse(data_dir: Path):
-    return warehouse_resource(str(data_dir))
+    """The warehouse on a test's data dir, without GX Data Docs (about 1 s an ingest; checked in
+    tests/test_materialize_sample.py)."""
+    return warehouse_resource(str(data_dir), settings=settings_from_environment(gx_data_docs=0))
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def keyed_run(tmp_path_factory):
     from tests.trust import copy_sample, run
 
     data = copy_sample(tmp_path_factory.mktemp("keyed"))
-    result = run(data, DEFERRAL_PII_KEY="k1-test-key")
+    result = run(data, DEFERRAL_PII_KEY="k1-test-key", DEFERRAL_GX_DATA_DOCS="1")  # docs scanned for person ids
     assert result.returncode == 0, result.stdout + result.stderr
     return data, result
 

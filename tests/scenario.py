@@ -14,7 +14,7 @@ from pipelines.jobs import range_tags
 from assets.policy.assets import policy_assets
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
-from assets.resources import warehouse_resource
+from assets.resources import settings_from_environment, warehouse_resource
 from tests.conftest import write_table
 
 
@@ -73,7 +73,9 @@ class Scenario:
             if table not in self.tables:
                 write_table(self.root, table, [])
         month = as_of or "2023-07"
-        resource = warehouse_resource(str(self.root), profiles_dir=profiles_dir or "")
+        # GX Data Docs are not built (tests/test_materialize_sample.py checks them): about 1 s a table a run
+        resource = warehouse_resource(str(self.root), settings=settings_from_environment(
+            profiles_dir=profiles_dir or "", gx_data_docs=0))
         resources = {"warehouse": resource}
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]

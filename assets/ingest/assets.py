@@ -132,7 +132,8 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     docs = warehouse.docs_dir() / table.name
     gx_outcome = validate_rows(con, table, warehouse.docs_dir(), docs / share.province if share.province else docs,
                                warehouse.settings.gx_batch_rows,
-                               None if warehouse.full_validation else warehouse.settings.gx_sample_rows)
+                               None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
+                               build_docs=bool(warehouse.settings.gx_data_docs))
     for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
                                     repeated_keys=R.repeated_keys_query(table), candidate=R.candidate_expression(table),
                                     all_columns=", ".join(R.ident(c) for c in table.columns),
@@ -233,7 +234,8 @@ def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict])
     counts["validation"] = write_results(validation_results_path(warehouse, table.name), table, merge_outcomes(validations),
                                          counts["quarantine_by_rule"])
     counts["files"] = sorted((f for p in parts for f in p["files"]), key=lambda f: f["file"])
-    write_docs_index(warehouse.docs_dir())  # the provinces' steps may have raced on it
+    if warehouse.settings.gx_data_docs:
+        write_docs_index(warehouse.docs_dir())  # the provinces' steps may have raced on it
     counts["warnings"] = {}
     for p in parts:
         for name, w in p["warnings"].items():

@@ -79,13 +79,14 @@ def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
             {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in})
 
 
-def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_rows: int, sample_rows: int | None) -> dict:
+def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_rows: int, sample_rows: int | None,
+                  build_docs: bool = True) -> dict:
     """Runs the suite over the rows of ``checked`` that :func:`sample_filter` picks; adds GX-only
     rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
     rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page
-    (``docs_dir``, linked from ``docs_root/index.html``)."""
+    (``docs_dir``, linked from ``docs_root/index.html``; not built when ``build_docs`` is false)."""
     rows, coverage = sample_filter(con, sample_rows)
     spec = load_suite(table.name)
     context = _context(docs_dir)
@@ -111,8 +112,9 @@ def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_r
             _resolve_disagreement(con, table, rows, batch_rows, expectation, total)
         total["success"] = total["unexpected_count"] == 0
         total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
-    context.build_data_docs(site_names=["deferral"])
-    write_docs_index(docs_root)
+    if build_docs:
+        context.build_data_docs(site_names=["deferral"])
+        write_docs_index(docs_root)
     coverage["rows_evaluated_by_gx"] = evaluated
     return {"expectations": totals, "batches": batches, "coverage": coverage, "docs": docs_dir / "index.html"}
 
