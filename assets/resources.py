@@ -59,8 +59,9 @@ class Settings(dg.ConfigurableResource):
     duckdb_memory: str = "2GB"
     duckdb_threads: int = 2  # DEFERRAL_DUCKDB_THREADS
     gx_batch_rows: int = 500_000  # DEFERRAL_GX_BATCH_ROWS: rows per Great Expectations batch
-    # DEFERRAL_GX_SAMPLE_ROWS: accepted rows per table GX judges beside every rejected row (the SQL
-    # compiled from the same suite judges every row); `deferral run --full-validation`: all rows
+    # DEFERRAL_GX_SAMPLE_ROWS: accepted rows per table (contributions: per province) GX judges beside
+    # every rejected row (the SQL compiled from the same suite judges every row); `deferral run
+    # --full-validation`: all rows
     gx_sample_rows: int = 200_000
     # DEFERRAL_GX_DATA_DOCS=0: no Great Expectations Data Docs site under data_docs/<table>/ (about 1 s
     # a table a run); the offline validation report, which auditors read, is written either way

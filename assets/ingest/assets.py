@@ -89,9 +89,9 @@ def records_in_files(warehouse: Warehouse, table: str) -> int:
 def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     """Runs the whole ingest of one table on a DuckDB connection, in this process; returns its counts
     (a table ingested by province: every province's step one after the other, then their sum)."""
-    if not table.by_province:
-        return ingest_share(con, warehouse, plan_shares(con, warehouse, table)[0])
     shares = plan_shares(con, warehouse, table)
+    if not table.by_province:
+        return ingest_share(con, warehouse, shares[0])
     return gather_shares(con, warehouse, table, [ingest_share(con, warehouse, s) for s in shares])
 
 
