@@ -112,21 +112,22 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         own = f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
         con.execute(f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
                     f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}")
+    scope = _scope(con, warehouse, share)
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT nullif(trim({R.ident(col)}, "
-            f"{R.TRIM_CHARS}), '') AS v FROM read_parquet({staged_glob})")
+        # (a province's step that reads shared files: only the values of the rows it judges, not every province's)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM ("
+                    f"SELECT source_file, {R.cleaned_cells(table)} FROM read_parquet({staged_glob})) WHERE {scope}")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
     for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
                                     rules=R.rules_expression(table, regions), staged_glob=staged_glob,
-                                    scope=_scope(con, warehouse, share)):
+                                    scope=scope):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
     docs = warehouse.docs_dir() / table.name
