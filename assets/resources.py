@@ -152,7 +152,7 @@ class Warehouse(dg.ConfigurableResource):
     def has_clean(self, table: str) -> bool:
         """Whether ingest has written the table's accepted rows (every province's file, or the one file)."""
         path = self.clean_path(table)
-        return any(path.parent.glob(path.name)) if RAW_TABLES[table].by_province else path.exists()
+        return any(path.parent.glob(path.name))  # a glob, or the one file's own name
 
     def duplicates_path(self, table: str, province: Optional[str] = None) -> Path:
         """The exact duplicates ingest dropped (file and line only): like :meth:`clean_path`."""

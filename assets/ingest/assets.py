@@ -180,12 +180,12 @@ def _scope(con, warehouse: Warehouse, share: Share) -> str:
     shared rows whose unit is nobody's, so that they are quarantined exactly once."""
     if not share.reads_shared:
         return "TRUE"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE shared_files AS SELECT DISTINCT source_file AS name "
-                f"FROM read_parquet({q(warehouse.staged_dir(share.table, SHARED) / 'part-*.parquet')})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE all_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})")
-    orphans = " OR coalesce(unit_id NOT IN (SELECT unit_id FROM all_units), TRUE)" if share.takes_orphans else ""
-    return (f"source_file NOT IN (SELECT name FROM shared_files) OR unit_id IN (SELECT unit_id FROM accepted_units)"
-            f"{orphans}")
+    own = ", ".join(R.literal(relative_name(p, warehouse.root)) for p in share.files)
+    orphans = ""
+    if share.takes_orphans:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE all_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})")
+        orphans = " OR coalesce(unit_id NOT IN (SELECT unit_id FROM all_units), TRUE)"
+    return f"{f'source_file IN ({own})' if own else 'FALSE'} OR unit_id IN (SELECT unit_id FROM accepted_units){orphans}"
 
 
 def _finish(con, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
