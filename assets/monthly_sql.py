@@ -72,29 +72,41 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[s
         if name in RAW_TABLES:
             # a table ingested by province: the province's own file (the scope filter below keeps it exact)
             source = f"read_parquet({q(_clean_source(warehouse, name, province))})"
-            con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped_sql(source, list(RAW_TABLES[name].columns))}")
+            scoped = scoped_sql(source, list(RAW_TABLES[name].columns))
+            if not RAW_TABLES[name].by_province:
+                # the province's rows cut once per step, not once per report month (tax payments: 10 million
+                # rows at province scale, joined to the units for every month of every asset); a temp
+                # table spills beyond the memory ceiling. A table ingested by province is its own file.
+                con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped}")
+                scoped = f"SELECT * FROM province_{name}"
+            con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped}")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in STATIC_INPUTS:
             STATIC_INPUTS[name](con)
+        elif not _is_monthly(warehouse, name):  # a table that serves every month (the per-unit summaries)
+            source = f"read_parquet({q(warehouse.policy_path(name))})"
+            columns = con.sql(f"SELECT * FROM {source} LIMIT 0").columns
+            con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped_sql(source, columns)}")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM province_{name}")
     for statement in sql_statements(CORE_DIR / "macros.sql"):
         con.execute(statement)
     register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
 
 
+def _is_monthly(warehouse: Warehouse, name: str) -> bool:
+    """Whether policy input ``name`` is written per report month (else one table serves every month)."""
+    return (warehouse.policy_path(name).parent / name).is_dir()
+
+
 def set_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, province: str, inputs: list[str]) -> None:
     """Report ``month``: the as-of macros, and the province's file of that month of each upstream
-    policy input (a table that serves every month, such as the per-unit summaries, cut to the province)."""
+    policy input (the tables that serve every month are cut to the province once, by :func:`prepare`)."""
     for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
         con.execute(statement)
     for name in inputs:
-        if name not in RAW_TABLES and name not in STATIC_INPUTS:
-            if (warehouse.policy_path(name).parent / name).is_dir():  # a report month's file of a monthly asset
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-                            f"{q(warehouse.policy_path(name, month, province))})")
-            else:
-                source = f"read_parquet({q(warehouse.policy_path(name))})"
-                columns = con.sql(f"SELECT * FROM {source} LIMIT 0").columns
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {scoped_sql(source, columns)}")
+        if name not in RAW_TABLES and name not in STATIC_INPUTS and _is_monthly(warehouse, name):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                        f"{q(warehouse.policy_path(name, month, province))})")
 
 
 def _thresholds(con: duckdb.DuckDBPyConnection) -> None:

@@ -210,7 +210,15 @@ class Warehouse(dg.ConfigurableResource):
         with engine.get_connection() as con, closing(con):
             con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
             con.execute("SET preserve_insertion_order = false")
-            yield con
+            try:
+                yield con
+            except duckdb.OutOfMemoryException as error:
+                # one line naming the setting that raises the ceiling (Dagster names the step), not DuckDB's tuning advice
+                raise dg.Failure(description=(
+                    f"DuckDB ran out of memory at its ceiling DEFERRAL_DUCKDB_MEMORY={self.settings.duckdb_memory} "
+                    f"(DEFERRAL_DUCKDB_THREADS={self.settings.duckdb_threads}): raise DEFERRAL_DUCKDB_MEMORY (the process "
+                    f"needs about 1 GB more than it) or lower DEFERRAL_DUCKDB_THREADS, and run again "
+                    f"[{str(error).splitlines()[0]}]"), allow_retries=False) from None
 
 
 def settings_from_environment(**overrides) -> Settings:

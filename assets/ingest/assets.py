@@ -16,6 +16,7 @@ import hashlib
 import json
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 
@@ -102,7 +103,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     sources = list_sources(list(share.files))
     stage_table(con, sources, table.columns, staged, warehouse.root)
     shared = warehouse.staged_dir(table.name, SHARED)
-    staged_glob = "[" + ", ".join(q(d / "part-*.parquet") for d in [staged] + ([shared] if share.reads_shared else [])) + "]"
+    staged_glob = "[" + ", ".join([q(staged / "part-*.parquet"), *(q(p) for p in share.shared_parts)]) + "]"
     rejects = "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
 
     register_udfs(con)
@@ -112,22 +113,21 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         own = f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
         con.execute(f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
                     f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}")
-    scope = _scope(con, warehouse, share)
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
-        # (a province's step that reads shared files: only the values of the rows it judges, not every province's)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM ("
-                    f"SELECT source_file, {R.cleaned_cells(table)} FROM read_parquet({staged_glob})) WHERE {scope}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
+                    f"FROM read_parquet({staged_glob})")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
+    judged = staged / "judged.parquet"
     for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
                                     rules=R.rules_expression(table, regions), staged_glob=staged_glob,
-                                    scope=scope):
+                                    typed=R.typed_cells(table), judged=q(judged)):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
     docs = warehouse.docs_dir() / table.name
@@ -135,7 +135,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
                                warehouse.settings.gx_batch_rows,
                                None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
                                build_docs=bool(warehouse.settings.gx_data_docs))
-    for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", typed=R.typed_cells(table),
+    for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", judged=q(judged),
                                     repeated_keys=R.repeated_keys_query(table), candidate=R.candidate_expression(table),
                                     all_columns=", ".join(R.ident(c) for c in table.columns),
                                     conflict=R.conflict_expression(table)):
@@ -174,20 +174,6 @@ def _listing(warehouse: Warehouse, sources: list) -> list[dict]:
             for s in sources]
 
 
-def _scope(con, warehouse: Warehouse, share: Share) -> str:
-    """Which staged rows a step judges: all of them, or (a province's step that reads the shared
-    files) its own files' rows and the shared rows of its units; the first province also takes the
-    shared rows whose unit is nobody's, so that they are quarantined exactly once."""
-    if not share.reads_shared:
-        return "TRUE"
-    own = ", ".join(R.literal(relative_name(p, warehouse.root)) for p in share.files)
-    orphans = ""
-    if share.takes_orphans:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE all_units AS SELECT unit_id FROM read_parquet({q(warehouse.clean_path('units'))})")
-        orphans = " OR coalesce(unit_id NOT IN (SELECT unit_id FROM all_units), TRUE)"
-    return f"{f'source_file IN ({own})' if own else 'FALSE'} OR unit_id IN (SELECT unit_id FROM accepted_units){orphans}"
-
-
 def _finish(con, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
     """What the whole table's step reports besides its counts: rows read, folder state, a preview."""
     raw_dir = warehouse.raw_dir(table.name)
@@ -216,14 +202,26 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     profiles = warehouse.profiles()
     own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
     shared_sources = list_sources(shared)
-    stage_table(con, shared_sources, table.columns, warehouse.staged_dir(table.name, SHARED), warehouse.root)
+    staged_shared = warehouse.staged_dir(table.name, SHARED)
+    stage_table(con, shared_sources, table.columns, staged_shared, warehouse.root, route=_router(con, warehouse, profiles))
     for pattern in (warehouse.clean_path(table.name), warehouse.duplicates_path(table.name),  # every province's
                     warehouse.quarantine_path(table.name, "*"), validation_results_path(warehouse, table.name, "*")):
         for stale in pattern.parent.glob(pattern.name):
             stale.unlink()
-    return [Share(table.name, p.policy_id, tuple(own.get(p.policy_id, [])), reads_shared=bool(shared),
+    return [Share(table.name, p.policy_id, tuple(own.get(p.policy_id, [])),
+                  shared_parts=tuple(sorted((staged_shared / p.policy_id).glob("*.parquet"))),
                   takes_orphans=i == 0, regions=p.regions, listed=_listing(warehouse, shared_sources) if i == 0 else ())
             for i, p in enumerate(profiles)]
+
+
+def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
+    """How a shared file's records are split by province while staged (``ingest_split.sql``)."""
+    region_province = ", ".join(f"({R.literal(r)}, {R.literal(p.policy_id)})" for p in profiles for r in p.regions)
+    params = dict(units=q(warehouse.clean_path("units")), region_province=region_province or "(NULL, NULL)",
+                  orphans_to=R.literal(profiles[0].policy_id), cleaned_unit_id=R.cleaned_cell("unit_id"))
+    owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)
+    con.execute(owner)
+    return lambda query: sql_statements(SQL_DIR / "ingest_split.sql", staged=query, **params)[1]
 
 
 def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict]) -> dict:

@@ -1,19 +1,21 @@
--- Every staged record with its cleaned cells (trimmed, empty -> NULL), read from the staged
--- Parquet as needed: the table's rows are never held in memory. ${scope}: the rows this step
--- judges (TRUE, or a province's share: assets/ingest/shares.py).
+-- Every staged record of this step with its cleaned cells (trimmed, empty -> NULL), read from the
+-- staged Parquet as needed: the table's rows are never held in memory.
 CREATE OR REPLACE TEMP VIEW cleaned AS
-SELECT * FROM (
-    SELECT source_file, source_line, ${cleaned_cells}
-    FROM read_parquet(${staged_glob})
-)
-WHERE ${scope};
+SELECT source_file, source_line, ${cleaned_cells}
+FROM read_parquet(${staged_glob});
 
--- The records that break a rule, with every rule they break (one pass over the rows); these are
--- few, so they are the only rows kept. Great Expectations may add its own (gx_runner.py).
+-- One pass over the records: each one's verdict (every rule it breaks, '' when none) and its typed
+-- cells (TRY_CAST: a row that breaks a rule may not cast; a row that breaks none always does), so
+-- later passes read compact typed columns instead of cleaning and casting the text again.
+COPY (
+    SELECT source_file, source_line, rules, ${typed}
+    FROM (SELECT *, ${rules} AS rules FROM cleaned)
+) TO ${judged} (FORMAT parquet);
+
+-- The records that break a rule: few, so the only rows held. Great Expectations may add its own
+-- (gx_runner.py).
 CREATE OR REPLACE TEMP TABLE rejected AS
-SELECT source_file, source_line, rules
-FROM (SELECT source_file, source_line, ${rules} AS rules FROM cleaned)
-WHERE rules <> '';
+SELECT source_file, source_line, rules FROM read_parquet(${judged}) WHERE rules <> '';
 
 -- Every record with the SQL's verdict: '' when it breaks no rule.
 CREATE OR REPLACE TEMP VIEW checked AS

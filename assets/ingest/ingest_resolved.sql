@@ -1,8 +1,11 @@
--- Valid rows, typed; exact duplicates (equal after normalisation) keep their first copy in
--- file and line order; among first copies, rows sharing a key but differing are conflicts.
+-- Valid rows, typed (the judged pass wrote them; a row Great Expectations rejected since is in
+-- rejected); exact duplicates (equal after normalisation) keep their first copy in file and line
+-- order; among first copies, rows sharing a key but differing are conflicts.
 CREATE OR REPLACE TEMP VIEW typed AS
-SELECT source_file, source_line, ${typed}
-FROM cleaned ANTI JOIN rejected USING (source_file, source_line);
+SELECT source_file, source_line, ${all_columns}
+FROM read_parquet(${judged}) j
+ANTI JOIN rejected USING (source_file, source_line)
+WHERE j.rules = '';
 
 -- Only rows whose key (hashed) occurs more than once can be either: a hash aggregate finds those
 -- keys, and only their rows are ranked. A hash collision merely adds a candidate, which the exact

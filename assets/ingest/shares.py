@@ -1,9 +1,10 @@
 """How a table ingested by province is split into steps (contracts.yaml ``by_province``).
 
 A file under ``raw/<table>/<province_code>/`` belongs to the profile with that province code; every
-other file is *shared*: it is staged once, and each province's step judges the rows whose unit is
-one of its units. A row's key includes its unit, so duplicates and conflicting rows always meet in
-one province's step, and a flat folder gives the same accepted rows as one step over the table.
+other file is *shared*: it is staged once and its rows are split once by the province of their unit
+(``ingest_split.sql``), so each province's step reads its own rows only, never another province's.
+A row's key includes its unit, so duplicates and conflicting rows always meet in one province's
+step, and a flat folder gives the same accepted rows as one step over the table.
 按省拆分入库：raw/<表>/<省代码>/ 下的文件归该省；其余文件按单位所属省份分配。
 """
 
@@ -23,7 +24,7 @@ class Share:
     table: str
     province: str | None  # policy_id
     files: tuple[Path, ...]  # the raw files this step stages and reads itself
-    reads_shared: bool = False  # also judges the rows of the shared files whose unit is one of its units
+    shared_parts: tuple[Path, ...] = ()  # its rows of the shared files, split out by the planning step
     takes_orphans: bool = False  # the first province: shared rows whose unit is nobody's, shared files' broken lines
     regions: tuple[str, ...] = ()  # the province's pooling regions: its units are those with one of these
     listed: tuple[dict, ...] = field(default=())  # files reported by this step besides its own (the shared ones)

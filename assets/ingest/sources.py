@@ -15,6 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -130,9 +131,13 @@ def stage_table(
     columns: tuple[str, ...],
     staged_dir: Path,
     root: Path,
+    route: Callable[[str], str] | None = None,
 ) -> None:
     """Write every readable record to ``staged_dir/part-NNNN.parquet`` and structural rejects to
-    ``staged_dir/rejects.parquet``; columns: source_file, source_line, then the contract's columns."""
+    ``staged_dir/rejects.parquet``; columns: source_file, source_line, then the contract's columns.
+
+    ``route`` (a query of a file's records -> the same with a ``_province`` column) splits the
+    records in the same write: ``staged_dir/<province>/part-NNNN-K.parquet``."""
     if staged_dir.exists():
         shutil.rmtree(staged_dir)
     staged_dir.mkdir(parents=True)
@@ -186,15 +191,31 @@ def stage_table(
                 SELECT {_q(Path(rel_name))} AS source_file, lines.source_line, {", ".join(f'"{c}"' for c in columns)}
                 FROM _file JOIN lines USING (n)
             """
-        con.execute(
-            f"COPY ({query}) TO {_q(staged_dir / f'part-{src.index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
-        )
+        if route is None:
+            con.execute(f"COPY ({query}) TO {_q(staged_dir / f'part-{src.index:04d}.parquet')} "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+        else:
+            _write_routed(con, route(query), staged_dir, src.index)
+        con.execute("DROP TABLE IF EXISTS _file")
     if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
         cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
         con.execute(f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
                     f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)")
     con.execute(f"COPY staged_rejects TO {_q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
     shutil.rmtree(transcoded, ignore_errors=True)
+
+
+def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int) -> None:
+    """One file's records, split by ``_province`` into ``staged_dir/<province>/part-NNNN-K.parquet``
+    (DuckDB writes ``_province=<value>/`` folders; renamed, so no reader takes them for Hive partitions)."""
+    written = staged_dir / f"_routing-{index:04d}"
+    con.execute(f"COPY ({query}) TO {_q(written)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_province))")
+    for folder in sorted(written.glob("_province=*")):
+        target = staged_dir / folder.name.split("=", 1)[1]
+        target.mkdir(exist_ok=True)
+        for k, part in enumerate(sorted(folder.glob("*.parquet"))):
+            part.rename(target / f"part-{index:04d}-{k}.parquet")
+    shutil.rmtree(written, ignore_errors=True)
 
 
 def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None:
