@@ -103,7 +103,10 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     sources = list_sources(list(share.files))
     stage_table(con, sources, table.columns, staged, warehouse.root)
     shared = warehouse.staged_dir(table.name, SHARED)
-    staged_glob = "[" + ", ".join([q(staged / "part-*.parquet"), *(q(p) for p in share.shared_parts)]) + "]"
+    # largest file first: DuckDB estimates a list of Parquet files from the first one, and an empty
+    # first part (a province with no files of its own) made it build joins' hash tables on every row
+    parts = sorted([*staged.glob("part-*.parquet"), *share.shared_parts], key=lambda p: (-p.stat().st_size, str(p)))
+    staged_glob = "[" + ", ".join(q(p) for p in parts) + "]"
     rejects = "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
 
     register_udfs(con)
@@ -125,8 +128,11 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
 
     judged = staged / "judged.parquet"
+    raw = {c: R.ident(f"raw:{c}") for c in table.columns}
     for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
                                     rules=R.rules_expression(table, regions), staged_glob=staged_glob,
+                                    raw_cells=", ".join(f"{R.ident(c)} AS {raw[c]}" for c in table.columns),
+                                    raw_struct=", ".join(f"{R.ident(c)} := {raw[c]}" for c in table.columns),
                                     typed=R.typed_cells(table), judged=q(judged)):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
@@ -149,9 +155,17 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",
         warehouse.duplicates_path(table.name, share.province),
     )
-    (quarantine,) = sql_statements(SQL_DIR / "ingest_quarantine.sql", staged_glob=staged_glob, rejects=rejects,
-                                   raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
-                                   hint=hint_sql("q.rule"), field_count_hint=hint_sql("'field_count:record'"))
+    quarantine_sql = lambda staged_rows: sql_statements(  # noqa: E731
+        SQL_DIR / "ingest_quarantine.sql", staged=staged_rows, rejects=rejects,
+        raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
+        hint=hint_sql("q.rule"), field_count_hint=hint_sql("'field_count:record'"))
+    quarantined, raw_missing, *_ = quarantine_sql("staged")
+    con.execute(quarantined)
+    con.execute(raw_missing)
+    # the staged records are read again only when some quarantined record's raw cells were not kept
+    *_, looked_up, quarantine = quarantine_sql("staged" if scalar(con, "SELECT count(*) FROM raw_missing")
+                                               else "(SELECT * FROM staged LIMIT 0)")
+    con.execute(looked_up)
     quarantine_path = warehouse.quarantine_path(table.name, share.province)
     counts = {
         "accepted": accepted,

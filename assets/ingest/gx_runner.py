@@ -49,11 +49,11 @@ def _validation(context, name: str, expectations: list[dict], meta: dict | None 
     return context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
 
 
-def _batches(con, table: RawTable, rows: str, batch_rows: int):
-    """The rows GX judges (``rows``: a filter on ``checked``, the view of every staged row's cleaned
-    cells and the SQL's verdict), as pandas frames of ``batch_rows``."""
+def _batches(con, table: RawTable, relation: str, batch_rows: int):
+    """The rows GX judges (``relation``: ``checked``, the view of every staged row's cleaned cells and
+    the SQL's verdict, or ``gx_sampled``, the same of the sampled rows), as pandas frames of ``batch_rows``."""
     columns = ", ".join(ident(c) for c in table.columns)
-    reader = con.sql(f"SELECT source_file, source_line, {columns} FROM checked WHERE {rows}").to_arrow_reader(batch_rows)
+    reader = con.sql(f"SELECT source_file, source_line, {columns} FROM {relation}").to_arrow_reader(batch_rows)
     # DuckDB hands out small record batches; gathered up to batch_rows, a table (or the sample) that fits
     # is one GX validation result, not one per chunk
     pending, size = [], 0
@@ -68,33 +68,36 @@ def _batches(con, table: RawTable, rows: str, batch_rows: int):
 
 
 def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
-    """Which rows of ``checked`` GX judges: all of them (``sample_rows`` None: --full-validation), or
-    every row the SQL rejected plus a deterministic sample of about ``sample_rows`` accepted rows
-    (one in k by a hash of the row's file and line, so a rerun judges the same rows)."""
-    total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+    """Which rows GX judges, as a relation: ``checked`` (``sample_rows`` None: --full-validation, or a
+    table no larger than the sample), or ``gx_sampled``: every row the SQL rejected plus a
+    deterministic sample of about ``sample_rows`` accepted rows (one in k by a hash of the row's file
+    and line, so a rerun judges the same rows), chosen from the verdicts alone (``gx_rows``), their raw cells read once (``gx_sample_cells``)."""
+    total = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
     if sample_rows is None or total <= sample_rows:
-        return "TRUE", {"mode": "full", "rows_checked_by_sql": total, "one_in": 1}
+        return "checked", {"mode": "full", "rows_checked_by_sql": total, "one_in": 1}
     one_in = -(-total // sample_rows)
-    return (f"rules <> '' OR hash(source_file, source_line) % {one_in} = 0",
-            {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE gx_rows AS SELECT source_file, source_line FROM verdicts "
+                f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0")
+    con.execute("INSERT INTO gx_sample_cells SELECT s.* FROM staged s JOIN gx_rows USING (source_file, source_line)")
+    return "gx_sampled", {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in}
 
 
 def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_rows: int, sample_rows: int | None,
                   build_docs: bool = True) -> dict:
-    """Runs the suite over the rows of ``checked`` that :func:`sample_filter` picks; adds GX-only
+    """Runs the suite over the rows :func:`sample_filter` picks; adds GX-only
     rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
     rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page
     (``docs_dir``, linked from ``docs_root/index.html``; not built when ``build_docs`` is false)."""
-    rows, coverage = sample_filter(con, sample_rows)
+    relation, coverage = sample_filter(con, sample_rows)
     spec = load_suite(table.name)
     context = _context(docs_dir)
     validation = _validation(context, table.name, spec["expectations"], spec["meta"])
     totals = [{"expectation": e["type"], "column": e["kwargs"]["column"], "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
                "element_count": 0, "unexpected_count": 0} for e in spec["expectations"]]
     batches = evaluated = 0
-    for frame in _batches(con, table, rows, batch_rows):
+    for frame in _batches(con, table, relation, batch_rows):
         batches += 1
         evaluated += len(frame)
         result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
@@ -109,7 +112,7 @@ def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_r
         total["sql_rejected"] = sql_counts.get(total["rule"], 0)
         total["gx_only"] = total["sql_only"] = 0
         if total["sql_rejected"] != total["unexpected_count"]:
-            _resolve_disagreement(con, table, rows, batch_rows, expectation, total)
+            _resolve_disagreement(con, table, relation, batch_rows, expectation, total)
         total["success"] = total["unexpected_count"] == 0
         total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
     if build_docs:
@@ -119,11 +122,11 @@ def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_r
     return {"expectations": totals, "batches": batches, "coverage": coverage, "docs": docs_dir / "index.html"}
 
 
-def _resolve_disagreement(con, table: RawTable, rows: str, batch_rows: int, expectation: dict, total: dict) -> None:
+def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, expectation: dict, total: dict) -> None:
     """Finds the rows only one engine rejects; GX-only rows join the quarantine (the stricter verdict)."""
     validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
     flagged: list[tuple[str, int]] = []
-    for frame in _batches(con, table, rows, batch_rows):
+    for frame in _batches(con, table, relation, batch_rows):
         r = validation.run(batch_parameters={"dataframe": frame}, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS}).results[0].result
         flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
@@ -138,10 +141,10 @@ def _resolve_disagreement(con, table: RawTable, rows: str, batch_rows: int, expe
         f"SELECT count(*) FROM rejected r ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}").fetchall()[0][0]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE gx_added AS
-        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules
+        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules, r.raw_values
         FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}""")
     con.execute("DELETE FROM rejected r USING gx_added g WHERE r.source_file = g.source_file AND r.source_line = g.source_line")
-    con.execute("INSERT INTO rejected SELECT * FROM gx_added")
+    con.execute("INSERT INTO rejected BY NAME SELECT * FROM gx_added")
 
 
 def write_docs_index(docs_root: Path) -> None:

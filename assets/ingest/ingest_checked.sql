@@ -4,20 +4,44 @@ CREATE OR REPLACE TEMP VIEW cleaned AS
 SELECT source_file, source_line, ${cleaned_cells}
 FROM read_parquet(${staged_glob});
 
--- One pass over the records: each one's verdict (every rule it breaks, '' when none) and its typed
--- cells (TRY_CAST: a row that breaks a rule may not cast; a row that breaks none always does), so
--- later passes read compact typed columns instead of cleaning and casting the text again.
+-- One pass over the records: each one's verdict (every rule it breaks, '' when none), the raw cells
+-- of the records that break one (what the quarantine shows), and the typed cells (TRY_CAST: a row
+-- that breaks a rule may not cast; a row that breaks none always does), so that later passes read
+-- compact typed columns instead of cleaning and casting the text again.
 COPY (
-    SELECT source_file, source_line, rules, ${typed}
-    FROM (SELECT *, ${rules} AS rules FROM cleaned)
+    SELECT source_file, source_line, rules,
+        CASE WHEN rules <> '' THEN to_json(struct_pack(${raw_struct}))::VARCHAR END AS raw_values,
+        ${typed}
+    FROM (
+        SELECT *, ${rules} AS rules
+        FROM (SELECT source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM read_parquet(${staged_glob}))
+    )
 ) TO ${judged} (FORMAT parquet);
+
+-- Every record's verdict, without its cells.
+CREATE OR REPLACE TEMP VIEW verdicts AS
+SELECT source_file, source_line, rules FROM read_parquet(${judged});
 
 -- The records that break a rule: few, so the only rows held. Great Expectations may add its own
 -- (gx_runner.py).
 CREATE OR REPLACE TEMP TABLE rejected AS
-SELECT source_file, source_line, rules FROM read_parquet(${judged}) WHERE rules <> '';
+SELECT source_file, source_line, rules, raw_values FROM read_parquet(${judged}) WHERE rules <> '';
 
 -- Every record with the SQL's verdict: '' when it breaks no rule.
 CREATE OR REPLACE TEMP VIEW checked AS
 SELECT c.*, coalesce(r.rules, '') AS rules
 FROM cleaned c LEFT JOIN rejected r USING (source_file, source_line);
+
+-- The staged records as read (the raw cells), for the lookups of a few records by file and line.
+CREATE OR REPLACE TEMP VIEW staged AS
+SELECT * FROM read_parquet(${staged_glob});
+
+-- The records Great Expectations judges when it judges a sample: gx_runner.py fills gx_sample_cells
+-- with the raw cells of every rejected record and one in k of the rest, so only those are cleaned
+-- again. (A table: in one query with the cleaning, DuckDB built its join's hash table on every
+-- staged record instead of on the sample.)
+CREATE OR REPLACE TEMP TABLE gx_sample_cells AS SELECT * FROM staged LIMIT 0;
+CREATE OR REPLACE TEMP VIEW gx_sampled AS
+SELECT c.*, coalesce(r.rules, '') AS rules
+FROM (SELECT source_file, source_line, ${cleaned_cells} FROM gx_sample_cells) c
+LEFT JOIN rejected r USING (source_file, source_line);
