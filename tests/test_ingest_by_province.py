@@ -98,3 +98,27 @@ def test_province_steps_in_dagster_keep_the_identity(data_dir):
     (check,) = [c for c in result.get_asset_check_evaluations()
                 if c.asset_key == ingest_key("contributions") and c.check_name == "rows_accounted_for"]
     assert check.passed and check.metadata["unaccounted"].value == 0
+
+
+def test_shared_files_are_split_once_so_no_province_step_reads_another_provinces_rows(warehouse, data_dir):
+    """The planning step splits all.csv (the only shared file) by the province of each row's unit;
+    each province's step is handed only its part. By hand from _layout: Anhui's part holds line 2
+    (U1) and line 4 (U9, nobody's: the first profile takes it) and line 6's readable cells are not
+    there (a broken line is a reject, not a record); Shanxi's holds lines 3 and 5 (U2)."""
+    from assets.ingest.assets import plan_shares
+
+    _layout(data_dir)
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        shares = {s.province: s for s in plan_shares(con, warehouse, RAW_TABLES["contributions"])}
+    con = duckdb.connect()
+
+    def lines(share):
+        files = ", ".join(f"'{p}'" for p in share.shared_parts)
+        return con.execute(f"SELECT source_file, source_line, unit_id FROM read_parquet([{files}]) ORDER BY ALL").fetchall()
+
+    assert lines(shares["anhui-2022"]) == [("raw/contributions/all.csv", 2, "U1"), ("raw/contributions/all.csv", 4, "U9")]
+    assert lines(shares["shanxi-2022"]) == [("raw/contributions/all.csv", 3, "U2"), ("raw/contributions/all.csv", 5, "U2")]
+    # a province's own folder is staged by its own step only
+    assert [p.name for p in shares["anhui-2022"].files] == ["anhui.csv"]
+    assert [p.name for p in shares["shanxi-2022"].files] == ["shanxi.csv"]

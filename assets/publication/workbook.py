@@ -51,6 +51,8 @@ class TitleBlock:
 def display_width(value) -> int:
     """Columns a value takes on paper: a CJK (wide) character counts two."""
     text = value if isinstance(value, str) else f"{value:,}" if isinstance(value, (int, Decimal)) else str(value)
+    if text.isascii():  # codes, amounts, dates: one column a character (no per-character lookup)
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
