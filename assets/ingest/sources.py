@@ -178,7 +178,16 @@ def stage_table(
             )
             present = set(names)
             cells = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns)
-            # accepted records keep file order; their line is the n-th line not taken by a reject
+            # Accepted records keep file order. Without broken records the n-th record is line n + 1 (the
+            # header is line 1): written in one read. A file with broken records is written again, each
+            # record's line the n-th line not taken by a reject.
+            _write_part(con, f"SELECT {_q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, "
+                             f"{cells} FROM {reader}", staged_dir, src.index, route)
+            if not con.execute(f"SELECT count(*) FROM rejects_{src.index}").fetchall()[0][0]:
+                continue
+            for part in [*staged_dir.glob(f"part-{src.index:04d}.parquet"), *staged_dir.glob(f"*/part-{src.index:04d}-*.parquet")]:
+                part.unlink()
+            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}")
             con.execute(f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name])
             query = f"""
@@ -191,11 +200,7 @@ def stage_table(
                 SELECT {_q(Path(rel_name))} AS source_file, lines.source_line, {", ".join(f'"{c}"' for c in columns)}
                 FROM _file JOIN lines USING (n)
             """
-        if route is None:
-            con.execute(f"COPY ({query}) TO {_q(staged_dir / f'part-{src.index:04d}.parquet')} "
-                        "(FORMAT parquet, COMPRESSION zstd)")
-        else:
-            _write_routed(con, route(query), staged_dir, src.index)
+        _write_part(con, query, staged_dir, src.index, route)
         con.execute("DROP TABLE IF EXISTS _file")
     if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
         cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
@@ -203,6 +208,15 @@ def stage_table(
                     f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)")
     con.execute(f"COPY staged_rejects TO {_q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
     shutil.rmtree(transcoded, ignore_errors=True)
+
+
+def _write_part(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int,
+                route: Callable[[str], str] | None) -> None:
+    """One file's records to ``staged_dir/part-NNNN.parquet``, or split by ``route``."""
+    if route is None:
+        con.execute(f"COPY ({query}) TO {_q(staged_dir / f'part-{index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)")
+    else:
+        _write_routed(con, route(query), staged_dir, index)
 
 
 def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int) -> None:
