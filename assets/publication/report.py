@@ -14,9 +14,12 @@ Statistics are a few hundred rows a month, so Python and openpyxl are fine here.
 from __future__ import annotations
 
 import calendar
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 from openpyxl import Workbook
 
 from assets.profiles import PolicyProfile, RegionNames, region_names
@@ -116,12 +119,20 @@ def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
     ]
 
 
-def write_province_month(con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames,
-                         month: str, stats: list[dict]) -> Path:
-    """The workbook and chart of one province and report month."""
-    (query,) = sql_statements(HERE / "open_discrepancies.sql",
-                              discrepancies=q(warehouse.policy_path("reconciliation_discrepancies", month)),
-                              decisions=q(warehouse.policy_path("deferral_decisions", month)))
+def write_province_month(job: tuple) -> Path:
+    """The workbook and chart of one province and report month (``job``: the month's discrepancies and
+    decisions files, the target folder, profile, region names, month and the province's statistics),
+    on a DuckDB connection of its own, so that months can be written by several processes."""
+    discrepancies, decisions, target, profile, names, month, stats = job
+    with duckdb.connect() as con:
+        for statement in sql_statements(MACROS):
+            con.execute(statement)
+        return _write_province_month(con, discrepancies, decisions, target, profile, names, month, stats)
+
+
+def _write_province_month(con, discrepancies: Path, decisions: Path, target: Path, profile: PolicyProfile,
+                          names: RegionNames, month: str, stats: list[dict]) -> Path:
+    (query,) = sql_statements(HERE / "open_discrepancies.sql", discrepancies=q(discrepancies), decisions=q(decisions))
     rel = con.sql(query)
     open_rows = [d for d in (dict(zip(rel.columns, r)) for r in rel.fetchall())
                  if d["region_code"] in profile.regions
@@ -180,12 +191,22 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
     for statement in sql_statements(MACROS):
         con.execute(statement)
-    written = []
+    jobs, written = [], []
     for profile in warehouse.profiles():
         names = region_names(profile)
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
-        for m in sorted({r["report_month"] for r in own}):
-            written.append(write_province_month(con, warehouse, target, profile, names, m, own))
-        # the lists collection staff act on: the publication's month (each earlier publication kept its own)
-        written += write_notices(con, warehouse, target, profile, names, month)
+        jobs += [(warehouse.policy_path("reconciliation_discrepancies", m), warehouse.policy_path("deferral_decisions", m),
+                  target, profile, names, m, own) for m in sorted({r["report_month"] for r in own})]
+    # openpyxl and matplotlib hold the GIL: the workbooks are written by DEFERRAL_DUCKDB_THREADS processes
+    # (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one after the
+    # other where this process may not have children (a Celery worker's pool process is daemonic)
+    processes = 1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, len(jobs))
+    if processes > 1:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            written += pool.map(write_province_month, jobs)
+    else:
+        written += map(write_province_month, jobs)
+    # the lists collection staff act on: the publication's month (each earlier publication kept its own)
+    for profile in warehouse.profiles():
+        written += write_notices(con, warehouse, target, profile, region_names(profile), month)
     return written
