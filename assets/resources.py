@@ -166,6 +166,12 @@ class Warehouse(dg.ConfigurableResource):
         """The quarantine file one ingest step writes: ``quarantine.parquet``, or the province's."""
         return self.quarantine_dir(table) / f"{province or 'quarantine'}.parquet"
 
+    def validation_path(self, table: str, province: Optional[str] = None) -> Path:
+        """``warehouse/validation/<table>.json``: GX's and the SQL rules' verdicts on a table (for a table
+        ingested by province, the merge of each province's ``warehouse/validation/<table>/<province>.json``)."""
+        folder = self.root / "warehouse" / "validation"
+        return folder / table / f"{province}.json" if province else folder / f"{table}.json"
+
     def docs_dir(self) -> Path:
         return self.root / "data_docs"
 

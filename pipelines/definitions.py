@@ -6,7 +6,8 @@ a job rebuilt in a run's process (``reconstructable``) sees the environment of t
 
 import dagster as dg
 
-from assets.ingest.assets import accounting_checks, ingest_assets, raw_specs
+from assets.ingest.assets import ingest_assets, raw_specs
+from assets.ingest.checks import accounting_checks
 from assets.policy.assets import policy_assets
 from assets.policy.checks import policy_checks
 from assets.publication.assets import published_assets

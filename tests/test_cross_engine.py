@@ -110,7 +110,8 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     import dagster as dg
 
     import assets.ingest.rules as rules
-    from assets.ingest.assets import accounting_checks, ingest_assets
+    from assets.ingest.assets import ingest_assets
+    from assets.ingest.checks import accounting_checks
     from assets.validation.gx_checks import gx_checks
     from assets.resources import warehouse_resource
 
@@ -145,7 +146,8 @@ def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch
     import dagster as dg
 
     import assets.ingest.rules as rules
-    from assets.ingest.assets import accounting_checks, ingest_assets
+    from assets.ingest.assets import ingest_assets
+    from assets.ingest.checks import accounting_checks
     from assets.resources import Settings, warehouse_resource
     from assets.validation.gx_checks import gx_checks
 

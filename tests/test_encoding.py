@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from assets.contracts import RAW_TABLES
-from assets.ingest.assets import ingest_table
+from assets.ingest.engine import ingest_table
 from assets.ingest.sources import UndecodableFileError, detect_encoding
 from tests.conftest import USCC_A, write_table
 from tests.test_ingest_rules import UNIT

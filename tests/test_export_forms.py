@@ -7,7 +7,8 @@ import re
 import dagster as dg
 import pytest
 
-from assets.ingest.assets import accounting_checks, ingest_assets
+from assets.ingest.assets import ingest_assets
+from assets.ingest.checks import accounting_checks
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from assets.resources import warehouse_resource

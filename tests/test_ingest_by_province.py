@@ -10,7 +10,9 @@ import dagster as dg
 import duckdb
 
 from assets.contracts import RAW_TABLES, ingest_key
-from assets.ingest.assets import accounting_checks, ingest_assets, ingest_table
+from assets.ingest.assets import ingest_assets
+from assets.ingest.checks import accounting_checks
+from assets.ingest.engine import ingest_table
 from assets.resources import warehouse_resource
 from tests.conftest import PERSON_A, USCC_A
 
@@ -105,7 +107,7 @@ def test_shared_files_are_split_once_so_no_province_step_reads_another_provinces
     each province's step is handed only its part. By hand from _layout: Anhui's part holds line 2
     (U1) and line 4 (U9, nobody's: the first profile takes it) and line 6's readable cells are not
     there (a broken line is a reject, not a record); Shanxi's holds lines 3 and 5 (U2)."""
-    from assets.ingest.assets import plan_shares
+    from assets.ingest.shares import plan_shares
 
     _layout(data_dir)
     with warehouse.connect() as con:

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from assets.contracts import RAW_TABLES
-from assets.ingest.assets import ingest_table
+from assets.ingest.engine import ingest_table
 from tests.conftest import PERSON_A, USCC_A, write_table
 
 UNIT = {"unit_id": "U1", "uscc": USCC_A, "unit_name": "合肥恒通科技有限公司", "region_code": "340100",

@@ -39,7 +39,7 @@ def test_case_5_field_count_reject_is_recorded_once_with_its_line(tmp_path):
     records += len((data / "raw" / "elections" / "zz_corrections.csv").read_text(encoding="utf-8").splitlines()) - 1
     units, elect = next(a for a in ingest_assets if a.key.path[-1] == "units"), next(
         a for a in ingest_assets if a.key.path[-1] == "elections")
-    from assets.ingest.assets import accounting_checks
+    from assets.ingest.checks import accounting_checks
 
     check = next(c for c in accounting_checks if "elections" in str(c.check_keys))
     result = dg.materialize([units, elect, check], resources={"warehouse": warehouse_resource(str(data))})

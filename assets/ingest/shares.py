@@ -10,8 +10,20 @@ step, and a flat folder gives the same accepted rows as one step over the table.
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from assets.contracts import RawTable
+from assets.ingest import rules as R
+from assets.ingest.counts import listing, quarantine_by_rule, table_summary
+from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
+from assets.ingest.sources import BadInputFile, list_sources, raw_files, stage_table
 from assets.profiles import PolicyProfile
+from assets.resources import Warehouse
+from assets.storage import q, sql_statements
+
+SQL_DIR = Path(__file__).parent
+# Without these there is nothing to compute: a missing folder stops the run with a message.
+REQUIRED_TABLES = ("units", "contributions")
 
 # the staged folder of the files no single province owns
 SHARED = "_shared"
@@ -46,3 +58,58 @@ def route_files(files: list[Path], raw_dir: Path, profiles: list[PolicyProfile])
         else:
             shared.append(path)
     return own, shared
+
+
+def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
+    """The ingest steps of a table. A whole table is one. A table ingested by province has one per
+    profile; the files no single province owns are staged here, once, for every province's step to
+    read its rows from; and what an earlier run wrote for provinces since removed is cleared."""
+    raw_dir = warehouse.raw_dir(table.name)
+    if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
+        raise BadInputFile(f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
+                           "files with the contract's header) and run again.")
+    if not table.by_province:
+        return [Share(table.name, None, tuple(raw_files(raw_dir)))]
+    profiles = warehouse.profiles()
+    own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
+    shared_sources = list_sources(shared)
+    staged_shared = warehouse.staged_dir(table.name, SHARED)
+    stage_table(con, shared_sources, table.columns, staged_shared, warehouse.root, route=_router(con, warehouse, profiles))
+    for pattern in (warehouse.clean_path(table.name), warehouse.duplicates_path(table.name),  # every province's
+                    warehouse.quarantine_path(table.name, "*"), warehouse.validation_path(table.name, "*")):
+        for stale in pattern.parent.glob(pattern.name):
+            stale.unlink()
+    return [Share(table.name, p.policy_id, tuple(own.get(p.policy_id, [])),
+                  shared_parts=tuple(sorted((staged_shared / p.policy_id).glob("*.parquet"))),
+                  takes_orphans=i == 0, regions=p.regions, listed=listing(warehouse, shared_sources) if i == 0 else ())
+            for i, p in enumerate(profiles)]
+
+
+def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
+    """How a shared file's records are split by province while staged (``ingest_split.sql``)."""
+    region_province = ", ".join(f"({R.literal(r)}, {R.literal(p.policy_id)})" for p in profiles for r in p.regions)
+    params = dict(units=q(warehouse.clean_path("units")), region_province=region_province or "(NULL, NULL)",
+                  orphans_to=R.literal(profiles[0].policy_id), cleaned_unit_id=R.cleaned_cell("unit_id"))
+    owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)
+    con.execute(owner)
+    return lambda query: sql_statements(SQL_DIR / "ingest_split.sql", staged=query, **params)[1]
+
+
+def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict]) -> dict:
+    """The provinces' counts summed into the table's, as one step would have reported them; the
+    table's validation record merged (``warehouse/validation/<table>.json``)."""
+    counts = {key: sum(p[key] for p in parts) for key in ("accepted", "quarantined", "exact_duplicates")}
+    counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse.quarantine_path(table.name, "*"))
+    validations = [p["validation"] for p in parts]
+    counts["validation"] = write_results(warehouse.validation_path(table.name), table, merge_outcomes(validations),
+                                         counts["quarantine_by_rule"])
+    counts["files"] = sorted((f for p in parts for f in p["files"]), key=lambda f: f["file"])
+    if warehouse.settings.gx_data_docs:
+        write_docs_index(warehouse.docs_dir())  # the provinces' steps may have raced on it
+    counts["warnings"] = {}
+    for p in parts:
+        for name, w in p["warnings"].items():
+            merged = counts["warnings"].setdefault(name, {"count": 0, "examples": []})
+            merged["count"] += w["count"]
+            merged["examples"] = (merged["examples"] + w["examples"])[:10]
+    return table_summary(con, warehouse, table, counts)

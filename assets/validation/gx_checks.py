@@ -16,7 +16,6 @@ import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable
 from assets.contracts import ingest_key
-from assets.ingest.assets import validation_results_path
 from assets.resources import Warehouse
 
 
@@ -38,7 +37,7 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
         ),
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        path = validation_results_path(warehouse, table.name)
+        path = warehouse.validation_path(table.name)
         if not path.exists():
             return dg.AssetCheckResult(passed=False, metadata={"problem": f"no validation record at {path}"})
         record = json.loads(path.read_text(encoding="utf-8"))

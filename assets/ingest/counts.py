@@ -1,0 +1,72 @@
+"""What an ingest step reports besides the rows it writes: rejections per rule, the warnings
+(reported, never a rejection), the files it read, the raw records counted from the files themselves,
+and the whole table's summary (rows read, folder state, a preview without person ids).
+入库统计：按规则的隔离行数、提示、读取的文件与原始记录数。
+"""
+
+from pathlib import Path
+
+from assets.contracts import RawTable
+from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key
+from assets.ingest import rules as R
+from assets.ingest.sources import count_records, ignored_files, raw_files, relative_name
+from assets.resources import Warehouse
+from assets.storage import exact_preview, q
+
+
+def warnings(con, table: RawTable) -> dict:
+    """GB 11714 inner check and unit_type-against-prefix: reported, never a rejection."""
+    out: dict = {}
+    for col in table.uscc_columns:
+        # distinct values materialized first, so the Python UDF runs once a value, not once a row
+        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM clean")
+        rows = con.execute(f"SELECT v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v) ORDER BY 1").fetchall()
+        out[f"uscc_inner_check:{col}"] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
+    if "unit_type" in table.columns:
+        cases = " OR ".join(
+            f"(left(uscc, 2) = {R.literal(prefix)} AND unit_type NOT IN ({', '.join(R.literal(t) for t in sorted(types))}))"
+            for prefix, types in PREFIX_UNIT_TYPES.items()
+        )
+        rows = con.execute(f"SELECT unit_id, uscc, unit_type FROM clean WHERE {cases} ORDER BY 1").fetchall()
+        out["unit_type_prefix"] = {"count": len(rows), "examples": [f"{u} {c} {t}" for u, c, t in rows[:10]]}
+    return out
+
+
+
+def quarantine_by_rule(con, path: Path) -> dict[str, int]:
+    """Quarantined rows per rule in ``path`` (a file or glob; a row breaking several rules counts under each)."""
+    rows = con.execute(
+        f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
+        f"{q(path)})) GROUP BY r ORDER BY r").fetchall()
+    return dict(rows)
+
+
+
+def records_in_files(warehouse: Warehouse, table: str) -> int:
+    """Records in the raw files, counted without the DuckDB reader (assets/ingest/sources.py)."""
+    return sum(count_records(p) for p in raw_files(warehouse.raw_dir(table)))
+
+
+
+def listing(warehouse: Warehouse, sources: list) -> list[dict]:
+    """The files an ingest step read, as its metadata lists them."""
+    return [{"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
+            for s in sources]
+
+
+
+def table_summary(con, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
+    """What the whole table's step reports besides its counts: rows read, folder state, a preview."""
+    raw_dir = warehouse.raw_dir(table.name)
+    counts["rows_read"] = records_in_files(warehouse, table.name)
+    counts["ignored_files"] = [relative_name(p, warehouse.root) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
+    counts["missing_folder"] = not raw_dir.is_dir()
+    # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
+    register_person_key(con, warehouse.pii_key)
+    shown = ", ".join(f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
+                      for c in table.columns)
+    counts["preview"] = exact_preview(con, f"SELECT {shown} FROM read_parquet({q(warehouse.clean_path(table.name))})",
+                                      limit=5)
+    return counts
+
+
