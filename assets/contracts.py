@@ -48,9 +48,7 @@ class RawTable:
 
     def column_rules(self) -> list[tuple[str, str, dict]]:
         """(rule, column, expectation) for every expectation of the suite."""
-        return [
-            (e["meta"]["rule"], e["kwargs"]["column"], e) for e in self.suite["expectations"]
-        ]
+        return [(e["meta"]["rule"], e["kwargs"]["column"], e) for e in self.suite["expectations"]]
 
     def column_type(self, column: str) -> str:
         for rule, col, _ in self.column_rules():
@@ -82,8 +80,10 @@ def _load_tables() -> dict[str, RawTable]:
     """``contracts.yaml``: every raw table, its columns, keys and identifier columns, as data."""
     spec = yaml.safe_load((Path(__file__).parent / "contracts.yaml").read_text(encoding="utf-8"))
     tuples = lambda v: tuple(tuple(x) if isinstance(x, list) else x for x in v)  # noqa: E731
-    return {name: RawTable(name, **{k: tuples(v) if isinstance(v, list) else v for k, v in fields.items()})
-            for name, fields in spec.items()}
+    return {
+        name: RawTable(name, **{k: tuples(v) if isinstance(v, list) else v for k, v in fields.items()})
+        for name, fields in spec.items()
+    }
 
 
 RAW_TABLES: dict[str, RawTable] = _load_tables()

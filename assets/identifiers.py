@@ -54,9 +54,9 @@ def uscc_inner_check_ok(code: str) -> bool:
     return gb11714_check(code[8:16]) == code[16]
 
 
-def _vectorised(check, result_type=pa.bool_()):
+def _vectorised(check, result_type=None):
     def run(values: pa.Array) -> pa.Array:
-        return pa.array([None if v is None else check(v) for v in values.to_pylist()], result_type)
+        return pa.array([None if v is None else check(v) for v in values.to_pylist()], result_type or pa.bool_())
 
     return run
 
@@ -71,8 +71,14 @@ def register_person_key(con: duckdb.DuckDBPyConnection, key: str) -> None:
     if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'person_key'").fetchall()[0][0]:
         return
     secret = key.encode("utf-8")
-    con.create_function("person_key", _vectorised(lambda v: person_key(secret, v), pa.string()), [VARCHAR], VARCHAR,
-                        type="arrow", side_effects=False)
+    con.create_function(
+        "person_key",
+        _vectorised(lambda v: person_key(secret, v), pa.string()),
+        [VARCHAR],
+        VARCHAR,
+        type="arrow",
+        side_effects=False,
+    )
 
 
 def register_udfs(con: duckdb.DuckDBPyConnection) -> None:

@@ -64,12 +64,15 @@ def is_stale(holder: dict, run_finished=None) -> bool:
 
 
 def describe(holder: dict) -> str:
-    return (f"{holder.get('what', 'a run')} {holder.get('owner')} (pid {holder.get('pid')} on {holder.get('host')}, "
-            f"since {holder.get('since')})")
+    return (
+        f"{holder.get('what', 'a run')} {holder.get('owner')} (pid {holder.get('pid')} on {holder.get('host')}, "
+        f"since {holder.get('since')})"
+    )
 
 
-def acquire(root: Path, owner: str, pid: int, what: str, wait_seconds: float = 0, poll: float = 0.5,
-            run_finished=None, log=None) -> bool:
+def acquire(
+    root: Path, owner: str, pid: int, what: str, wait_seconds: float = 0, poll: float = 0.5, run_finished=None, log=None
+) -> bool:
     """Take the lock for ``owner``; True if taken now, False if ``owner`` already held it.
 
     Raises DataDirBusy naming the holder when it is still held after ``wait_seconds``."""
@@ -82,8 +85,13 @@ def acquire(root: Path, owner: str, pid: int, what: str, wait_seconds: float = 0
             if holder is None or is_stale(holder, run_finished):
                 if holder and log:
                     log(f"data dir lock of {describe(holder)} is stale (its process or run has ended): taken over")
-                mine = {"owner": owner, "pid": pid, "host": socket.gethostname(), "what": what,
-                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                mine = {
+                    "owner": owner,
+                    "pid": pid,
+                    "host": socket.gethostname(),
+                    "what": what,
+                    "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
                 tmp = lock_path(root).with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
                 tmp.write_text(json.dumps(mine), encoding="utf-8")
                 tmp.replace(lock_path(root))
@@ -91,7 +99,8 @@ def acquire(root: Path, owner: str, pid: int, what: str, wait_seconds: float = 0
         if time.monotonic() >= deadline:
             raise DataDirBusy(
                 f"{root} is being written by {describe(holder)}. One run at a time writes a data dir: wait for it "
-                f"to finish (or stop it); a lock left by a killed process is taken over automatically.")
+                f"to finish (or stop it); a lock left by a killed process is taken over automatically."
+            )
         time.sleep(poll)
 
 

@@ -98,15 +98,19 @@ def _is_monthly(warehouse: Warehouse, name: str) -> bool:
     return (warehouse.policy_path(name).parent / name).is_dir()
 
 
-def set_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, province: str, inputs: list[str]) -> None:
+def set_month(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, month: str, province: str, inputs: list[str]
+) -> None:
     """Report ``month``: the as-of macros, and the province's file of that month of each upstream
     policy input (the tables that serve every month are cut to the province once, by :func:`prepare`)."""
     for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
         con.execute(statement)
     for name in inputs:
         if name not in RAW_TABLES and name not in STATIC_INPUTS and _is_monthly(warehouse, name):
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-                        f"{q(warehouse.policy_path(name, month, province))})")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                f"{q(warehouse.policy_path(name, month, province))})"
+            )
 
 
 def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +123,8 @@ def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE sme_thresholds (category VARCHAR, prefix VARCHAR, "
         "x_cap BIGINT, x_medium BIGINT, x_small BIGINT, y_cap BIGINT, y_medium BIGINT, y_small BIGINT, "
-        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)")
+        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)"
+    )
     con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
@@ -147,7 +152,9 @@ def rows_each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
 
 
 def counts_by(con: duckdb.DuckDBPyConnection, path, column: str) -> dict[str, int]:
-    rows = con.execute(f"SELECT {column}::VARCHAR, count(*) FROM read_parquet({q(path)}) GROUP BY 1 ORDER BY 1").fetchall()
+    rows = con.execute(
+        f"SELECT {column}::VARCHAR, count(*) FROM read_parquet({q(path)}) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     return {str(k): int(n) for k, n in rows}
 
 
@@ -159,8 +166,16 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, sql_file: Path, target: Path) -
     return write_parquet(con, query, target)
 
 
-def run_month(con, warehouse: Warehouse, name: str, month: str, province: str, inputs: list[str], sql_dir: Path,
-              extra_outputs: tuple[str, ...] = ()) -> int:
+def run_month(
+    con,
+    warehouse: Warehouse,
+    name: str,
+    month: str,
+    province: str,
+    inputs: list[str],
+    sql_dir: Path,
+    extra_outputs: tuple[str, ...] = (),
+) -> int:
     """Runs ``<sql_dir>/<name>.sql`` for ``province`` as of ``month``; writes its last statement's rows
     and any named temp tables it left (``repayment_<extra>``)."""
     set_month(con, warehouse, month, province, inputs)
@@ -176,28 +191,46 @@ def _declared(path: Path) -> dict[str, SqlAssetSpec]:
 
 def monthly_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
     """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order."""
-    return [monthly_sql_asset(name, spec, group, sql_dir) for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()]
+    return [
+        monthly_sql_asset(name, spec, group, sql_dir)
+        for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()
+    ]
 
 
 def summary_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
     """The assets declared in ``<sql_dir>/summary_tables.yaml``: one table for every report month,
     computed from the clean tables as ingested (all periods), written to ``warehouse/policy/<name>.parquet``."""
-    return [summary_sql_asset(name, spec, group, sql_dir) for name, spec in _declared(sql_dir / "summary_tables.yaml").items()]
+    return [
+        summary_sql_asset(name, spec, group, sql_dir)
+        for name, spec in _declared(sql_dir / "summary_tables.yaml").items()
+    ]
 
 
 def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
-    @dg.asset(name=name, group_name=group, kinds={"duckdb", "parquet"}, description=spec.description,
-              deps=_deps(spec.inputs),
-              owners=["team:data-engineering"])
+    @dg.asset(
+        name=name,
+        group_name=group,
+        kinds={"duckdb", "parquet"},
+        description=spec.description,
+        deps=_deps(spec.inputs),
+        owners=["team:data-engineering"],
+    )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.policy_path(name)
         with warehouse.connect() as con:
             for table in spec.inputs:
-                con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})"
+                )
             register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
             rows = run_sql_file(con, sql_dir / f"{name}.sql", path)
-            return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(rows),
-                                                  "path": dg.MetadataValue.path(str(path)), "preview": preview(con, path)})
+            return dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": dg.MetadataValue.int(rows),
+                    "path": dg.MetadataValue.path(str(path)),
+                    "preview": preview(con, path),
+                }
+            )
 
     return _asset
 
@@ -205,6 +238,7 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
 def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
     """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
     inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
+
     @dg.asset(
         name=name,
         group_name=group,
@@ -227,13 +261,19 @@ def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
                     rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
                     rows_by_month[month] = rows_by_month.get(month, 0) + rows
                     rows_by_province[province] = rows
-                    context.log.info(f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s")
+                    context.log.info(
+                        f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s"
+                    )
             last = max(m for _, m in keys)
             path = warehouse.policy_path(name, last)
-            metadata = {"dagster/row_count": dg.MetadataValue.int(rows_by_month[last]), "as_of_month": last,
-                        "rows_by_month": dg.MetadataValue.json(rows_by_month),
-                        "rows_by_province": dg.MetadataValue.json(rows_by_province),
-                        "path": dg.MetadataValue.path(str(path.parent)), "preview": preview(con, path)}
+            metadata = {
+                "dagster/row_count": dg.MetadataValue.int(rows_by_month[last]),
+                "as_of_month": last,
+                "rows_by_month": dg.MetadataValue.json(rows_by_month),
+                "rows_by_province": dg.MetadataValue.json(rows_by_province),
+                "path": dg.MetadataValue.path(str(path.parent)),
+                "preview": preview(con, path),
+            }
             if count_by:
                 metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(counts_by(con, path, count_by))
         return dg.MaterializeResult(metadata=metadata)

@@ -36,8 +36,11 @@ def province_month_key(province: str, month: str) -> str:
 
 def split_key(key) -> tuple[str, str]:
     """(province, report month) of a partition key of :data:`province_months`."""
-    dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(
-        zip(("province", "report_month"), str(key).split("|")))
+    dims = (
+        key.keys_by_dimension
+        if isinstance(key, dg.MultiPartitionKey)
+        else dict(zip(("province", "report_month"), str(key).split("|")))
+    )
     return dims["province"], dims["report_month"]
 
 

@@ -126,10 +126,16 @@ class PolicyProfile:
             problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in error.errors())
             raise ValueError(f"policy profile {path}: {problems}") from None
         return cls(
-            policy_id=f.policy_id, name=f.name, source=f.source, province_code=f.province_code,
-            regions=tuple(f.regions.value), reserve_months=f.reserve_threshold.months,
-            reserve_strictly_greater=f.reserve_threshold.strictly_greater, first_period=f.first_period.value,
-            window_periods=f.window_periods.value, components=tuple(f.components.value),
+            policy_id=f.policy_id,
+            name=f.name,
+            source=f.source,
+            province_code=f.province_code,
+            regions=tuple(f.regions.value),
+            reserve_months=f.reserve_threshold.months,
+            reserve_strictly_greater=f.reserve_threshold.strictly_greater,
+            first_period=f.first_period.value,
+            window_periods=f.window_periods.value,
+            components=tuple(f.components.value),
             shift_if_first_period_paid=f.shift_if_first_period_paid.value,
             refund_first_period_option=f.refund_first_period_option.value,
             repayment_rule=f.repayment_due.rule,
@@ -202,8 +208,12 @@ def region_names(profile: PolicyProfile) -> RegionNames:
     province that supplies none), the codes stand for the names and the province is named by its code."""
     path = Path(profile.source_file).parent / "regions" / f"{profile.province_code}.yaml"  # beside its profile
     if not path.is_file():
-        return RegionNames(province_code=profile.province_code, province=profile.province_code,
-                           reporting_unit="", regions={r: r for r in profile.regions})
+        return RegionNames(
+            province_code=profile.province_code,
+            province=profile.province_code,
+            reporting_unit="",
+            regions={r: r for r in profile.regions},
+        )
     try:
         return RegionNames(**yaml.safe_load(path.read_text(encoding="utf-8")))
     except (ValidationError, TypeError) as error:

@@ -23,23 +23,38 @@ def _lit(value: str) -> str:
 def uscc_fallback_sql(profiles: list[PolicyProfile], column: str = "uscc") -> str:
     """The province of a USCC no unit holds, as a SQL expression over ``column``."""
     ordered = sorted(profiles, key=lambda p: p.policy_id)
-    whens = [f"WHEN substr({column}, 3, 6) IN ({', '.join(_lit(r) for r in p.regions)}) THEN {_lit(p.policy_id)}"
-             for p in ordered if p.regions]
+    whens = [
+        f"WHEN substr({column}, 3, 6) IN ({', '.join(_lit(r) for r in p.regions)}) THEN {_lit(p.policy_id)}"
+        for p in ordered
+        if p.regions
+    ]
     whens += [f"WHEN substr({column}, 3, 2) = {_lit(p.province_code[:2])} THEN {_lit(p.policy_id)}" for p in ordered]
     return f"CASE {' '.join(whens)} ELSE {_lit(ordered[0].policy_id)} END"
 
 
-def create_scope(con: duckdb.DuckDBPyConnection, profiles: list[PolicyProfile], units_parquet: str, province: str) -> None:
+def create_scope(
+    con: duckdb.DuckDBPyConnection, profiles: list[PolicyProfile], units_parquet: str, province: str
+) -> None:
     """Temp tables ``scope_regions`` and ``unit_province`` (every unit's province) for ``province``."""
     rows = [(r, p.policy_id) for p in profiles for r in p.regions]
     con.execute("CREATE OR REPLACE TEMP TABLE region_province (region_code VARCHAR, policy_id VARCHAR)")
     if rows:
         con.executemany("INSERT INTO region_province VALUES (?, ?)", rows)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE unit_province AS
-        SELECT u.unit_id, u.uscc, r.policy_id FROM read_parquet({units_parquet}) u JOIN region_province r USING (region_code)""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scope_regions AS SELECT region_code FROM region_province WHERE policy_id = {_lit(province)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scope_units AS SELECT unit_id FROM unit_province WHERE policy_id = {_lit(province)}")
-    con.execute(f"CREATE OR REPLACE MACRO in_scope_uscc(x, holder) AS coalesce(holder, {uscc_fallback_sql(profiles, 'x')}) = {_lit(province)}")
+        SELECT u.unit_id, u.uscc, r.policy_id FROM read_parquet({units_parquet}) u JOIN region_province r USING
+        (region_code)""")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE scope_regions AS SELECT region_code FROM region_province WHERE policy_id = "
+        f"{_lit(province)}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE scope_units AS SELECT unit_id FROM unit_province WHERE policy_id = "
+        f"{_lit(province)}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE MACRO in_scope_uscc(x, holder) AS coalesce(holder, {uscc_fallback_sql(profiles, 'x')}) = "
+        f"{_lit(province)}"
+    )
 
 
 def scoped_sql(source: str, columns: list[str]) -> str:
@@ -50,6 +65,8 @@ def scoped_sql(source: str, columns: list[str]) -> str:
     if "unit_id" in columns:
         return f"SELECT * FROM {source} SEMI JOIN scope_units USING (unit_id)"
     if "uscc" in columns:
-        return (f"SELECT s.* FROM {source} s LEFT JOIN unit_province h ON h.uscc = s.uscc "
-                "WHERE in_scope_uscc(s.uscc, h.policy_id)")
+        return (
+            f"SELECT s.* FROM {source} s LEFT JOIN unit_province h ON h.uscc = s.uscc "
+            "WHERE in_scope_uscc(s.uscc, h.policy_id)"
+        )
     return f"SELECT * FROM {source}"

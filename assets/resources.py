@@ -5,7 +5,8 @@ Two resources, so that what differs per run can never blank what the deployment 
   Definitions (``pipelines/definitions.py``). No launch path passes run config for it, so the CLI,
   the UI launchpad, schedules, sensors and ``dagster asset materialize`` resolve it alike.
 - ``Warehouse`` holds what a run may choose (the data dir, whether GX judges every row) and
-  depends on ``Settings``. The report month is the run's partition, not a resource field. Run config for ``warehouse`` replaces only its own fields.
+  depends on ``Settings``. The report month is the run's partition, not a resource field. Run config for
+  ``warehouse`` replaces only its own fields.
 
 Storage design (docs/architecture.md): every asset writes Parquet under the data dir and reads
 its upstream assets' Parquet. DuckDB is the engine inside a step, on a private in-memory
@@ -86,8 +87,10 @@ class Settings(dg.ConfigurableResource):
             return
         _warned_runs.add(run.run_id)
         if context.log:
-            context.log.warning("DEFERRAL_PII_KEY is not set: person_key uses the DEVELOPMENT key, which anyone can "
-                                "recompute; published tables record pii_key=development. Set it in production.")
+            context.log.warning(
+                "DEFERRAL_PII_KEY is not set: person_key uses the DEVELOPMENT key, which anyone can "
+                "recompute; published tables record pii_key=development. Set it in production."
+            )
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -117,9 +120,15 @@ class Warehouse(dg.ConfigurableResource):
             return bool(other_run and other_run.is_finished)
 
         try:
-            taken = acquire(self.root, owner, pid=parent.pid if parent else os.getpid(), what="Dagster run",
-                            wait_seconds=self.settings.lock_wait_seconds, run_finished=run_finished,
-                            log=context.log.warning if context.log else None)
+            taken = acquire(
+                self.root,
+                owner,
+                pid=parent.pid if parent else os.getpid(),
+                what="Dagster run",
+                wait_seconds=self.settings.lock_wait_seconds,
+                run_finished=run_finished,
+                log=context.log.warning if context.log else None,
+            )
         except DataDirBusy as busy:
             raise dg.Failure(description=str(busy)) from None
         if taken and parent is None:
@@ -157,7 +166,11 @@ class Warehouse(dg.ConfigurableResource):
     def duplicates_path(self, table: str, province: Optional[str] = None) -> Path:
         """The exact duplicates ingest dropped (file and line only): like :meth:`clean_path`."""
         folder = self.root / "warehouse" / "duplicates"
-        return folder / table / f"{province or '*'}.parquet" if RAW_TABLES[table].by_province else folder / f"{table}.parquet"
+        return (
+            folder / table / f"{province or '*'}.parquet"
+            if RAW_TABLES[table].by_province
+            else folder / f"{table}.parquet"
+        )
 
     def quarantine_dir(self, table: str) -> Path:
         return self.root / "quarantine" / table
@@ -176,7 +189,8 @@ class Warehouse(dg.ConfigurableResource):
         return self.root / "data_docs"
 
     def docs_link(self, relative: str) -> str:
-        """The URL of a page under data_docs/ (or ``report/...``: the published reports) as `deferral docs` serves it."""
+        """The URL of a page under data_docs/ (or ``report/...``: the published reports) as `deferral docs` serves
+        it."""
         return self.settings.docs_url.rstrip("/") + "/" + relative.lstrip("/")
 
     def policy_path(self, name: str, month: Optional[str] = None, province: Optional[str] = None) -> Path:
@@ -209,8 +223,10 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         spill = self.root / "warehouse" / "_spill"
         spill.mkdir(parents=True, exist_ok=True)
-        engine = DuckDBResource(database=":memory:", connection_config={
-            "memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads})
+        engine = DuckDBResource(
+            database=":memory:",
+            connection_config={"memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads},
+        )
         # closing(): dagster-duckdb closes only when the block succeeds; a failed step's connection
         # (with its Python UDFs) would otherwise live on in the traceback and DuckDB report it at exit
         with engine.get_connection() as con, closing(con):
@@ -219,12 +235,18 @@ class Warehouse(dg.ConfigurableResource):
             try:
                 yield con
             except duckdb.OutOfMemoryException as error:
-                # one line naming the setting that raises the ceiling (Dagster names the step), not DuckDB's tuning advice
-                raise dg.Failure(description=(
-                    f"DuckDB ran out of memory at its ceiling DEFERRAL_DUCKDB_MEMORY={self.settings.duckdb_memory} "
-                    f"(DEFERRAL_DUCKDB_THREADS={self.settings.duckdb_threads}): raise DEFERRAL_DUCKDB_MEMORY (the process "
-                    f"needs about 1 GB more than it) or lower DEFERRAL_DUCKDB_THREADS, and run again "
-                    f"[{str(error).splitlines()[0]}]"), allow_retries=False) from None
+                # one line naming the setting that raises the ceiling (Dagster names the step), not DuckDB's
+                # tuning advice
+                raise dg.Failure(
+                    description=(
+                        f"DuckDB ran out of memory at its ceiling DEFERRAL_DUCKDB_MEMORY={self.settings.duckdb_memory} "
+                        f"(DEFERRAL_DUCKDB_THREADS={self.settings.duckdb_threads}): raise DEFERRAL_DUCKDB_MEMORY "
+                        f"(the process "
+                        f"needs about 1 GB more than it) or lower DEFERRAL_DUCKDB_THREADS, and run again "
+                        f"[{str(error).splitlines()[0]}]"
+                    ),
+                    allow_retries=False,
+                ) from None
 
 
 def settings_from_environment(**overrides) -> Settings:
@@ -238,12 +260,17 @@ def settings_from_environment(**overrides) -> Settings:
     return Settings(**{**bound, **overrides})
 
 
-def warehouse_resource(data_dir: str | None = None, profiles_dir: str | None = None, settings: Settings | None = None) -> Warehouse:
+def warehouse_resource(
+    data_dir: str | None = None, profiles_dir: str | None = None, settings: Settings | None = None
+) -> Warehouse:
     """The warehouse on ``data_dir`` (default ``DEFERRAL_DATA_DIR``, else the bundled sample).
 
     ``profiles_dir`` given explicitly (tests) overrides the environment's."""
     if settings is None:
         settings = settings_from_environment(**({} if profiles_dir is None else {"profiles_dir": profiles_dir}))
-    data = dg.EnvVar("DEFERRAL_DATA_DIR") if data_dir is None and "DEFERRAL_DATA_DIR" in os.environ else (
-        data_dir or str(SAMPLE_DATA_DIR))
+    data = (
+        dg.EnvVar("DEFERRAL_DATA_DIR")
+        if data_dir is None and "DEFERRAL_DATA_DIR" in os.environ
+        else (data_dir or str(SAMPLE_DATA_DIR))
+    )
     return Warehouse(data_dir=data, settings=settings)

@@ -46,7 +46,7 @@ def exact_preview(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -
     Never holds a raw person id: callers select person_key in its place."""
     rel = con.sql(f"SELECT * FROM ({query}) LIMIT {limit}")
     columns = rel.columns
-    shown = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in columns)
+    shown = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in columns)
     rows = con.sql(f"SELECT {shown} FROM ({rel.sql_query()})").fetchall()
 
     def cell(value: str) -> str:

@@ -29,8 +29,18 @@ def _load() -> dict:
 
 @cache
 def diagnoses() -> tuple[Diagnosis, ...]:
-    return tuple(Diagnosis(d["rule"], tuple(d["explains"]), tuple(d["patterns"]), tuple(d.get("columns", ())),
-                           d["zh"], d["en"], d["hint"]) for d in _load()["diagnoses"])
+    return tuple(
+        Diagnosis(
+            d["rule"],
+            tuple(d["explains"]),
+            tuple(d["patterns"]),
+            tuple(d.get("columns", ())),
+            d["zh"],
+            d["en"],
+            d["hint"],
+        )
+        for d in _load()["diagnoses"]
+    )
 
 
 @cache
@@ -55,12 +65,15 @@ def describe(rule: str) -> str:
 
 def hint_sql(rule_expr: str) -> str:
     """SQL for the Chinese explanation and fix hint of a quarantine row's rule list."""
+
     def lit(s: str) -> str:
         return "'" + s.replace("'", "''") + "'"
 
     entries = ", ".join(f"{lit(k)}: {lit(v['zh'] + '：' + v['hint'])}" for k, v in rule_texts().items())
-    return (f"array_to_string(list_transform(string_split({rule_expr}, ';'), lambda r: split_part(r, ':', 2) || '：' || "
-            f"coalesce(MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')")
+    return (
+        f"array_to_string(list_transform(string_split({rule_expr}, ';'), lambda r: split_part(r, ':', 2) || '：' || "
+        f"coalesce(MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')"
+    )
 
 
 def term(kind: str, value, language: str = "zh") -> str:

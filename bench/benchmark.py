@@ -60,8 +60,8 @@ def timed(label: str, command: list[str], env: dict) -> tuple[float, float]:
     if out.returncode != 0:
         sys.exit(f"{label} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (.+)", out.stderr).group(1)
-    seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall.split(":"))))
-    rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024 ** 2
+    seconds = sum(float(p) * 60**i for i, p in enumerate(reversed(wall.split(":"))))
+    rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024**2
     print(f"{label:34} wall {seconds:8.1f} s   peak RSS {rss_gb:6.2f} GB", flush=True)
     return seconds, rss_gb
 
@@ -77,13 +77,24 @@ def main() -> None:
     data = (args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.scale}-"))).resolve()
     floor_out = data / "bench_floor"
     floor_out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DAGSTER_HOME": str(data / ".dagster"), "BENCH_DATA_DIR": str(data),
-           "BENCH_FLOOR_SQL": str(HERE / "floor.sql"), "BENCH_FLOOR_OUT": str(floor_out)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(data / ".dagster"),
+        "BENCH_DATA_DIR": str(data),
+        "BENCH_FLOOR_SQL": str(HERE / "floor.sql"),
+        "BENCH_FLOOR_OUT": str(floor_out),
+    }
     deferral = str(BIN / "deferral")
-    print(f"scale {args.scale}, data dir {data}, DEFERRAL_DUCKDB_MEMORY={os.environ.get('DEFERRAL_DUCKDB_MEMORY', 'default')}")
+    print(
+        f"scale {args.scale}, data dir {data}, "
+        f"DEFERRAL_DUCKDB_MEMORY={os.environ.get('DEFERRAL_DUCKDB_MEMORY', 'default')}"
+    )
     if not args.skip_generate:
-        timed(f"generate {args.scale}", [deferral, "generate", "--data-dir", str(data), "--scale", args.scale,
-                                         "--seed", str(args.seed), "--force"], env)
+        timed(
+            f"generate {args.scale}",
+            [deferral, "generate", "--data-dir", str(data), "--scale", args.scale, "--seed", str(args.seed), "--force"],
+            env,
+        )
     floor, _ = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
     run = [deferral, "run", "--data-dir", str(data), "--log-level", "WARNING"]
     full, _ = timed("full run", run, env)

@@ -28,16 +28,25 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 BIN = Path(sys.executable).parent
-TABLES = ("units", "sme_classifications", "fund_reserves", "contributions", "tax_payments", "tax_deferral_register",
-          "commitments", "elections", "employee_events")
+TABLES = (
+    "units",
+    "sme_classifications",
+    "fund_reserves",
+    "contributions",
+    "tax_payments",
+    "tax_deferral_register",
+    "commitments",
+    "elections",
+    "employee_events",
+)
 
 
 def timed(label: str, command: list[str], env: dict) -> tuple[int, float, float, str]:
     """(exit status, wall seconds, peak RSS in GB, output) of ``command`` under /usr/bin/time -v."""
     out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env)
     wall = re.search(r"Elapsed \(wall clock\) time.*: (.+)", out.stderr).group(1)
-    seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall.split(":"))))
-    rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024 ** 2
+    seconds = sum(float(p) * 60**i for i, p in enumerate(reversed(wall.split(":"))))
+    rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024**2
     print(f"{label:40} exit {out.returncode}   wall {seconds:7.1f} s   peak RSS {rss_gb:5.2f} GB", flush=True)
     return out.returncode, seconds, rss_gb, out.stdout + out.stderr
 
@@ -62,14 +71,23 @@ def accounting_problems(data: Path) -> list[str]:
     """Tables whose raw records differ from accepted + quarantined + exact duplicates."""
     problems = []
     for table in TABLES:
-        raw = sum(records_in(p) for p in sorted((data / "raw" / table).rglob("*"))
-                  if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+        raw = sum(
+            records_in(p)
+            for p in sorted((data / "raw" / table).rglob("*"))
+            if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
+        )
         folder = "/*" if (data / "warehouse" / "clean" / table).is_dir() else ""  # a table ingested by province
-        accepted = rows_in(data / "warehouse" / "clean" / (f"{table}{folder}.parquet" if not folder else f"{table}/*.parquet"))
-        duplicates = rows_in(data / "warehouse" / "duplicates" / (f"{table}/*.parquet" if folder else f"{table}.parquet"))
+        accepted = rows_in(
+            data / "warehouse" / "clean" / (f"{table}{folder}.parquet" if not folder else f"{table}/*.parquet")
+        )
+        duplicates = rows_in(
+            data / "warehouse" / "duplicates" / (f"{table}/*.parquet" if folder else f"{table}.parquet")
+        )
         quarantined = rows_in(data / "quarantine" / table / "*.parquet")
-        print(f"  {table:24} raw {raw:>11,} = accepted {accepted:>11,} + quarantined {quarantined:>6,} "
-              f"+ duplicates {duplicates:>4,}{'' if raw == accepted + quarantined + duplicates else '   <-- differs'}")
+        print(
+            f"  {table:24} raw {raw:>11,} = accepted {accepted:>11,} + quarantined {quarantined:>6,} "
+            f"+ duplicates {duplicates:>4,}{'' if raw == accepted + quarantined + duplicates else '   <-- differs'}"
+        )
         if raw != accepted + quarantined + duplicates:
             problems.append(f"{table}: {raw:,} raw records, {accepted + quarantined + duplicates:,} accounted for")
     return problems
@@ -84,12 +102,17 @@ def failed_accounting_checks(home: Path) -> list[str]:
         run = instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job"), limit=1)
         if not run:
             return ["no ingest run recorded"]
-        records = instance.get_records_for_run(run[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+        records = instance.get_records_for_run(
+            run[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
         evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
     accounting = [e for e in evaluations if e.check_name == "rows_accounted_for"]
     bad = [e.asset_key.to_user_string() for e in accounting if not e.passed]
-    return bad + ([f"only {len(accounting)} rows_accounted_for checks ran, {len(TABLES)} expected"]
-                  if len(accounting) != len(TABLES) else [])
+    return bad + (
+        [f"only {len(accounting)} rows_accounted_for checks ran, {len(TABLES)} expected"]
+        if len(accounting) != len(TABLES)
+        else []
+    )
 
 
 def main() -> None:
@@ -106,11 +129,16 @@ def main() -> None:
     deferral = str(BIN / "deferral")
     print(f"scale guard: --scale {args.scale} --seed {args.seed} in {data}, DuckDB memory ceiling at its default")
     problems = []
-    rc, *_ = timed(f"generate --scale {args.scale}", [deferral, "generate", "--data-dir", str(data), "--scale",
-                                                       args.scale, "--seed", str(args.seed), "--force"], env)
+    rc, *_ = timed(
+        f"generate --scale {args.scale}",
+        [deferral, "generate", "--data-dir", str(data), "--scale", args.scale, "--seed", str(args.seed), "--force"],
+        env,
+    )
     if rc:
         sys.exit(f"scale guard FAILED: deferral generate exited {rc}")
-    rc, seconds, rss, output = timed("deferral run", [deferral, "run", "--data-dir", str(data), "--log-level", "WARNING"], env)
+    rc, seconds, rss, output = timed(
+        "deferral run", [deferral, "run", "--data-dir", str(data), "--log-level", "WARNING"], env
+    )
     if rc:
         failed = [line.strip() for line in output.splitlines() if "FAILED step" in line or line.startswith("deferral:")]
         problems.append(f"deferral run exited {rc}: {failed[0] if failed else output.strip().splitlines()[-1]}")
@@ -122,7 +150,10 @@ def main() -> None:
         shutil.rmtree(data, ignore_errors=True)
     if problems:
         sys.exit("scale guard FAILED: " + "; ".join(problems))
-    print(f"scale guard passed: {args.scale} run exit 0 in {seconds:.1f} s, peak RSS {rss:.2f} GB, every table accounted for")
+    print(
+        f"scale guard passed: {args.scale} run exit 0 in {seconds:.1f} s, peak RSS {rss:.2f} GB, every table "
+        f"accounted for"
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def _peak_rss_gb(group: int) -> float:
                     peak = max(peak, int(line.split()[1]))
         except (OSError, IndexError, ValueError):
             continue
-    return peak / 1024 ** 2
+    return peak / 1024**2
 
 
 def run_once(label: str, raw: Path, work: Path, env: dict, workers: int, extra: list[str]) -> float:
@@ -71,7 +71,9 @@ def run_once(label: str, raw: Path, work: Path, env: dict, workers: int, extra: 
             env["DEFERRAL_CELERY_BROKER"] = f"redis://127.0.0.1:{port}/0"
             started.append(start_broker(port))
             for i in range(workers):
-                started.append(start_worker(f"bench{i}-{port}@%h", env, data_dir / f"worker{i}.log", "--log-level", "WARNING"))
+                started.append(
+                    start_worker(f"bench{i}-{port}@%h", env, data_dir / f"worker{i}.log", "--log-level", "WARNING")
+                )
             time.sleep(5)  # the workers connect before the first step is sent
         executor = ["--executor", "celery"] if workers else []
         seconds, _ = timed(label, [str(BIN / "deferral"), "run", "--data-dir", str(data_dir), *executor, *extra], env)
@@ -81,13 +83,18 @@ def run_once(label: str, raw: Path, work: Path, env: dict, workers: int, extra: 
             import redis
 
             info = redis.Redis(host="127.0.0.1", port=port).info()
-            print(f"    broker: {info['total_commands_processed']:,} commands, peak memory {info['used_memory_peak_human']}")
+            print(
+                f"    broker: {info['total_commands_processed']:,} commands, peak memory "
+                f"{info['used_memory_peak_human']}"
+            )
     finally:
         for process in reversed(started):
             stop(process)
     subprocess.run([str(BIN / "python"), "-c", STAGES], env=env, check=True)
-    sizes = {part: sum(f.stat().st_size for f in (data_dir / part).rglob("*") if f.is_file()) / 1024 ** 2
-             for part in ("raw", "warehouse/clean", "warehouse/policy", "published", ".dagster")}
+    sizes = {
+        part: sum(f.stat().st_size for f in (data_dir / part).rglob("*") if f.is_file()) / 1024**2
+        for part in ("raw", "warehouse/clean", "warehouse/policy", "published", ".dagster")
+    }
     print("    disk MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in sizes.items()))
     return seconds
 
@@ -107,8 +114,10 @@ def compare(label: str, reference: Path, other: Path) -> None:
     """Prints whether ``other``'s publication is byte for byte ``reference``'s."""
     expected, found = published(reference), published(other)
     differing = sorted(n for n in expected.keys() | found.keys() if expected.get(n) != found.get(n))
-    print(f"    {label}: {len(expected)} published files, "
-          + ("byte-identical" if not differing else f"{len(differing)} differ: {differing[:5]}"))
+    print(
+        f"    {label}: {len(expected)} published files, "
+        + ("byte-identical" if not differing else f"{len(differing)} differ: {differing[:5]}")
+    )
 
 
 def main() -> None:
@@ -118,23 +127,42 @@ def main() -> None:
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--skip-in-process", action="store_true", help="only the Celery runs")
     parser.add_argument("--as-of", default=None, help="report month YYYY-MM (default: the latest)")
-    parser.add_argument("--compare-with", type=Path, default=None,
-                        help="a data dir (or its published/ folder's parent) of an earlier run on the same data to "
-                             "compare the in-process publication with, byte for byte")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        help="a data dir (or its published/ folder's parent) of an earlier run on the same data to "
+        "compare the in-process publication with, byte for byte",
+    )
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("redis-server not found: install Debian's redis-server (as .ci/run does)")
     env = {**os.environ, "DEFERRAL_PROFILES_DIR": PROFILES}
     source = args.data_dir / "source"
     if not args.skip_generate:
-        timed("generate city4", [str(BIN / "deferral"), "generate", "--data-dir", str(source), "--scale", "city4",
-                                 "--seed", str(args.seed), "--force"], env)
+        timed(
+            "generate city4",
+            [
+                str(BIN / "deferral"),
+                "generate",
+                "--data-dir",
+                str(source),
+                "--scale",
+                "city4",
+                "--seed",
+                str(args.seed),
+                "--force",
+            ],
+            env,
+        )
     extra = ["--as-of", args.as_of] if args.as_of else []
     in_process = None if args.skip_in_process else run_once("in-process", source / "raw", args.data_dir, env, 0, extra)
     one = run_once("celery 1 worker", source / "raw", args.data_dir, env, 1, extra)
     two = run_once("celery 2 workers", source / "raw", args.data_dir, env, 2, extra)
-    print(f"speed-up of 2 workers over 1: {one / two:.2f}x" + (f"; 1 worker vs in-process: {one / in_process:.2f}x"
-                                                                 if in_process else ""))
+    print(
+        f"speed-up of 2 workers over 1: {one / two:.2f}x"
+        + (f"; 1 worker vs in-process: {one / in_process:.2f}x" if in_process else "")
+    )
     if in_process:
         for label in ("celery_1_worker", "celery_2_workers"):
             compare(f"{label} against in-process", args.data_dir / "in-process", args.data_dir / label)

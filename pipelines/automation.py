@@ -15,43 +15,67 @@ import json
 
 import dagster as dg
 
-from pipelines.jobs import ingest_job, monthly_job, range_tags
 from assets.partitions import first_report_month, latest_contribution_period, provinces, register_report_months
 from assets.resources import Warehouse
+from pipelines.jobs import ingest_job, monthly_job, range_tags
 
 monthly_ingest_schedule = dg.ScheduleDefinition(
-    name="monthly_ingest_schedule", job=ingest_job, cron_schedule="0 6 5 * *",
-    execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Ingest the month's exports on the 5th; report months follow the ingest. 每月5日入库。")
+    name="monthly_ingest_schedule",
+    job=ingest_job,
+    cron_schedule="0 6 5 * *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Ingest the month's exports on the 5th; report months follow the ingest. 每月5日入库。",
+)
 
 
 def raw_fingerprint(warehouse: Warehouse) -> str:
     raw = warehouse.root / "raw"
-    entries = sorted(
-        (str(p.relative_to(raw)), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in raw.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
-    ) if raw.exists() else []
+    entries = (
+        sorted(
+            (str(p.relative_to(raw)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in raw.rglob("*")
+            if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
+        )
+        if raw.exists()
+        else []
+    )
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Starts an ingest when raw files land or change. 原始数据到达即入库。")
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Starts an ingest when raw files land or change. 原始数据到达即入库。",
+)
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     fingerprint = raw_fingerprint(warehouse)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed raw files")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint, tags={"deferral/trigger": "raw_files", "deferral/data_dir": str(warehouse.root)})
+    return dg.RunRequest(
+        run_key=fingerprint, tags={"deferral/trigger": "raw_files", "deferral/data_dir": str(warehouse.root)}
+    )
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=monthly_job,
-                      default_status=dg.DefaultSensorStatus.STOPPED,
-                      description="After a successful ingest, recompute every report month. 入库后重算各月。")
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=monthly_job,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After a successful ingest, recompute every report month. 入库后重算各月。",
+)
 def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Warehouse):
     month = latest_contribution_period(warehouse.root)
     if month is None:
         return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
     register_report_months(context.instance, month)  # normally done by the ingest; the request needs them
-    return dg.RunRequest(run_key=context.dagster_run.run_id,
-                         tags={**range_tags(first_report_month(), month, context.instance.get_dynamic_partitions(provinces.name)), "deferral/as_of": month,
-                               "deferral/data_dir": str(warehouse.root)})
+    return dg.RunRequest(
+        run_key=context.dagster_run.run_id,
+        tags={
+            **range_tags(first_report_month(), month, context.instance.get_dynamic_partitions(provinces.name)),
+            "deferral/as_of": month,
+            "deferral/data_dir": str(warehouse.root),
+        },
+    )

@@ -29,8 +29,10 @@ def generate(
 
     raw = data_dir / "raw"
     if raw.exists() and any(raw.iterdir()) and not force:
-        fail(f"{raw} already holds files (a real export?); nothing was changed. Choose another --data-dir, or pass "
-             "--force to delete it and generate anew.")
+        fail(
+            f"{raw} already holds files (a real export?); nothing was changed. Choose another --data-dir, or pass "
+            "--force to delete it and generate anew."
+        )
     try:
         manifest = run_generate(data_dir, scale, seed)
     except ValueError as problem:  # an unknown scale, or profiles that do not cover the scale's regions
@@ -49,25 +51,43 @@ def _mark_killed_runs(instance, data_dir: Path) -> None:
     """Runs of this data dir still STARTED while we hold its lock died with their process."""
     import dagster as dg
 
-    runs = instance.get_runs(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-        tags={"deferral/data_dir": str(data_dir)}))
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={"deferral/data_dir": str(data_dir)},
+        )
+    )
     for stale in runs:
-        instance.report_run_failed(stale, "its process ended without finishing the run (killed?); marked failed by the "
-                                          "next `deferral run` on this data dir")
+        instance.report_run_failed(
+            stale,
+            "its process ended without finishing the run (killed?); marked failed by the "
+            "next `deferral run` on this data dir",
+        )
         typer.echo(f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed")
 
 
 @app.command()
 def run(
     data_dir: Annotated[Path, typer.Option(help="Data dir holding raw/.")],
-    as_of: Annotated[Optional[str], typer.Option(help="Report month YYYY-MM; default: latest contribution period.")] = None,
-    executor: Annotated[str, typer.Option(
-        help="in_process | multiprocess | celery (steps on `deferral worker` processes; provinces side by side)")] = "in_process",
-    log_level: Annotated[str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")] = "INFO",
+    as_of: Annotated[
+        Optional[str], typer.Option(help="Report month YYYY-MM; default: latest contribution period.")
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="in_process | multiprocess | celery (steps on `deferral worker` processes; provinces side by side)"
+        ),
+    ] = "in_process",
+    log_level: Annotated[
+        str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")
+    ] = "INFO",
     wait: Annotated[int, typer.Option(help="Seconds to wait while another run writes this data dir.")] = 0,
-    full_validation: Annotated[bool, typer.Option(
-        help="Great Expectations judges every row (default: every rejected row and a sample; SQL judges all).")] = False,
+    full_validation: Annotated[
+        bool,
+        typer.Option(
+            help="Great Expectations judges every row (default: every rejected row and a sample; SQL judges all)."
+        ),
+    ] = False,
 ) -> None:
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
     if as_of is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", as_of):
@@ -79,8 +99,10 @@ def run(
         raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
     first_month, _ = _valid_months(data_dir)
     if as_of is not None and as_of < first_month:
-        fail(f"--as-of {as_of} is before every policy's first period: report months run from {first_month} through "
-             "the latest accepted contribution period")
+        fail(
+            f"--as-of {as_of} is before every policy's first period: report months run from {first_month} through "
+            "the latest accepted contribution period"
+        )
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # offline deployments: no telemetry, no sign-up pop-up
@@ -92,8 +114,14 @@ def run(
 
     token = f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        acquire(data_dir, token, pid=os.getpid(), what="`deferral run`", wait_seconds=wait,
-                log=lambda m: typer.echo(f"warning: {m}", err=True))
+        acquire(
+            data_dir,
+            token,
+            pid=os.getpid(),
+            what="`deferral run`",
+            wait_seconds=wait,
+            log=lambda m: typer.echo(f"warning: {m}", err=True),
+        )
     except DataDirBusy as busy:
         fail(str(busy))
     try:
@@ -115,13 +143,22 @@ def docs(
     from pipelines.docs_server import serve
 
     data_dir = data_dir.resolve()
-    typer.echo(f"serving {data_dir / 'data_docs'} and {data_dir / 'published' / 'report'} at http://127.0.0.1:{port}/ "
-               "(Ctrl-C stops)")
+    typer.echo(
+        f"serving {data_dir / 'data_docs'} and {data_dir / 'published' / 'report'} at http://127.0.0.1:{port}/ "
+        "(Ctrl-C stops)"
+    )
     serve(data_dir, port)
 
 
-def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, home: Path, lock_tags: dict,
-         full_validation: bool = False) -> bool:
+def _run(
+    data_dir: Path,
+    as_of: Optional[str],
+    executor: str,
+    log_level: str,
+    home: Path,
+    lock_tags: dict,
+    full_validation: bool = False,
+) -> bool:
     import dagster as dg
 
     from assets.partitions import provinces
@@ -131,15 +168,26 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
     from pipelines.scale_out import run_provinces_side_by_side
     from pipelines.summary import print_summary
 
-    executor_config = {"in_process": IN_PROCESS, "multiprocess": MULTIPROCESS,
-                       "celery": {"execution": {"config": celery_run_config()}}}[executor]
+    executor_config = {
+        "in_process": IN_PROCESS,
+        "multiprocess": MULTIPROCESS,
+        "celery": {"execution": {"config": celery_run_config()}},
+    }[executor]
 
     # only the warehouse's data dir: the settings resource (DEFERRAL_* through dg.EnvVar) is never
     # touched by run config; the report month is the run's partition range
-    run_config = {**executor_config, "loggers": {"console": {"config": {"log_level": log_level}}},
-                  "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "full_validation": full_validation}}}}
+    run_config = {
+        **executor_config,
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+        "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "full_validation": full_validation}}},
+    }
 
-    tags = {"deferral/data_dir": str(data_dir), "deferral/as_of": as_of or "latest", **lock_tags, **code_location_tags()}
+    tags = {
+        "deferral/data_dir": str(data_dir),
+        "deferral/as_of": as_of or "latest",
+        **lock_tags,
+        **code_location_tags(),
+    }
     monthly = None
     problem = ""
     with dg.DagsterInstance.get() as instance:
@@ -150,19 +198,30 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
             first_month, latest = _valid_months(data_dir)
             month = as_of or latest
             if latest is None:
-                problem = (f"no accepted contribution rows in {data_dir / 'raw' / 'contributions'}: nothing to compute. "
-                           "See quarantine/contributions/ for rejected rows, fix the export and run again.")
+                problem = (
+                    f"no accepted contribution rows in {data_dir / 'raw' / 'contributions'}: nothing to compute. "
+                    "See quarantine/contributions/ for rejected rows, fix the export and run again."
+                )
             elif month > latest or month < first_month:
-                problem = (f"--as-of {month} is outside the months this data can report: {first_month} through {latest} "
-                           "(the latest accepted contribution period). Nothing was computed or published.")
+                problem = (
+                    f"--as-of {month} is outside the months this data can report: {first_month} through {latest} "
+                    "(the latest accepted contribution period). Nothing was computed or published."
+                )
             elif executor == "celery":
-                monthly = run_provinces_side_by_side(instance, run_config, {**tags, "deferral/as_of": month},
-                                                     first_month, month, run_ids)
+                monthly = run_provinces_side_by_side(
+                    instance, run_config, {**tags, "deferral/as_of": month}, first_month, month, run_ids
+                )
             else:
                 monthly = dg.execute_job(
-                    dg.reconstructable(monthly_job_def), instance=instance, run_config=run_config,
-                    tags={**tags, "deferral/as_of": month,
-                          **range_tags(first_month, month, instance.get_dynamic_partitions(provinces.name))})
+                    dg.reconstructable(monthly_job_def),
+                    instance=instance,
+                    run_config=run_config,
+                    tags={
+                        **tags,
+                        "deferral/as_of": month,
+                        **range_tags(first_month, month, instance.get_dynamic_partitions(provinces.name)),
+                    },
+                )
                 run_ids.append(monthly.run_id)
         print_summary(instance, run_ids, data_dir)
     if problem:
@@ -173,7 +232,9 @@ def _run(data_dir: Path, as_of: Optional[str], executor: str, log_level: str, ho
 
 @app.command()
 def worker(
-    name: Annotated[str, typer.Option(help="The worker's name, unique per machine (Celery's --hostname).")] = "deferral@%h",
+    name: Annotated[
+        str, typer.Option(help="The worker's name, unique per machine (Celery's --hostname).")
+    ] = "deferral@%h",
     concurrency: Annotated[int, typer.Option(help="Steps this worker runs at once (each is one DuckDB step).")] = 1,
     log_level: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:

@@ -12,18 +12,25 @@ from assets.policy.assets import policy_assets
 from assets.policy.checks import policy_checks
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
+from assets.resources import settings_from_environment, warehouse_resource
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from pipelines.console import console
 from pipelines.jobs import JOBS
-from assets.resources import settings_from_environment, warehouse_resource
 
 
 def build_defs() -> dg.Definitions:
     settings = settings_from_environment()
     return dg.Definitions(
-        assets=[*raw_specs, *ingest_assets, *policy_assets, *reconciliation_assets, *published_assets, validation_report],
+        assets=[
+            *raw_specs,
+            *ingest_assets,
+            *policy_assets,
+            *reconciliation_assets,
+            *published_assets,
+            validation_report,
+        ],
         asset_checks=[*accounting_checks, *gx_checks, *policy_checks, *reconciliation_checks],
         jobs=JOBS,
         schedules=[monthly_ingest_schedule],

@@ -21,7 +21,7 @@ class AuditorPages(http.server.SimpleHTTPRequestHandler):
         clean = path.split("?", 1)[0].split("#", 1)[0]
         prefix = "report" if clean == "/report" or clean.startswith("/report/") else ""
         root = self.roots[prefix].resolve()
-        rest = clean[len("/report"):] if prefix else clean
+        rest = clean[len("/report") :] if prefix else clean
         target = (root / urllib.parse.unquote(rest).lstrip("/")).resolve()
         return str(target) if target == root or root in target.parents else str(root / "__refused__")
 
@@ -30,7 +30,9 @@ class AuditorPages(http.server.SimpleHTTPRequestHandler):
 
 
 def handler(data_dir: Path):
-    return functools.partial(AuditorPages, roots={"": data_dir / "data_docs", "report": data_dir / "published" / "report"})
+    return functools.partial(
+        AuditorPages, roots={"": data_dir / "data_docs", "report": data_dir / "published" / "report"}
+    )
 
 
 def serve(data_dir: Path, port: int) -> None:

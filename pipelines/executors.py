@@ -33,11 +33,16 @@ def backend_url() -> str:
 def celery_run_config() -> dict:
     """The ``celery`` choice of :func:`deferral_executor` as run config: the broker and backend read
     from the environment by Dagster's config system (``env:``) where set, else the defaults."""
+
     def source(var: str, default: str):
         return {"env": var} if os.environ.get(var) else default
 
-    return {"celery": {"broker": source("DEFERRAL_CELERY_BROKER", DEFAULT_BROKER),
-                       "backend": source("DEFERRAL_CELERY_BACKEND", backend_url())}}
+    return {
+        "celery": {
+            "broker": source("DEFERRAL_CELERY_BROKER", DEFAULT_BROKER),
+            "backend": source("DEFERRAL_CELERY_BACKEND", backend_url()),
+        }
+    }
 
 
 def _requirements(executor_config):
@@ -54,7 +59,7 @@ def _requirements(executor_config):
     requirements=_requirements,
 )
 def deferral_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
-    (kind, config), = init_context.executor_config.items()
+    ((kind, config),) = init_context.executor_config.items()
     if kind != "celery":
         return dg.multi_or_in_process_executor.executor_creation_fn(init_context)
     return CeleryExecutor(
@@ -78,7 +83,20 @@ def celery_app():
 
 def start_worker(name: str, concurrency: int = 1, loglevel: str = "INFO") -> None:
     """Runs a Celery worker on the ``dagster`` queue until stopped (SIGTERM or Ctrl-C)."""
-    celery_app().worker_main([
-        "worker", "--queues", "dagster", "--hostname", name, "--concurrency", str(concurrency),
-        "--prefetch-multiplier", "1", "--loglevel", loglevel, "--without-gossip", "--without-mingle",
-    ])
+    celery_app().worker_main(
+        [
+            "worker",
+            "--queues",
+            "dagster",
+            "--hostname",
+            name,
+            "--concurrency",
+            str(concurrency),
+            "--prefetch-multiplier",
+            "1",
+            "--loglevel",
+            loglevel,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

@@ -26,24 +26,41 @@ PARTITIONED_ASSETS = [a for a in [*policy_assets, *reconciliation_assets] if a.p
 PARTITIONED = dg.AssetSelection.assets(*PARTITIONED_ASSETS)
 
 ingest_job = dg.define_asset_job(
-    name="ingest_job", selection=INGEST, executor_def=deferral_executor,
-    description="Ingest and validate every raw table. 入库与校验。")
-monthly_job = dg.define_asset_job(
-    name="monthly_job", selection=dg.AssetSelection.all() - INGEST, executor_def=deferral_executor,
-    description="Policy, reconciliation, statistics and publication for report months. 缓缴计算、对账、统计与发布。")
-deferral_job = dg.define_asset_job(
-    name="deferral_job", selection=dg.AssetSelection.all(), executor_def=deferral_executor,
-    description="Ingest and validate every raw table, then derive and publish. 全流程。")
-shared_job = dg.define_asset_job(
-    name="shared_job", selection=dg.AssetSelection.all() - INGEST - PUBLISH - PARTITIONED, executor_def=deferral_executor,
-    description="Tables every province reads (regions, per-unit summaries). 各省共用的基础表。")
-province_job = dg.define_asset_job(
-    name="province_job", selection=PARTITIONED.without_checks(), executor_def=deferral_executor,
-    description="One province's report months: policy, reconciliation, statistics, collection. 单省各月计算。")
-publish_job = dg.define_asset_job(
-    name="publish_job", selection=PUBLISH | dg.AssetSelection.checks_for_assets(*PARTITIONED_ASSETS),
+    name="ingest_job",
+    selection=INGEST,
     executor_def=deferral_executor,
-    description="Checks across provinces, then the publication of every province. 跨省校验与发布。")
+    description="Ingest and validate every raw table. 入库与校验。",
+)
+monthly_job = dg.define_asset_job(
+    name="monthly_job",
+    selection=dg.AssetSelection.all() - INGEST,
+    executor_def=deferral_executor,
+    description="Policy, reconciliation, statistics and publication for report months. 缓缴计算、对账、统计与发布。",
+)
+deferral_job = dg.define_asset_job(
+    name="deferral_job",
+    selection=dg.AssetSelection.all(),
+    executor_def=deferral_executor,
+    description="Ingest and validate every raw table, then derive and publish. 全流程。",
+)
+shared_job = dg.define_asset_job(
+    name="shared_job",
+    selection=dg.AssetSelection.all() - INGEST - PUBLISH - PARTITIONED,
+    executor_def=deferral_executor,
+    description="Tables every province reads (regions, per-unit summaries). 各省共用的基础表。",
+)
+province_job = dg.define_asset_job(
+    name="province_job",
+    selection=PARTITIONED.without_checks(),
+    executor_def=deferral_executor,
+    description="One province's report months: policy, reconciliation, statistics, collection. 单省各月计算。",
+)
+publish_job = dg.define_asset_job(
+    name="publish_job",
+    selection=PUBLISH | dg.AssetSelection.checks_for_assets(*PARTITIONED_ASSETS),
+    executor_def=deferral_executor,
+    description="Checks across provinces, then the publication of every province. 跨省校验与发布。",
+)
 JOBS = [ingest_job, monthly_job, deferral_job, shared_job, province_job, publish_job]
 
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
@@ -53,8 +70,10 @@ MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}
 def range_tags(first: str, last: str, provinces: list[str]) -> dict[str, str]:
     """A single-run backfill of report months ``first``..``last`` for ``provinces`` (a contiguous
     run of the instance's province partitions: all of them, or one)."""
-    return {"dagster/asset_partition_range_start": province_month_key(provinces[0], first),
-            "dagster/asset_partition_range_end": province_month_key(provinces[-1], last)}
+    return {
+        "dagster/asset_partition_range_start": province_month_key(provinces[0], first),
+        "dagster/asset_partition_range_end": province_month_key(provinces[-1], last),
+    }
 
 
 # workspace.yaml's location_name: runs started by `deferral run` carry the repository label the UI

@@ -20,16 +20,34 @@ def free_port() -> int:
 
 def start_broker(port: int) -> subprocess.Popen:
     """Debian's redis-server on 127.0.0.1:``port``, in memory only."""
-    return subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def start_worker(name: str, env: dict, log: Path, *extra: str) -> subprocess.Popen:
     """``deferral worker --name name`` with ``env`` (its broker in DEFERRAL_CELERY_BROKER), output to ``log``."""
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "worker", "--name", name, *extra], env=env,
-                                cwd=Path(__file__).parent.parent, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "worker", "--name", name, *extra],
+            env=env,
+            cwd=Path(__file__).parent.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop(process: subprocess.Popen, timeout: float = 60) -> None:

@@ -37,8 +37,9 @@ def _execute(job_fn, run_config: dict, tags: dict) -> Outcome:
         return Outcome(result.success, result.run_id)
 
 
-def run_provinces_side_by_side(instance: dg.DagsterInstance, run_config: dict, tags: dict, first_month: str,
-                               month: str, run_ids: list[str]) -> Outcome:
+def run_provinces_side_by_side(
+    instance: dg.DagsterInstance, run_config: dict, tags: dict, first_month: str, month: str, run_ids: list[str]
+) -> Outcome:
     """Runs the monthly stages for ``first_month``..``month``; appends each run's id to ``run_ids``."""
     from pipelines.definitions import province_job_def, publish_job_def, shared_job_def
 
@@ -54,7 +55,8 @@ def run_provinces_side_by_side(instance: dg.DagsterInstance, run_config: dict, t
     failed = [o for o in outcomes if not o.success]
     if failed:
         return failed[0]
-    publish = _execute(publish_job_def, {**run_config, "ops": {"publication": {"config": {"report_month": month}}}},
-                       tags)
+    publish = _execute(
+        publish_job_def, {**run_config, "ops": {"publication": {"config": {"report_month": month}}}}, tags
+    )
     run_ids.append(publish.run_id)
     return publish

@@ -1,9 +1,8 @@
 """The summary printed at the end of ``deferral run``, read back from the runs' Dagster events
 and the published tables."""
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -22,7 +21,9 @@ def first_meaningful_line(message: str) -> str:
 
 def _figures(data_dir: Path) -> list[str]:
     published = data_dir / "published"
-    if not all((published / t).exists() for t in ("deferral_ledger", "repayment_schedule", "reconciliation_discrepancies")):
+    if not all(
+        (published / t).exists() for t in ("deferral_ledger", "repayment_schedule", "reconciliation_discrepancies")
+    ):
         return []
     with duckdb.connect() as con:
         return _figure_lines(con, published)
@@ -31,13 +32,17 @@ def _figures(data_dir: Path) -> list[str]:
 def _figure_lines(con, published: Path) -> list[str]:
     read = lambda t: f"read_parquet({q(published / t / '**' / '*.parquet')}, hive_partitioning = true)"  # noqa: E731
     units, deferred = con.execute(
-        f"SELECT count(DISTINCT unit_id) FILTER (WHERE deferred_amount > 0), coalesce(sum(deferred_amount), 0) FROM {read('deferral_ledger')}"
+        f"SELECT count(DISTINCT unit_id) FILTER (WHERE deferred_amount > 0), coalesce(sum(deferred_amount), 0) FROM "
+        f"{read('deferral_ledger')}"
     ).fetchall()[0]
     repaid, outstanding, overdue, fees = con.execute(
         f"SELECT coalesce(sum(repaid_amount), 0), coalesce(sum(outstanding_amount), 0), "
         f"coalesce(sum(outstanding_amount) FILTER (WHERE status = 'overdue'), 0), coalesce(sum(late_fee), 0) "
-        f"FROM {read('repayment_schedule')}").fetchall()[0]
-    kinds = con.execute(f"SELECT kind, count(*) FROM {read('reconciliation_discrepancies')} GROUP BY 1 ORDER BY 1").fetchall()
+        f"FROM {read('repayment_schedule')}"
+    ).fetchall()[0]
+    kinds = con.execute(
+        f"SELECT kind, count(*) FROM {read('reconciliation_discrepancies')} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     return [
         f"units deferring {units:,}; deferred {deferred:,.2f}; repaid {repaid:,.2f}; outstanding {outstanding:,.2f} "
         f"(overdue {overdue:,.2f}, late fees {fees:,.2f})",
@@ -64,14 +69,18 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
             if "pii_key" in md:
                 kinds.add(md["pii_key"].value)
             if "rows_read" in md:
-                print(f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
-                      f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}")
+                print(
+                    f"{mat.asset_key.path[-1]:24} {md['rows_read'].value:>12,} {md['accepted'].value:>12,} "
+                    f"{md['quarantined'].value:>12,} {md['exact_duplicates'].value:>11,}"
+                )
                 if "missing_folder" in md and md["missing_folder"].value:
                     notes.append(f"  raw/{mat.asset_key.path[-1]}/ is missing: read as an empty table")
                 if "ignored_files" in md and md["ignored_files"].value:
                     notes.append(f"  ignored (only .csv and .parquet are read): {', '.join(md['ignored_files'].value)}")
-        evaluations += [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
-            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
+        evaluations += [
+            r.event_log_entry.dagster_event.event_specific_data
+            for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+        ]
     for note in notes:
         print(note)
     failed = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
@@ -85,5 +94,7 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
         print("person_key: configured key (DEFERRAL_PII_KEY)")
     for line in _figures(data_dir):
         print(line)
-    print(f"published: {data_dir / 'published'}   quarantine: {data_dir / 'quarantine'}   "
-          f"data docs: {data_dir / 'data_docs' / 'index.html'}")
+    print(
+        f"published: {data_dir / 'published'}   quarantine: {data_dir / 'quarantine'}   "
+        f"data docs: {data_dir / 'data_docs' / 'index.html'}"
+    )

@@ -53,8 +53,14 @@ def sample_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def write_table(data_dir: Path, table: str, rows: list[dict], name: str = "part.csv", encoding: str = "utf-8",
-                columns: list[str] | None = None) -> Path:
+def write_table(
+    data_dir: Path,
+    table: str,
+    rows: list[dict],
+    name: str = "part.csv",
+    encoding: str = "utf-8",
+    columns: list[str] | None = None,
+) -> Path:
     columns = columns or list(RAW_TABLES[table].columns)
     folder = data_dir / "raw" / table
     folder.mkdir(parents=True, exist_ok=True)

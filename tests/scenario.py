@@ -9,12 +9,12 @@ import duckdb
 from assets.identifiers import gb11714_check
 from assets.ingest.assets import ingest_assets
 from assets.partitions import months_through, provinces, report_months
-from assets.profiles import load_profiles
-from pipelines.jobs import range_tags
 from assets.policy.assets import policy_assets
+from assets.profiles import load_profiles
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
 from assets.resources import settings_from_environment, warehouse_resource
+from pipelines.jobs import range_tags
 from tests.conftest import write_table
 
 
@@ -42,40 +42,99 @@ class Scenario:
         self.tables.setdefault(table, []).append({k: "" if v is None else str(v) for k, v in row.items()})
         return row
 
-    def unit(self, unit_id: str, n: int, region: str = "340100", unit_type: str = "enterprise", prefix: str = "91",
-             **extra) -> str:
+    def unit(
+        self, unit_id: str, n: int, region: str = "340100", unit_type: str = "enterprise", prefix: str = "91", **extra
+    ) -> str:
         code = uscc(n, prefix, region)
-        self.add("units", unit_id=unit_id, uscc=code, unit_name=f"单位{unit_id}", region_code=region,
-                 unit_type=unit_type, **extra)
+        self.add(
+            "units",
+            unit_id=unit_id,
+            uscc=code,
+            unit_name=f"单位{unit_id}",
+            region_code=region,
+            unit_type=unit_type,
+            **extra,
+        )
         return code
 
     def reserve(self, region: str, month: str, balance: str, expenditure: str = "100.00") -> None:
-        self.add("fund_reserves", region_code=region, as_of_month=month, accumulated_balance=balance,
-                 avg_monthly_expenditure=expenditure)
+        self.add(
+            "fund_reserves",
+            region_code=region,
+            as_of_month=month,
+            accumulated_balance=balance,
+            avg_monthly_expenditure=expenditure,
+        )
 
-    def contribution(self, unit_id: str, person_id: str, period: str, employer_medical: str,
-                     employer_maternity: str = "", base: str = "5000.00", employee_medical: str = "100.00") -> None:
-        self.add("contributions", unit_id=unit_id, person_id=person_id, period=period, contribution_base=base,
-                 employer_medical=employer_medical, employee_medical=employee_medical,
-                 employer_maternity=employer_maternity)
+    def contribution(
+        self,
+        unit_id: str,
+        person_id: str,
+        period: str,
+        employer_medical: str,
+        employer_maternity: str = "",
+        base: str = "5000.00",
+        employee_medical: str = "100.00",
+    ) -> None:
+        self.add(
+            "contributions",
+            unit_id=unit_id,
+            person_id=person_id,
+            period=period,
+            contribution_base=base,
+            employer_medical=employer_medical,
+            employee_medical=employee_medical,
+            employer_maternity=employer_maternity,
+        )
 
-    def payment(self, payment_id: str, code: str, period: str, amount: str, paid_on: str, kind: str = "regular",
-                component: str = "employer_medical") -> None:
-        self.add("tax_payments", payment_id=payment_id, uscc=code, period=period, component=component,
-                 amount=amount, paid_on=paid_on, payment_kind=kind)
+    def payment(
+        self,
+        payment_id: str,
+        code: str,
+        period: str,
+        amount: str,
+        paid_on: str,
+        kind: str = "regular",
+        component: str = "employer_medical",
+    ) -> None:
+        self.add(
+            "tax_payments",
+            payment_id=payment_id,
+            uscc=code,
+            period=period,
+            component=component,
+            amount=amount,
+            paid_on=paid_on,
+            payment_kind=kind,
+        )
 
-    def run(self, as_of: str | None = None, profiles_dir: str | None = None, publish: bool = False,
-            months: list[str] | None = None):
+    def run(
+        self,
+        as_of: str | None = None,
+        profiles_dir: str | None = None,
+        publish: bool = False,
+        months: list[str] | None = None,
+    ):
         for table, rows in self.tables.items():
             write_table(self.root, table, rows)
-        for table in ("units", "sme_classifications", "fund_reserves", "contributions", "tax_payments",
-                      "tax_deferral_register", "commitments", "elections", "employee_events"):
+        for table in (
+            "units",
+            "sme_classifications",
+            "fund_reserves",
+            "contributions",
+            "tax_payments",
+            "tax_deferral_register",
+            "commitments",
+            "elections",
+            "employee_events",
+        ):
             if table not in self.tables:
                 write_table(self.root, table, [])
         month = as_of or "2023-07"
         # GX Data Docs are not built (tests/test_materialize_sample.py checks them): about 1 s a table a run
-        resource = warehouse_resource(str(self.root), settings=settings_from_environment(
-            profiles_dir=profiles_dir or "", gx_data_docs=0))
+        resource = warehouse_resource(
+            str(self.root), settings=settings_from_environment(profiles_dir=profiles_dir or "", gx_data_docs=0)
+        )
         resources = {"warehouse": resource}
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]
@@ -85,10 +144,16 @@ class Scenario:
         instance.add_dynamic_partitions(provinces.name, ids)
         assert dg.materialize(unpartitioned, resources=resources, instance=instance).success
         for m in months or [month]:  # every province's month in one run, as `deferral run` does
-            assert dg.materialize(partitioned, resources=resources, instance=instance, tags=range_tags(m, m, ids)).success
+            assert dg.materialize(
+                partitioned, resources=resources, instance=instance, tags=range_tags(m, m, ids)
+            ).success
         if publish:
-            assert dg.materialize(published_assets, resources=resources, instance=instance,
-                                  run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
+            assert dg.materialize(
+                published_assets,
+                resources=resources,
+                instance=instance,
+                run_config={"ops": {"publication": {"config": {"report_month": month}}}},
+            ).success
         return Outputs(self.root, month)
 
     assets = [*ingest_assets, *policy_assets, *reconciliation_assets]
@@ -100,8 +165,10 @@ class Outputs:
 
     def rows(self, name: str, where: str = "TRUE", order: str = "ALL", month: str | None = None) -> list[dict]:
         con = duckdb.connect()
-        rel = con.sql(f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{month or self.month}/*.parquet') "
-                      f"WHERE {where} ORDER BY {order}")
+        rel = con.sql(
+            f"SELECT * FROM read_parquet('{self.root}/warehouse/policy/{name}/{month or self.month}/*.parquet') "
+            f"WHERE {where} ORDER BY {order}"
+        )
         return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 
     def by(self, name: str, key: str) -> dict:

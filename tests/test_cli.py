@@ -12,7 +12,8 @@ def _gx_coverage(home, table: str) -> dict:
     """The gx_verdicts_match_quarantine check's coverage metadata of ``table`` in the latest run."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(dg.AssetKey(["ingest", table]), "gx_verdicts_match_quarantine")])
+            [dg.AssetCheckKey(dg.AssetKey(["ingest", table]), "gx_verdicts_match_quarantine")]
+        )
         evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
         return {k: evaluation.metadata[k].value for k in ("gx_mode", "rows_checked_by_sql", "rows_evaluated_by_gx")}
 
@@ -30,14 +31,17 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
     assert "0 failed" in result.output and "published:" in result.output
     con = duckdb.connect()
     periods = con.execute(
-        f"SELECT max(period) FROM read_parquet('{sample_copy}/published/deferral_ledger/*.parquet')").fetchall()
+        f"SELECT max(period) FROM read_parquet('{sample_copy}/published/deferral_ledger/*.parquet')"
+    ).fetchall()
     assert periods == [("2022-10",)]
     # the as-of date is 2022-10-31: repayments paid later do not count
     repaid = con.execute(
-        f"SELECT sum(repaid_amount) FROM read_parquet('{sample_copy}/published/repayment_schedule/*.parquet')").fetchall()[0][0]
+        f"SELECT sum(repaid_amount) FROM read_parquet('{sample_copy}/published/repayment_schedule/*.parquet')"
+    ).fetchall()[0][0]
     by_october, ever = con.execute(
         f"SELECT sum(amount) FILTER (WHERE paid_on <= DATE '2022-10-31'), sum(amount) FROM read_parquet("
-        f"'{sample_copy}/warehouse/clean/tax_payments.parquet') WHERE payment_kind = 'repayment'").fetchall()[0]
+        f"'{sample_copy}/warehouse/clean/tax_payments.parquet') WHERE payment_kind = 'repayment'"
+    ).fetchall()[0]
     assert repaid <= (by_october or 0) < ever
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
@@ -50,9 +54,14 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
         assert instance.get_latest_materialization_event(dg.AssetKey(["published", "deferral_decisions"])) is not None
     coverage = _gx_coverage(home, "contributions")
     assert coverage["gx_mode"] == "sample"
-    rejected = duckdb.connect().execute(
-        f"SELECT count(*) FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet') "
-        "WHERE rule NOT LIKE 'duplicate_key%' AND rule <> 'field_count:record'").fetchall()[0][0]
+    rejected = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet') "
+            "WHERE rule NOT LIKE 'duplicate_key%' AND rule <> 'field_count:record'"
+        )
+        .fetchall()[0][0]
+    )
     # every row the SQL rejected, and about 1,000 accepted rows per province: contributions are validated
     # one province at a time, the sample's two provinces about 15,000 rows each (one in 15 or so)
     assert rejected + 2 * 500 < coverage["rows_evaluated_by_gx"] < rejected + 2 * 2000 < coverage["rows_checked_by_sql"]
@@ -85,11 +94,20 @@ def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path,
     coverage = _gx_coverage(tmp_path / "home", "contributions")  # --full-validation: GX judged every row too
     assert coverage["gx_mode"] == "full" and coverage["rows_evaluated_by_gx"] == coverage["rows_checked_by_sql"] > 20000
     planted = json.loads((sample_copy / "raw" / "manifest.json").read_text())["planted"]
-    found = dict(duckdb.connect().execute(
-        f"SELECT kind, count(*) FROM read_parquet('{sample_copy}/published/reconciliation_discrepancies/*.parquet') "
-        "GROUP BY kind").fetchall())
-    expected = {**planted["register_discrepancies"], "employee_share_unpaid": planted["employee_share_unpaid"],
-                "overpayment": planted["overpayments"]}
+    found = dict(
+        duckdb.connect()
+        .execute(
+            f"SELECT kind, count(*) FROM "
+            f"read_parquet('{sample_copy}/published/reconciliation_discrepancies/*.parquet') "
+            "GROUP BY kind"
+        )
+        .fetchall()
+    )
+    expected = {
+        **planted["register_discrepancies"],
+        "employee_share_unpaid": planted["employee_share_unpaid"],
+        "overpayment": planted["overpayments"],
+    }
     assert found == {k: v for k, v in expected.items() if v}
 
     # Collection and risk (SPEC section 6): the generator computed each unit's status and flags at
@@ -100,4 +118,9 @@ def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path,
     statuses = {s for month in collection.values() for s in month["unit_status"]}
     flags = {f for month in collection.values() for f in month["risk_watch"]}
     assert statuses == {"deferring", "repaying", "repaid", "in_arrears"}
-    assert flags == {"headcount_drop", "regular_payment_missing", "deregistered_with_outstanding", "employee_share_unpaid"}
+    assert flags == {
+        "headcount_drop",
+        "regular_payment_missing",
+        "deregistered_with_outstanding",
+        "employee_share_unpaid",
+    }

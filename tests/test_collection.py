@@ -53,12 +53,14 @@ def out(tmp_path_factory):
                 s.contribution(unit, p, period, "100.00", employee_medical="0.00")
             if period >= "2022-11" and not (unit == "STOP" and period == "2022-12"):
                 s.payment(f"{unit}-{period}", codes[unit], period, f"{100 * len(present)}.00", f"{period}-15")
-    repay = {"NEXT": ("2022-12-10", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"}),
-             "EARLY": ("2022-10-20", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"}),
-             "PART": ("2022-11-20", {"2022-08": "100.00", "2022-09": "60.00"}),
-             "HALF": ("2022-11-25", {"2022-08": "300.00", "2022-09": "300.00", "2022-10": "300.00"}),
-             "EVEN": ("2022-11-25", {"2022-08": "200.00", "2022-09": "200.00", "2022-10": "200.00"}),
-             "STOP": ("2022-11-25", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"})}
+    repay = {
+        "NEXT": ("2022-12-10", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"}),
+        "EARLY": ("2022-10-20", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"}),
+        "PART": ("2022-11-20", {"2022-08": "100.00", "2022-09": "60.00"}),
+        "HALF": ("2022-11-25", {"2022-08": "300.00", "2022-09": "300.00", "2022-10": "300.00"}),
+        "EVEN": ("2022-11-25", {"2022-08": "200.00", "2022-09": "200.00", "2022-10": "200.00"}),
+        "STOP": ("2022-11-25", {"2022-08": "100.00", "2022-09": "100.00", "2022-10": "100.00"}),
+    }
     for unit, (paid_on, amounts) in repay.items():
         for period, amount in amounts.items():
             s.payment(f"R-{unit}-{period}", codes[unit], period, amount, paid_on, kind="repayment")
@@ -72,7 +74,9 @@ def out(tmp_path_factory):
             if period >= "2022-10":
                 s.payment(f"{unit}-{period}", codes[unit], period, "100.00", f"{period}-15")
             if unit == "EMP" and period != "2022-09":
-                s.payment(f"{unit}-E-{period}", codes[unit], period, "100.00", f"{period}-15", component="employee_medical")
+                s.payment(
+                    f"{unit}-E-{period}", codes[unit], period, "100.00", f"{period}-15", component="employee_medical"
+                )
     for period in ("2022-07", "2022-08", "2022-09"):
         s.payment(f"R-EMP-{period}", codes["EMP"], period, "100.00", "2023-06-10", kind="repayment")
     out = s.run(as_of="2022-12", months=MONTHS, publish=True)  # published as of 2022-12: that month's lists
@@ -85,12 +89,23 @@ def by_unit(out, table: str, month: str) -> dict:
 
 
 def notices(out, month: str) -> dict:
-    return {(r["unit_id"], r["kind"]): (r["obligations"], r["persons"], r["outstanding_amount"], r["earliest_due_date"],
-                                        r["late_fee"], r["as_of_date"]) for r in out.rows("repayment_notices", month=month)}
+    return {
+        (r["unit_id"], r["kind"]): (
+            r["obligations"],
+            r["persons"],
+            r["outstanding_amount"],
+            r["earliest_due_date"],
+            r["late_fee"],
+            r["as_of_date"],
+        )
+        for r in out.rows("repayment_notices", month=month)
+    }
 
 
 def flags(out, month: str) -> dict:
-    return {(r["unit_id"], r["flag"]): (r["outstanding_amount"], r["flags"]) for r in out.rows("risk_watch", month=month)}
+    return {
+        (r["unit_id"], r["flag"]): (r["outstanding_amount"], r["flags"]) for r in out.rows("risk_watch", month=month)
+    }
 
 
 D = Decimal
@@ -99,24 +114,42 @@ NOV30, OCT31, DEC31 = dt.date(2022, 11, 30), dt.date(2022, 10, 31), dt.date(2022
 
 def test_inside_the_window_units_defer_and_are_reminded_of_next_month(out):
     status = {u: (r["status"], r["regarded_as_paid"]) for u, r in by_unit(out, "unit_status", "2022-10").items()}
-    assert status == {**{u: ("deferring", True) for u in ANHUI if u != "EARLY"}, "EARLY": ("repaid", True),
-                      "SXN": ("repaying", True), "EMP": ("repaying", True)}  # Shanxi's window ended in 2022-09
+    assert status == {
+        **{u: ("deferring", True) for u in ANHUI if u != "EARLY"},
+        "EARLY": ("repaid", True),
+        "SXN": ("repaying", True),
+        "EMP": ("repaying", True),
+    }  # Shanxi's window ended in 2022-09
     anhui = {k: v for k, v in notices(out, "2022-10").items() if k[0] in ANHUI}
     owed = {"HALF": D("900.00"), "EVEN": D("600.00")}
-    assert anhui == {(u, "due_next_month"): (3, 0, owed.get(u, D("300.00")), NOV30, D("0.00"), OCT31)
-                     for u in ANHUI if u != "EARLY"}
+    assert anhui == {
+        (u, "due_next_month"): (3, 0, owed.get(u, D("300.00")), NOV30, D("0.00"), OCT31) for u in ANHUI if u != "EARLY"
+    }
     assert not {k: v for k, v in flags(out, "2022-10").items() if k[0] in ANHUI}
 
 
 def test_on_the_due_date_notices_are_due_now_and_a_deregistered_unit_is_overdue(out):
     status = by_unit(out, "unit_status", "2022-11")
     assert {u: status[u]["status"] for u in ANHUI} == {
-        "NEXT": "repaying", "LATE": "repaying", "PART": "repaying", "EARLY": "repaid", "HALF": "repaid", "EVEN": "repaid", "STOP": "repaid",
-        "GONE": "in_arrears"}
+        "NEXT": "repaying",
+        "LATE": "repaying",
+        "PART": "repaying",
+        "EARLY": "repaid",
+        "HALF": "repaid",
+        "EVEN": "repaid",
+        "STOP": "repaid",
+        "GONE": "in_arrears",
+    }
     # GONE: due dates capped at 2022-11-10; 20 days late on 3 x 100.00 = 3 x 1.00
     gone = status["GONE"]
-    assert (gone["deferred_amount"], gone["repaid_amount"], gone["outstanding_amount"], gone["overdue_amount"],
-            gone["late_fee"], gone["regarded_as_paid"]) == (D("300.00"), D("0.00"), D("300.00"), D("300.00"), D("3.00"), False)
+    assert (
+        gone["deferred_amount"],
+        gone["repaid_amount"],
+        gone["outstanding_amount"],
+        gone["overdue_amount"],
+        gone["late_fee"],
+        gone["regarded_as_paid"],
+    ) == (D("300.00"), D("0.00"), D("300.00"), D("300.00"), D("3.00"), False)
     got = {k: v for k, v in notices(out, "2022-11").items() if k[0] in ANHUI}
     assert got == {
         ("NEXT", "due_now"): (3, 0, D("300.00"), NOV30, D("0.00"), NOV30),
@@ -125,19 +158,31 @@ def test_on_the_due_date_notices_are_due_now_and_a_deregistered_unit_is_overdue(
         ("GONE", "overdue"): (3, 0, D("300.00"), dt.date(2022, 11, 10), D("3.00"), NOV30),
     }
     assert {k: v for k, v in flags(out, "2022-11").items() if k[0] in ANHUI} == {
-        ("GONE", "deregistered_with_outstanding"): (D("300.00"), 2), ("GONE", "headcount_drop"): (D("300.00"), 2)}
+        ("GONE", "deregistered_with_outstanding"): (D("300.00"), 2),
+        ("GONE", "headcount_drop"): (D("300.00"), 2),
+    }
 
 
 def test_after_the_due_date_arrears_late_fees_and_risk_flags(out):
     status = by_unit(out, "unit_status", "2022-12")
     assert {u: (status[u]["status"], status[u]["regarded_as_paid"]) for u in ANHUI} == {
-        "NEXT": ("repaid", True), "EARLY": ("repaid", True), "HALF": ("repaid", True), "EVEN": ("repaid", True),
+        "NEXT": ("repaid", True),
+        "EARLY": ("repaid", True),
+        "HALF": ("repaid", True),
+        "EVEN": ("repaid", True),
         "STOP": ("repaid", True),
-        "LATE": ("in_arrears", False), "PART": ("in_arrears", False), "GONE": ("in_arrears", False)}
+        "LATE": ("in_arrears", False),
+        "PART": ("in_arrears", False),
+        "GONE": ("in_arrears", False),
+    }
     # PART: 40.00 and 100.00 overdue 31 days: 0.62 + 1.55; repaid 160.00 of 300.00
     part = status["PART"]
     assert (part["repaid_amount"], part["outstanding_amount"], part["overdue_amount"], part["late_fee"]) == (
-        D("160.00"), D("140.00"), D("140.00"), D("2.17"))
+        D("160.00"),
+        D("140.00"),
+        D("140.00"),
+        D("2.17"),
+    )
     # NEXT repaid ten days late: repaid, its late fee (3 x 0.50) still shown
     assert (status["NEXT"]["outstanding_amount"], status["NEXT"]["late_fee"]) == (D("0.00"), D("1.50"))
     got = {k: v for k, v in notices(out, "2022-12").items() if k[0] in ANHUI}
@@ -147,7 +192,8 @@ def test_after_the_due_date_arrears_late_fees_and_risk_flags(out):
         ("GONE", "overdue"): (3, 0, D("300.00"), dt.date(2022, 11, 10), D("7.65"), DEC31),  # 51 days
     }
     assert {k: v for k, v in flags(out, "2022-12").items() if k[0] in ANHUI} == {
-        ("GONE", "deregistered_with_outstanding"): (D("300.00"), 2), ("GONE", "headcount_drop"): (D("300.00"), 2),
+        ("GONE", "deregistered_with_outstanding"): (D("300.00"), 2),
+        ("GONE", "headcount_drop"): (D("300.00"), 2),
         ("HALF", "headcount_drop"): (D("0.00"), 1),  # 1 person < 0.5 x 3
         ("STOP", "regular_payment_missing"): (D("0.00"), 1),
     }
@@ -159,21 +205,30 @@ def test_shanxi_fixed_due_date_and_employee_share(out):
     june30 = dt.date(2023, 6, 30)
     assert {k: v for k, v in notices(out, "2023-05").items() if k[0] in ("SXN", "EMP")} == {
         ("SXN", "due_next_month"): (3, 0, D("300.00"), june30, D("0.00"), dt.date(2023, 5, 31)),
-        ("EMP", "due_next_month"): (3, 0, D("300.00"), june30, D("0.00"), dt.date(2023, 5, 31))}
+        ("EMP", "due_next_month"): (3, 0, D("300.00"), june30, D("0.00"), dt.date(2023, 5, 31)),
+    }
     status = by_unit(out, "unit_status", "2023-07")
     assert (status["SXN"]["status"], status["SXN"]["late_fee"]) == ("in_arrears", D("4.65"))
     assert (status["EMP"]["status"], status["EMP"]["regarded_as_paid"]) == ("repaid", True)
     assert {k: v for k, v in notices(out, "2023-07").items() if k[0] in ("SXN", "EMP")} == {
-        ("SXN", "overdue"): (3, 0, D("300.00"), june30, D("4.65"), dt.date(2023, 7, 31))}
+        ("SXN", "overdue"): (3, 0, D("300.00"), june30, D("4.65"), dt.date(2023, 7, 31))
+    }
     assert {k: v for k, v in flags(out, "2023-07").items() if k[0] in ("SXN", "EMP")} == {
-        ("EMP", "employee_share_unpaid"): (D("0.00"), 1)}
+        ("EMP", "employee_share_unpaid"): (D("0.00"), 1)
+    }
 
 
-@pytest.mark.parametrize("month, region, in_arrears, flagged", [
-    ("2022-11", "340100", 1, 1), ("2022-11", "340000", 1, 1),
-    ("2022-12", "340100", 3, 3), ("2022-12", "340000", 3, 3),
-    ("2023-07", "140800", 1, 1), ("2023-07", "140000", 1, 1),
-])
+@pytest.mark.parametrize(
+    "month, region, in_arrears, flagged",
+    [
+        ("2022-11", "340100", 1, 1),
+        ("2022-11", "340000", 1, 1),
+        ("2022-12", "340100", 3, 3),
+        ("2022-12", "340000", 3, 3),
+        ("2023-07", "140800", 1, 1),
+        ("2023-07", "140000", 1, 1),
+    ],
+)
 def test_statistics_count_units_in_arrears_and_flagged(out, month, region, in_arrears, flagged):
     rows = {r["category"]: r for r in out.rows("monthly_statistics", f"region_code = '{region}'", month=month)}
     assert (rows["all"]["units_in_arrears"], rows["all"]["units_flagged"]) == (in_arrears, flagged)
@@ -193,8 +248,22 @@ def test_collection_staff_get_one_notice_list_per_region_and_month(out):
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[1]]
     tie = sorted(["LATE", "GONE"], key=lambda u: out.codes[u])  # equal amounts: by USCC
     assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
-        (f"单位{tie[0]}", "逾期未缴", 300, "2022-11-30" if tie[0] == "LATE" else "2022-11-10", 4.65 if tie[0] == "LATE" else 7.65, "2022-12-31"),
-        (f"单位{tie[1]}", "逾期未缴", 300, "2022-11-30" if tie[1] == "LATE" else "2022-11-10", 4.65 if tie[1] == "LATE" else 7.65, "2022-12-31"),
+        (
+            f"单位{tie[0]}",
+            "逾期未缴",
+            300,
+            "2022-11-30" if tie[0] == "LATE" else "2022-11-10",
+            4.65 if tie[0] == "LATE" else 7.65,
+            "2022-12-31",
+        ),
+        (
+            f"单位{tie[1]}",
+            "逾期未缴",
+            300,
+            "2022-11-30" if tie[1] == "LATE" else "2022-11-10",
+            4.65 if tie[1] == "LATE" else 7.65,
+            "2022-12-31",
+        ),
         ("单位PART", "逾期未缴", 140, "2022-11-30", 2.17, "2022-12-31"),
     ]
     said = [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0] and not r[1]]
@@ -204,7 +273,9 @@ def test_collection_staff_get_one_notice_list_per_region_and_month(out):
 def test_published_as_hive_partitions_with_one_row_per_unit_and_month(out):
     import duckdb
 
-    rel = duckdb.connect().sql(f"SELECT report_month, count(*), count(DISTINCT unit_id) FROM read_parquet("
-                               f"'{out.root}/published/unit_status/**/*.parquet', hive_partitioning = true) GROUP BY 1 ORDER BY 1")
+    rel = duckdb.connect().sql(
+        f"SELECT report_month, count(*), count(DISTINCT unit_id) FROM read_parquet("
+        f"'{out.root}/published/unit_status/**/*.parquet', hive_partitioning = true) GROUP BY 1 ORDER BY 1"
+    )
     got = {m: (n, distinct) for m, n, distinct in rel.fetchall()}
     assert list(got) == [m for m in MONTHS if m <= "2022-12"] and all(n == distinct for n, distinct in got.values())

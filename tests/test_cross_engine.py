@@ -16,14 +16,33 @@ from tests.conftest import PERSON_A, USCC_A
 
 def _decimal_digit_blocks() -> list[str]:
     """The ten digits of every Unicode decimal digit block (Nd), e.g. full-width, Arabic-Indic, Devanagari."""
-    zeros = [chr(c) for c in range(sys.maxunicode + 1)
-             if unicodedata.category(chr(c)) == "Nd" and unicodedata.decimal(chr(c)) == 0]
+    zeros = [
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(c)) == "Nd" and unicodedata.decimal(chr(c)) == 0
+    ]
     return ["".join(chr(ord(z) + i) for i in range(10)) for z in zeros]
 
 
 BLOCKS = _decimal_digit_blocks()
-GOOD = ["300.00", "0", "2022-08", "202208", "2022-08-01", "340100", PERSON_A, USCC_A, "enterprise", "opt_out",
-        "employer_medical", "regular", "small", "statistics", "departure", "12"]
+GOOD = [
+    "300.00",
+    "0",
+    "2022-08",
+    "202208",
+    "2022-08-01",
+    "340100",
+    PERSON_A,
+    USCC_A,
+    "enterprise",
+    "opt_out",
+    "employer_medical",
+    "regular",
+    "small",
+    "statistics",
+    "departure",
+    "12",
+]
 WHITE = ["\u00a0", "\u2007", "\u202f", "\u200b", "\u200d", "\ufeff", "\u3000", "\t", "\u2028", "\u0085", "\x0b"]
 CORPUS = [
     *GOOD,
@@ -36,18 +55,63 @@ CORPUS = [
     *(v + w for w in WHITE for v in ("300.00", "2022-08-01", USCC_A)),
     *("300" + w + ".00" for w in WHITE),
     # full-width forms
-    "３００.00", "３００．００", "１，０００", "２０２２-08", "2022－08－01", "２０２２０８", "９１３４０１００１２３４５６７８８Ｌ",
-    "１１０１０５１９４９１２３１００２Ｘ", "ｅｎｔｅｒｐｒｉｓｅ", "opt＿out",
+    "３００.00",
+    "３００．００",
+    "１，０００",
+    "２０２２-08",
+    "2022－08－01",
+    "２０２２０８",
+    "９１３４０１００１２３４５６７８８Ｌ",
+    "１１０１０５１９４９１２３１００２Ｘ",
+    "ｅｎｔｅｒｐｒｉｓｅ",
+    "opt＿out",
     # Excel
-    "3.40101E+17", "3.40101e+17", "1.10105E+17", "340101198001010000.0", "'11010519491231002X", "'300.00",
-    "110105194912310000", "44774", "44774.0", "2022/8/1", "2022年8月1日", "2022.08", "2022年08月", "2022/08", "20220801",
+    "3.40101E+17",
+    "3.40101e+17",
+    "1.10105E+17",
+    "340101198001010000.0",
+    "'11010519491231002X",
+    "'300.00",
+    "110105194912310000",
+    "44774",
+    "44774.0",
+    "2022/8/1",
+    "2022年8月1日",
+    "2022.08",
+    "2022年08月",
+    "2022/08",
+    "20220801",
     # case and look-alike letters
-    PERSON_A.lower(), USCC_A.lower(), USCC_A[:3] + "O" + USCC_A[4:], USCC_A[:3] + "I" + USCC_A[4:], "Enterprise",
-    "ENTERPRISE", "enterprise ", " opt_out",
+    PERSON_A.lower(),
+    USCC_A.lower(),
+    USCC_A[:3] + "O" + USCC_A[4:],
+    USCC_A[:3] + "I" + USCC_A[4:],
+    "Enterprise",
+    "ENTERPRISE",
+    "enterprise ",
+    " opt_out",
     # numbers at the edge of the money rule
-    "-5", "+5", "5.", ".5", "5.123", "1e3", "1,000", "00", "0.00", "1_000", "٣٠٠", "Ⅲ", "²",
+    "-5",
+    "+5",
+    "5.",
+    ".5",
+    "5.123",
+    "1e3",
+    "1,000",
+    "00",
+    "0.00",
+    "1_000",
+    "٣٠٠",
+    "Ⅲ",
+    "²",
     # lines and nothing
-    "300.00\n", "30\n0", "\n300", "2022-08\n", "", " ", None,
+    "300.00\n",
+    "30\n0",
+    "\n300",
+    "2022-08\n",
+    "",
+    " ",
+    None,
 ]
 
 
@@ -81,8 +145,12 @@ def gx_verdicts():
         batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("all")
         validation = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
         result = validation.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"})
-        out[table] = {(r.expectation_config.type, r.expectation_config.kwargs["column"]):
-                      set(r.result.get("unexpected_index_list") or []) for r in result.results}
+        out[table] = {
+            (r.expectation_config.type, r.expectation_config.kwargs["column"]): set(
+                r.result.get("unexpected_index_list") or []
+            )
+            for r in result.results
+        }
     return values, out
 
 
@@ -98,8 +166,11 @@ def test_every_expectation_gives_the_same_verdict_in_both_engines(gx_verdicts, t
         else:  # GX leaves nulls to the required rule; so does the SQL (`IS NOT NULL AND ...`)
             assert gx_rows == sql_rows, (key, sorted(CORPUS[i] for i in gx_rows ^ sql_rows)[:10])
     # the corpus really exercises the rules: every non-ASCII digit form is rejected by every regex rule
-    money = next(e for e in load_suite("contributions")["expectations"] if e["kwargs"]["column"] == "employer_medical"
-                 and e["type"] == "expect_column_values_to_match_regex")
+    money = next(
+        e
+        for e in load_suite("contributions")["expectations"]
+        if e["kwargs"]["column"] == "employer_medical" and e["type"] == "expect_column_values_to_match_regex"
+    )
     rejected = _sql_unexpected(money, values)
     assert all(CORPUS.index(f"{b[3]}{b[0]}{b[0]}.00") in rejected for b in BLOCKS[1:])
 
@@ -112,8 +183,8 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     import assets.ingest.rules as rules
     from assets.ingest.assets import ingest_assets
     from assets.ingest.checks import accounting_checks
-    from assets.validation.gx_checks import gx_checks
     from assets.resources import warehouse_resource
+    from assets.validation.gx_checks import gx_checks
 
     real = rules._expectation_predicate
 
@@ -124,7 +195,11 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
 
     monkeypatch.setattr(rules, "_expectation_predicate", lenient)
     picked = [a for a in ingest_assets if a.key.path[-1] in ("units", "contributions")]
-    checks = [c for c in [*gx_checks, *accounting_checks] if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)]
+    checks = [
+        c
+        for c in [*gx_checks, *accounting_checks]
+        if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)
+    ]
     result = dg.materialize([*picked, *checks], resources={"warehouse": warehouse_resource(str(sample_copy))})
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -132,12 +207,19 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
     assert not gx_check.passed and gx_check.severity == dg.AssetCheckSeverity.WARN
     assert gx_check.metadata["engines_disagree_on"].value == ["money:employer_medical"]
     assert evaluations["rows_accounted_for"].passed
-    quarantined = dict(duckdb.connect().execute(
-        f"SELECT json_extract_string(raw_values, '$.employer_medical'), rule FROM read_parquet("
-        f"'{sample_copy}/quarantine/contributions/*.parquet') WHERE rule LIKE '%gx_only%'").fetchall())
+    quarantined = dict(
+        duckdb.connect()
+        .execute(
+            f"SELECT json_extract_string(raw_values, '$.employer_medical'), rule FROM read_parquet("
+            f"'{sample_copy}/quarantine/contributions/*.parquet') WHERE rule LIKE '%gx_only%'"
+        )
+        .fetchall()
+    )
     # the sample plants '-5' and a full-width '３００.00' in employer_medical (raw/manifest.json)
-    assert quarantined == {"-5": "money:employer_medical;gx_only:employer_medical",
-                           "３００.00": "money:employer_medical;gx_only:employer_medical"}
+    assert quarantined == {
+        "-5": "money:employer_medical;gx_only:employer_medical",
+        "３００.00": "money:employer_medical;gx_only:employer_medical",
+    }
 
 
 def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch):
@@ -160,7 +242,11 @@ def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch
 
     monkeypatch.setattr(rules, "_expectation_predicate", strict)
     picked = [a for a in ingest_assets if a.key.path[-1] in ("units", "contributions")]
-    checks = [c for c in [*gx_checks, *accounting_checks] if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)]
+    checks = [
+        c
+        for c in [*gx_checks, *accounting_checks]
+        if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)
+    ]
     resource = warehouse_resource(str(sample_copy), settings=Settings(gx_sample_rows=100))
     result = dg.materialize([*picked, *checks], resources={"warehouse": resource})
     assert result.success
@@ -171,13 +257,21 @@ def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch
     assert gx_check.metadata["rows_evaluated_by_gx"].value < gx_check.metadata["rows_checked_by_sql"].value
     assert gx_check.metadata["engines_disagree_on"].value == ["money:employer_medical"]
     record = {e["rule"]: e for e in gx_check.metadata["expectation_results"].value}["money:employer_medical"]
-    money = next(e for e in load_suite("contributions")["expectations"] if e["kwargs"]["column"] == "employer_medical"
-                 and e["type"] == "expect_column_values_to_match_regex")["kwargs"]["regex"]
+    money = next(
+        e
+        for e in load_suite("contributions")["expectations"]
+        if e["kwargs"]["column"] == "employer_medical" and e["type"] == "expect_column_values_to_match_regex"
+    )["kwargs"]["regex"]
     # quarantined for money:employer_medical although the value is well formed: what only the SQL rejects
-    holding_5 = duckdb.connect().execute(
-        f"SELECT count(*) FROM (SELECT trim(json_extract_string(raw_values, '$.employer_medical')) AS v, rule "
-        f"FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet')) "
-        "WHERE list_contains(string_split(rule, ';'), 'money:employer_medical') AND regexp_full_match(v, ?)", [money]
-    ).fetchall()[0][0]
+    holding_5 = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FROM (SELECT trim(json_extract_string(raw_values, '$.employer_medical')) AS v, rule "
+            f"FROM read_parquet('{sample_copy}/quarantine/contributions/*.parquet')) "
+            "WHERE list_contains(string_split(rule, ';'), 'money:employer_medical') AND regexp_full_match(v, ?)",
+            [money],
+        )
+        .fetchall()[0][0]
+    )
     assert record["sql_only"] == holding_5 > 100  # every one of them, though GX judged only a sample
     assert evaluations["rows_accounted_for"].passed

@@ -14,7 +14,7 @@ def outputs(tmp_path_factory):
     s = Scenario(tmp_path_factory.mktemp("decisions"))
     s.reserve("340100", "2022-07", "1000.00")  # 10 months: eligible
     s.reserve("140800", "2022-06", "1000.00")  # Shanxi, first period 2022-07: eligible
-    s.reserve("340200", "2022-07", "500.00")   # 5 months: insufficient
+    s.reserve("340200", "2022-07", "500.00")  # 5 months: insufficient
     small = dict(as_of="2022-03-31", size_class="small", source="statistics")
 
     def sme(unit_id, n, region="340100", **kw):
@@ -37,8 +37,17 @@ def outputs(tmp_path_factory):
     s.unit("NONE", 10)
     for unit_id, n, frm, to in [("OUTSIDE", 11, "2023-01", "2023-03"), ("PART", 12, "2022-09", "2022-12")]:
         code = s.unit(unit_id, n)
-        s.add("commitments", commitment_id=f"C{n}", unit_id=unit_id, uscc=code, declared_size_class="small",
-              declared_unit_type="enterprise", requested_from=frm, requested_to=to, signed_on="2022-07-15")
+        s.add(
+            "commitments",
+            commitment_id=f"C{n}",
+            unit_id=unit_id,
+            uscc=code,
+            declared_size_class="small",
+            declared_unit_type="enterprise",
+            requested_from=frm,
+            requested_to=to,
+            signed_on="2022-07-15",
+        )
     # Anhui shift: a regular employer_medical payment for 2022-08 moves the window to 09-11
     shift = sme("SHIFT", 13)
     s.payment("PS1", shift, "2022-08", "350.00", "2022-09-15")
@@ -58,20 +67,35 @@ def outputs(tmp_path_factory):
     return s.run(as_of="2022-10")
 
 
-@pytest.mark.parametrize("unit_id,reason", [
-    ("INSUFF", "region_reserve_insufficient"), ("DEREG", "deregistered_before_window"),
-    ("PUBLIC", "ineligible_unit_type"), ("GOV", "ineligible_unit_type"), ("OPTOUT", "opted_out"),
-    ("LATEOPT", "eligible_sme"), ("IB", "eligible_individual_business"), ("FOUND", "eligible_social_org"),
-    ("LARGE", "large_enterprise"), ("NONE", "unclassified_no_commitment"),
-    ("OUTSIDE", "commitment_outside_window"), ("PART", "eligible_sme"), ("SHIFT", "eligible_sme"),
-])
+@pytest.mark.parametrize(
+    "unit_id,reason",
+    [
+        ("INSUFF", "region_reserve_insufficient"),
+        ("DEREG", "deregistered_before_window"),
+        ("PUBLIC", "ineligible_unit_type"),
+        ("GOV", "ineligible_unit_type"),
+        ("OPTOUT", "opted_out"),
+        ("LATEOPT", "eligible_sme"),
+        ("IB", "eligible_individual_business"),
+        ("FOUND", "eligible_social_org"),
+        ("LARGE", "large_enterprise"),
+        ("NONE", "unclassified_no_commitment"),
+        ("OUTSIDE", "commitment_outside_window"),
+        ("PART", "eligible_sme"),
+        ("SHIFT", "eligible_sme"),
+    ],
+)
 def test_reason(outputs, unit_id, reason):
     assert outputs.by("deferral_decisions", "unit_id")[unit_id]["reason"] == reason
 
 
 def test_filled_columns(outputs):
     d = outputs.by("deferral_decisions", "unit_id")
-    assert (d["FOUND"]["size_class"], d["FOUND"]["classification"], d["FOUND"]["basis"]) == (None, "unit_type", "auto_list")
+    assert (d["FOUND"]["size_class"], d["FOUND"]["classification"], d["FOUND"]["basis"]) == (
+        None,
+        "unit_type",
+        "auto_list",
+    )
     assert (d["NONE"]["size_class"], d["NONE"]["classification"], d["NONE"]["window_start"]) == (None, "none", None)
     assert (d["LARGE"]["eligible"], d["LARGE"]["basis"], d["LARGE"]["shifted"]) == (False, None, None)
     assert (d["IB"]["window_start"], d["IB"]["window_end"], d["IB"]["shifted"]) == ("2022-08", "2022-10", False)
@@ -97,11 +121,24 @@ def test_anhui_shift_and_its_later_due_date(outputs):
 
 def test_shanxi_refund_election_keeps_the_window_and_defers_both_components(outputs):
     d = outputs.by("deferral_decisions", "unit_id")
-    assert (d["REFUND"]["window_start"], d["REFUND"]["window_end"], d["REFUND"]["shifted"]) == ("2022-07", "2022-09", False)
+    assert (d["REFUND"]["window_start"], d["REFUND"]["window_end"], d["REFUND"]["shifted"]) == (
+        "2022-07",
+        "2022-09",
+        False,
+    )
     assert (d["SXSHIFT"]["window_start"], d["SXSHIFT"]["shifted"]) == ("2022-08", True)
     ledger = outputs.rows("deferral_ledger", "unit_id = 'REFUND'", order="period, component")
-    assert [(r["period"], r["component"], r["assessed_amount"], r["paid_amount"], r["refunded_amount"], r["deferred_amount"])
-            for r in ledger] == [
+    assert [
+        (
+            r["period"],
+            r["component"],
+            r["assessed_amount"],
+            r["paid_amount"],
+            r["refunded_amount"],
+            r["deferred_amount"],
+        )
+        for r in ledger
+    ] == [
         # 350 assessed - 350 paid + 350 refunded = 350 deferred
         ("2022-07", "employer_maternity", D("25.00"), D("0.00"), D("0.00"), D("25.00")),
         ("2022-07", "employer_medical", D("350.00"), D("350.00"), D("350.00"), D("350.00")),

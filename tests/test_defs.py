@@ -27,19 +27,26 @@ def _graph() -> dict:
             "owners": list(node.owners),
             "partitions": type(partitions).__name__ if partitions else None,
             # dynamic dimensions, by name: provinces and months added as profiles and data arrive
-            "partitions_name": ([f"{d.name}:{d.partitions_def.name}" for d in partitions.partitions_defs]
-                                if isinstance(partitions, dg.MultiPartitionsDefinition) else getattr(partitions, "name", None)),
+            "partitions_name": (
+                [f"{d.name}:{d.partitions_def.name}" for d in partitions.partitions_defs]
+                if isinstance(partitions, dg.MultiPartitionsDefinition)
+                else getattr(partitions, "name", None)
+            ),
             "checks": sorted(c.name for c in node.check_keys),
-            "blocking_checks": sorted(c.name for c in node.check_keys
-                                      if graph.get_check_spec(c).blocking),
+            "blocking_checks": sorted(c.name for c in node.check_keys if graph.get_check_spec(c).blocking),
             "has_description": bool(node.description),
         }
     return {
         "assets": assets,
-        "jobs": {j.name: sorted(k.to_user_string() for k in j.asset_layer.selected_asset_keys)
-                 for j in sorted(repo.get_all_jobs(), key=lambda j: j.name) if not j.name.startswith("__")},
-        "schedules": {s.name: {"cron": s.cron_schedule, "job": s.job_name, "timezone": s.execution_timezone}
-                      for s in repo.schedule_defs},
+        "jobs": {
+            j.name: sorted(k.to_user_string() for k in j.asset_layer.selected_asset_keys)
+            for j in sorted(repo.get_all_jobs(), key=lambda j: j.name)
+            if not j.name.startswith("__")
+        },
+        "schedules": {
+            s.name: {"cron": s.cron_schedule, "job": s.job_name, "timezone": s.execution_timezone}
+            for s in repo.schedule_defs
+        },
         "sensors": {s.name: {"jobs": sorted(t.job_name for t in s.targets)} for s in repo.sensor_defs},
         "resources": sorted(repo.get_top_level_resources()),
     }

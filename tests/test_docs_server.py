@@ -38,8 +38,15 @@ def test_pages_and_reports_are_served(server):
     assert get(f"{server}/report/340000/2022-08/report.xlsx") == (200, b"PK")
 
 
-@pytest.mark.parametrize("path", ["/../raw/contributions/c.csv", "/report/../../raw/contributions/c.csv",
-                                  "/%2e%2e/raw/contributions/c.csv", "/report/%2e%2e/%2e%2e/raw/contributions/c.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../raw/contributions/c.csv",
+        "/report/../../raw/contributions/c.csv",
+        "/%2e%2e/raw/contributions/c.csv",
+        "/report/%2e%2e/%2e%2e/raw/contributions/c.csv",
+    ],
+)
 def test_nothing_else_of_the_data_dir(server, path):
     status, body = get(server + path)
     assert status == 404 and b"110105" not in body

@@ -19,8 +19,11 @@ def test_encodings_read_the_same_names(warehouse, data_dir, encoding, expected):
     with warehouse.connect() as con:
         counts = ingest_table(con, warehouse, RAW_TABLES["units"])
     assert counts["accepted"] == 1
-    names = duckdb.connect().execute(
-        f"SELECT unit_name, uscc FROM read_parquet('{warehouse.clean_path('units')}')").fetchall()
+    names = (
+        duckdb.connect()
+        .execute(f"SELECT unit_name, uscc FROM read_parquet('{warehouse.clean_path('units')}')")
+        .fetchall()
+    )
     assert names == [(NAME, USCC_A)]
 
 

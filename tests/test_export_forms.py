@@ -9,19 +9,34 @@ import pytest
 
 from assets.ingest.assets import ingest_assets
 from assets.ingest.checks import accounting_checks
+from assets.resources import warehouse_resource
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
-from assets.resources import warehouse_resource
 from tests.trust import raw_person_ids
 
 # planted by the generator in the bundled sample (pipelines/synthetic/generate.py EXPORT_FORMS), by hand:
 FORMS = {
-    "contributions": {"fullwidth:employer_medical": 1, "fullwidth:contribution_base": 1, "fullwidth:period": 1,
-                      "date_format:period": 2, "excel_serial_date:period": 1, "fullwidth:person_id": 1,
-                      "excel_scientific:person_id": 1, "excel_float:person_id": 1, "leading_apostrophe:person_id": 1,
-                      "lowercase:person_id": 1, "excel_truncated:person_id": 1},
-    "tax_payments": {"date_format:paid_on": 3, "excel_serial_date:paid_on": 1, "fullwidth:paid_on": 1,
-                     "lowercase:uscc": 1, "excluded_letter:uscc": 1, "excel_scientific:uscc": 1},
+    "contributions": {
+        "fullwidth:employer_medical": 1,
+        "fullwidth:contribution_base": 1,
+        "fullwidth:period": 1,
+        "date_format:period": 2,
+        "excel_serial_date:period": 1,
+        "fullwidth:person_id": 1,
+        "excel_scientific:person_id": 1,
+        "excel_float:person_id": 1,
+        "leading_apostrophe:person_id": 1,
+        "lowercase:person_id": 1,
+        "excel_truncated:person_id": 1,
+    },
+    "tax_payments": {
+        "date_format:paid_on": 3,
+        "excel_serial_date:paid_on": 1,
+        "fullwidth:paid_on": 1,
+        "lowercase:uscc": 1,
+        "excluded_letter:uscc": 1,
+        "excel_scientific:uscc": 1,
+    },
     "units": {"fullwidth:uscc": 1, "excluded_letter:uscc": 1, "lowercase:uscc": 1},
 }
 
@@ -34,8 +49,10 @@ def validated(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("forms")
     shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")
-    result = dg.materialize([*ingest_assets, *accounting_checks, *gx_checks, validation_report],
-                            resources={"warehouse": warehouse_resource(str(root))})
+    result = dg.materialize(
+        [*ingest_assets, *accounting_checks, *gx_checks, validation_report],
+        resources={"warehouse": warehouse_resource(str(root))},
+    )
     return root, result
 
 
@@ -53,14 +70,18 @@ def test_every_form_is_quarantined_under_its_rule_and_the_gx_check_passes(valida
 
 def test_ui_metadata_explains_each_rule_in_chinese(validated):
     _, result = validated
-    explained = result.asset_materializations_for_node("ingest__contributions")[0].metadata["quarantine_explained"].value
+    explained = (
+        result.asset_materializations_for_node("ingest__contributions")[0].metadata["quarantine_explained"].value
+    )
     assert "| fullwidth:employer_medical | 1 | 含全角字符（全角数字、字母或标点） | 将输入法切换为半角" in explained
 
 
 def test_validation_report_groups_rejections_with_hints_and_masked_examples(validated):
     root, _ = validated
     page = (root / "data_docs" / "validation_report.html").read_text(encoding="utf-8")
-    row = re.search(r"<tr><td>excel_scientific:person_id</td><td>1</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    row = re.search(
+        r"<tr><td>excel_scientific:person_id</td><td>1</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", page
+    )
     assert row, "the report lists excel_scientific:person_id with its count"
     assert row.group(1) == "被 Excel 转为科学计数法"
     assert "请将该列设为文本后重新导出" in row.group(2)

@@ -31,7 +31,8 @@ def test_generated_identifiers_are_valid(tmp_path):
     con = duckdb.connect()
     usccs = con.execute(f"SELECT uscc FROM read_csv('{tmp_path}/raw/units/units_a.csv', all_varchar=true)").fetchall()
     persons = con.execute(
-        f"SELECT DISTINCT person_id FROM read_parquet('{tmp_path}/raw/contributions/contributions_shanxi.parquet')").fetchall()
+        f"SELECT DISTINCT person_id FROM read_parquet('{tmp_path}/raw/contributions/contributions_shanxi.parquet')"
+    ).fetchall()
     assert usccs and all(uscc_check_ok(u) for (u,) in usccs)
     assert persons and all(person_check_ok(p) for (p,) in persons)
 
@@ -42,6 +43,11 @@ def test_both_profiles_and_required_regions(tmp_path):
     units = f"read_csv('{tmp_path}/raw/units/units_a.csv', all_varchar=true)"
     regions = {r for (r,) in con.execute(f"SELECT DISTINCT region_code FROM {units}").fetchall()}
     assert {"349900", "140800", "149900"} <= regions
-    reserves = {r for (r,) in con.execute(
-        f"SELECT DISTINCT region_code FROM read_csv('{tmp_path}/raw/fund_reserves/fund_reserves.csv', all_varchar=true)").fetchall()}
+    reserves = {
+        r
+        for (r,) in con.execute(
+            f"SELECT DISTINCT region_code FROM read_csv('{tmp_path}/raw/fund_reserves/fund_reserves.csv', "
+            f"all_varchar=true)"
+        ).fetchall()
+    }
     assert "140100" in regions - reserves  # one region planted without reserve rows

@@ -2,12 +2,7 @@
 
 import pytest
 
-from assets.identifiers import (
-    gb11714_check,
-    person_check_ok,
-    uscc_check_ok,
-    uscc_inner_check_ok,
-)
+from assets.identifiers import gb11714_check, person_check_ok, uscc_check_ok, uscc_inner_check_ok
 
 
 def test_spec_examples_are_valid():

@@ -16,8 +16,16 @@ from assets.ingest.engine import ingest_table
 from assets.resources import warehouse_resource
 from tests.conftest import PERSON_A, USCC_A
 
-ANHUI_UNIT = {"unit_id": "U1", "uscc": USCC_A, "unit_name": "合肥恒通科技有限公司", "region_code": "340100",
-              "unit_type": "enterprise", "industry_code": "C1301", "registered_on": "2010-05-01", "deregistered_on": ""}
+ANHUI_UNIT = {
+    "unit_id": "U1",
+    "uscc": USCC_A,
+    "unit_name": "合肥恒通科技有限公司",
+    "region_code": "340100",
+    "unit_type": "enterprise",
+    "industry_code": "C1301",
+    "registered_on": "2010-05-01",
+    "deregistered_on": "",
+}
 SHANXI_UNIT = dict(ANHUI_UNIT, unit_id="U2", uscc="92340100MA2N0X0X8T", unit_name="运城晋南商贸", region_code="140800")
 
 
@@ -36,16 +44,27 @@ def _write(data_dir, relative: str, rows: list[list[str]], table: str = "contrib
 
 
 def _layout(data_dir) -> None:
-    _write(data_dir, "units.csv", [[ANHUI_UNIT[c] for c in RAW_TABLES["units"].columns],
-                                   [SHANXI_UNIT[c] for c in RAW_TABLES["units"].columns]], table="units")
-    _write(data_dir, "340000/anhui.csv", [_row("U1", "2022-08"),
-                                          _row("U2", "2022-08")])  # line 3: a Shanxi unit in Anhui's folder
+    _write(
+        data_dir,
+        "units.csv",
+        [[ANHUI_UNIT[c] for c in RAW_TABLES["units"].columns], [SHANXI_UNIT[c] for c in RAW_TABLES["units"].columns]],
+        table="units",
+    )
+    _write(
+        data_dir, "340000/anhui.csv", [_row("U1", "2022-08"), _row("U2", "2022-08")]
+    )  # line 3: a Shanxi unit in Anhui's folder
     _write(data_dir, "140000/shanxi.csv", [_row("U2", "2022-08")])
-    _write(data_dir, "all.csv", [_row("U1", "2022-09"),  # line 2: to Anhui by its unit
-                                 _row("U2", "2022-09"),  # line 3: to Shanxi
-                                 _row("U9", "2022-09"),  # line 4: nobody's unit: quarantined once, by the first
-                                 _row("U2", "2022-08"),  # line 5: an exact duplicate of 140000/shanxi.csv line 2
-                                 ["U1", PERSON_A, "2022-10"]])  # line 6: too few fields
+    _write(
+        data_dir,
+        "all.csv",
+        [
+            _row("U1", "2022-09"),  # line 2: to Anhui by its unit
+            _row("U2", "2022-09"),  # line 3: to Shanxi
+            _row("U9", "2022-09"),  # line 4: nobody's unit: quarantined once, by the first
+            _row("U2", "2022-08"),  # line 5: an exact duplicate of 140000/shanxi.csv line 2
+            ["U1", PERSON_A, "2022-10"],
+        ],
+    )  # line 6: too few fields
 
 
 def test_rows_go_to_their_province(warehouse, data_dir):
@@ -72,7 +91,8 @@ def test_rows_go_to_their_province(warehouse, data_dir):
     ]
     assert rows(quarantine / "shanxi-2022.parquet", "source_line") == []
     assert rows(warehouse.duplicates_path("contributions", "shanxi-2022"), "source_file, source_line") == [
-        ("raw/contributions/all.csv", 5)]
+        ("raw/contributions/all.csv", 5)
+    ]
     assert rows(warehouse.duplicates_path("contributions", "anhui-2022"), "source_line") == []
     # the table's validation record sums the provinces': the SQL judged all 7 readable records
     assert counts["validation"]["coverage"]["rows_checked_by_sql"] == 7
@@ -83,22 +103,40 @@ def test_province_steps_in_dagster_keep_the_identity(data_dir):
     """Through Dagster: a plan step, one step per province, a gather step; the accounting check
     (counted from the raw files) passes and the asset's metadata holds the table's counts."""
     _layout(data_dir)
-    result = dg.materialize([*ingest_assets, *accounting_checks],
-                            resources={"warehouse": warehouse_resource(str(data_dir))},
-                            selection=[ingest_key("units"), ingest_key("contributions")],
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [*ingest_assets, *accounting_checks],
+        resources={"warehouse": warehouse_resource(str(data_dir))},
+        selection=[ingest_key("units"), ingest_key("contributions")],
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
-    assert {"ingest__contributions.plan", "ingest__contributions.province[anhui_2022]",
-            "ingest__contributions.province[shanxi_2022]", "ingest__contributions.gather"} <= steps
-    (materialization,) = [m for m in result.get_asset_materialization_events() if m.asset_key == ingest_key("contributions")]
+    assert {
+        "ingest__contributions.plan",
+        "ingest__contributions.province[anhui_2022]",
+        "ingest__contributions.province[shanxi_2022]",
+        "ingest__contributions.gather",
+    } <= steps
+    (materialization,) = [
+        m for m in result.get_asset_materialization_events() if m.asset_key == ingest_key("contributions")
+    ]
     metadata = materialization.materialization.metadata
-    assert (metadata["rows_read"].value, metadata["accepted"].value, metadata["quarantined"].value,
-            metadata["exact_duplicates"].value) == (8, 4, 3, 1)
+    assert (
+        metadata["rows_read"].value,
+        metadata["accepted"].value,
+        metadata["quarantined"].value,
+        metadata["exact_duplicates"].value,
+    ) == (8, 4, 3, 1)
     assert sorted(f["file"] for f in metadata["files"].value) == [
-        "raw/contributions/140000/shanxi.csv", "raw/contributions/340000/anhui.csv", "raw/contributions/all.csv"]
-    (check,) = [c for c in result.get_asset_check_evaluations()
-                if c.asset_key == ingest_key("contributions") and c.check_name == "rows_accounted_for"]
+        "raw/contributions/140000/shanxi.csv",
+        "raw/contributions/340000/anhui.csv",
+        "raw/contributions/all.csv",
+    ]
+    (check,) = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key == ingest_key("contributions") and c.check_name == "rows_accounted_for"
+    ]
     assert check.passed and check.metadata["unaccounted"].value == 0
 
 
@@ -117,10 +155,18 @@ def test_shared_files_are_split_once_so_no_province_step_reads_another_provinces
 
     def lines(share):
         files = ", ".join(f"'{p}'" for p in share.shared_parts)
-        return con.execute(f"SELECT source_file, source_line, unit_id FROM read_parquet([{files}]) ORDER BY ALL").fetchall()
+        return con.execute(
+            f"SELECT source_file, source_line, unit_id FROM read_parquet([{files}]) ORDER BY ALL"
+        ).fetchall()
 
-    assert lines(shares["anhui-2022"]) == [("raw/contributions/all.csv", 2, "U1"), ("raw/contributions/all.csv", 4, "U9")]
-    assert lines(shares["shanxi-2022"]) == [("raw/contributions/all.csv", 3, "U2"), ("raw/contributions/all.csv", 5, "U2")]
+    assert lines(shares["anhui-2022"]) == [
+        ("raw/contributions/all.csv", 2, "U1"),
+        ("raw/contributions/all.csv", 4, "U9"),
+    ]
+    assert lines(shares["shanxi-2022"]) == [
+        ("raw/contributions/all.csv", 3, "U2"),
+        ("raw/contributions/all.csv", 5, "U2"),
+    ]
     # a province's own folder is staged by its own step only
     assert [p.name for p in shares["anhui-2022"].files] == ["anhui.csv"]
     assert [p.name for p in shares["shanxi-2022"].files] == ["shanxi.csv"]

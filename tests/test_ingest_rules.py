@@ -11,25 +11,78 @@ from assets.contracts import RAW_TABLES
 from assets.ingest.engine import ingest_table
 from tests.conftest import PERSON_A, USCC_A, write_table
 
-UNIT = {"unit_id": "U1", "uscc": USCC_A, "unit_name": "合肥恒通科技有限公司", "region_code": "340100",
-        "unit_type": "enterprise", "industry_code": "C1301", "registered_on": "2010-05-01", "deregistered_on": ""}
-CONTRIBUTION = {"unit_id": "U1", "person_id": PERSON_A, "period": "2022-08", "contribution_base": "5000",
-                "employer_medical": "350.00", "employee_medical": "100", "employer_maternity": ""}
-PAYMENT = {"payment_id": "P1", "uscc": USCC_A, "period": "2022-08", "component": "employer_medical",
-           "amount": "350.00", "paid_on": "2022-09-15", "payment_kind": "regular"}
-RESERVE = {"region_code": "340100", "as_of_month": "2022-07", "accumulated_balance": "700.00",
-           "avg_monthly_expenditure": "100.00"}
-SME = {"uscc": USCC_A, "as_of": "2022-03-31", "size_class": "", "employees": "12", "operating_revenue": "100.5",
-       "total_assets": "", "industry_code": "C1301", "source": "statistics"}
-COMMITMENT = {"commitment_id": "C1", "unit_id": "U1", "uscc": USCC_A, "declared_size_class": "small",
-              "declared_unit_type": "enterprise", "requested_from": "2022-08", "requested_to": "202210",
-              "signed_on": "2022-07-15"}
+UNIT = {
+    "unit_id": "U1",
+    "uscc": USCC_A,
+    "unit_name": "合肥恒通科技有限公司",
+    "region_code": "340100",
+    "unit_type": "enterprise",
+    "industry_code": "C1301",
+    "registered_on": "2010-05-01",
+    "deregistered_on": "",
+}
+CONTRIBUTION = {
+    "unit_id": "U1",
+    "person_id": PERSON_A,
+    "period": "2022-08",
+    "contribution_base": "5000",
+    "employer_medical": "350.00",
+    "employee_medical": "100",
+    "employer_maternity": "",
+}
+PAYMENT = {
+    "payment_id": "P1",
+    "uscc": USCC_A,
+    "period": "2022-08",
+    "component": "employer_medical",
+    "amount": "350.00",
+    "paid_on": "2022-09-15",
+    "payment_kind": "regular",
+}
+RESERVE = {
+    "region_code": "340100",
+    "as_of_month": "2022-07",
+    "accumulated_balance": "700.00",
+    "avg_monthly_expenditure": "100.00",
+}
+SME = {
+    "uscc": USCC_A,
+    "as_of": "2022-03-31",
+    "size_class": "",
+    "employees": "12",
+    "operating_revenue": "100.5",
+    "total_assets": "",
+    "industry_code": "C1301",
+    "source": "statistics",
+}
+COMMITMENT = {
+    "commitment_id": "C1",
+    "unit_id": "U1",
+    "uscc": USCC_A,
+    "declared_size_class": "small",
+    "declared_unit_type": "enterprise",
+    "requested_from": "2022-08",
+    "requested_to": "202210",
+    "signed_on": "2022-07-15",
+}
 ELECTION = {"unit_id": "U1", "election": "opt_out", "filed_on": "2022-07-20"}
 EVENT = {"unit_id": "U1", "person_id": PERSON_A, "event_type": "departure", "event_date": "2022-09-10"}
-BASE = {"units": UNIT, "contributions": CONTRIBUTION, "tax_payments": PAYMENT, "fund_reserves": RESERVE,
-        "sme_classifications": SME, "commitments": COMMITMENT, "elections": ELECTION, "employee_events": EVENT,
-        "tax_deferral_register": {"uscc": USCC_A, "period": "2022-08", "component": "employer_medical",
-                                  "deferred_amount": "350.00"}}
+BASE = {
+    "units": UNIT,
+    "contributions": CONTRIBUTION,
+    "tax_payments": PAYMENT,
+    "fund_reserves": RESERVE,
+    "sme_classifications": SME,
+    "commitments": COMMITMENT,
+    "elections": ELECTION,
+    "employee_events": EVENT,
+    "tax_deferral_register": {
+        "uscc": USCC_A,
+        "period": "2022-08",
+        "component": "employer_medical",
+        "deferred_amount": "350.00",
+    },
+}
 
 
 def run_ingest(warehouse, data_dir, table, rows):
@@ -40,8 +93,11 @@ def run_ingest(warehouse, data_dir, table, rows):
     write_table(data_dir, table, rows)
     with warehouse.connect() as con:
         counts = ingest_table(con, warehouse, RAW_TABLES[table])
-    q = duckdb.connect().execute(
-        f"SELECT rule FROM read_parquet('{warehouse.quarantine_dir(table)}/*.parquet')").fetchall()
+    q = (
+        duckdb.connect()
+        .execute(f"SELECT rule FROM read_parquet('{warehouse.quarantine_dir(table)}/*.parquet')")
+        .fetchall()
+    )
     return counts, [r[0] for r in q]
 
 
@@ -71,11 +127,20 @@ def test_rule_accepts_good_and_quarantines_bad(warehouse, data_dir, table, colum
 
 
 def test_typed_values_after_normalisation(warehouse, data_dir):
-    counts, _ = run_ingest(warehouse, data_dir, "contributions",
-                           [dict(CONTRIBUTION, period=" 202208 ", employer_medical=" 350.5", employer_maternity=" ")])
-    row = duckdb.connect().execute(
-        f"SELECT period, employer_medical, typeof(employer_medical), employer_maternity "
-        f"FROM read_parquet('{warehouse.clean_path('contributions')}')").fetchall()
+    counts, _ = run_ingest(
+        warehouse,
+        data_dir,
+        "contributions",
+        [dict(CONTRIBUTION, period=" 202208 ", employer_medical=" 350.5", employer_maternity=" ")],
+    )
+    row = (
+        duckdb.connect()
+        .execute(
+            f"SELECT period, employer_medical, typeof(employer_medical), employer_maternity "
+            f"FROM read_parquet('{warehouse.clean_path('contributions')}')"
+        )
+        .fetchall()
+    )
     assert row == [("2022-08", __import__("decimal").Decimal("350.50"), "DECIMAL(18,2)", None)]
 
 
@@ -107,24 +172,42 @@ def test_wrong_field_count_is_quarantined_with_its_line(warehouse, data_dir):
     with warehouse.connect() as con:
         ingest_table(con, warehouse, RAW_TABLES["units"])
         counts = ingest_table(con, warehouse, RAW_TABLES["elections"])
-    q = duckdb.connect().execute(
-        f"SELECT source_file, source_line, rule, raw_values FROM read_parquet('{warehouse.quarantine_dir('elections')}/*.parquet')"
-    ).fetchall()
+    q = (
+        duckdb.connect()
+        .execute(
+            f"SELECT source_file, source_line, rule, raw_values FROM "
+            f"read_parquet('{warehouse.quarantine_dir('elections')}/*.parquet')"
+        )
+        .fetchall()
+    )
     assert q == [("raw/elections/part.csv", 3, "field_count:record", '{"csv_line":"U1,opt_out"}')]
-    lines = duckdb.connect().execute(
-        f"SELECT election, source_line FROM read_parquet('{warehouse.clean_path('elections')}') ORDER BY 2").fetchall()
+    lines = (
+        duckdb.connect()
+        .execute(f"SELECT election, source_line FROM read_parquet('{warehouse.clean_path('elections')}') ORDER BY 2")
+        .fetchall()
+    )
     assert lines == [("opt_out", 2), ("refund_first_period", 4)]
     assert counts["rows_read"] == 3
 
 
 def test_quarantine_keeps_raw_values_and_source(warehouse, data_dir):
-    counts, _ = run_ingest(warehouse, data_dir, "tax_payments", [PAYMENT, dict(PAYMENT, payment_id="P2", amount=" 1e3 ")])
-    q = duckdb.connect().execute(
-        f"SELECT source_file, source_line, rule, raw_values::JSON->>'amount' FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')"
-    ).fetchall()
+    counts, _ = run_ingest(
+        warehouse, data_dir, "tax_payments", [PAYMENT, dict(PAYMENT, payment_id="P2", amount=" 1e3 ")]
+    )
+    q = (
+        duckdb.connect()
+        .execute(
+            f"SELECT source_file, source_line, rule, raw_values::JSON->>'amount' FROM "
+            f"read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')"
+        )
+        .fetchall()
+    )
     assert q == [("raw/tax_payments/part.csv", 3, "money:amount;excel_scientific:amount", " 1e3 ")]
-    hint = duckdb.connect().execute(
-        f"SELECT hint FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')").fetchall()[0][0]
+    hint = (
+        duckdb.connect()
+        .execute(f"SELECT hint FROM read_parquet('{warehouse.quarantine_dir('tax_payments')}/*.parquet')")
+        .fetchall()[0][0]
+    )
     assert hint.startswith("amount：金额格式错误") and "科学计数法" in hint
 
 
@@ -135,6 +218,7 @@ def test_several_rules_joined(warehouse, data_dir):
 
 def test_tax_rows_kept_whatever_their_uscc(warehouse, data_dir):
     # a valid uscc no unit has: kept, reconciliation reports it
-    counts, rules = run_ingest(warehouse, data_dir, "tax_deferral_register",
-                               [dict(BASE["tax_deferral_register"], uscc="92340100MA2N0X0X8T")])
+    counts, rules = run_ingest(
+        warehouse, data_dir, "tax_deferral_register", [dict(BASE["tax_deferral_register"], uscc="92340100MA2N0X0X8T")]
+    )
     assert (counts["accepted"], rules) == (1, [])

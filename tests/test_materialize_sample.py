@@ -9,8 +9,8 @@ import pytest
 from assets.contracts import ingest_key
 from assets.ingest.assets import ingest_assets
 from assets.ingest.checks import accounting_checks
-from assets.validation.gx_checks import gx_checks
 from assets.resources import warehouse_resource
+from assets.validation.gx_checks import gx_checks
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,7 @@ def sample_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample")
     shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")
     result = dg.materialize(
-        [*ingest_assets, *accounting_checks, *gx_checks],
-        resources={"warehouse": warehouse_resource(str(root))},
+        [*ingest_assets, *accounting_checks, *gx_checks], resources={"warehouse": warehouse_resource(str(root))}
     )
     manifest = json.loads((root / "raw" / "manifest.json").read_text())
     return root, result, manifest
@@ -44,8 +43,11 @@ def test_quarantine_counts_equal_the_manifest(sample_run):
         assert md["rows_read"].value == expected["rows"], table
         assert md["quarantine_by_rule"].value == expected["quarantined"], table
         assert md["exact_duplicates"].value == expected["exact_duplicates"], table
-        quarantined_rows = duckdb.connect().execute(
-            f"SELECT count(*) FROM read_parquet('{root}/quarantine/{table}/*.parquet')").fetchall()[0][0]
+        quarantined_rows = (
+            duckdb.connect()
+            .execute(f"SELECT count(*) FROM read_parquet('{root}/quarantine/{table}/*.parquet')")
+            .fetchall()[0][0]
+        )
         assert md["quarantined"].value == quarantined_rows
 
 
@@ -58,8 +60,11 @@ def test_warnings_equal_the_manifest(sample_run):
 
 def test_gx_metadata_lists_each_expectation(sample_run):
     _, result, _ = sample_run
-    evaluation = next(e for e in result.get_asset_check_evaluations()
-                      if e.asset_key == ingest_key("units") and e.check_name == "gx_verdicts_match_quarantine")
+    evaluation = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == ingest_key("units") and e.check_name == "gx_verdicts_match_quarantine"
+    )
     results = evaluation.metadata["expectation_results"].value
     unit_type = next(r for r in results if r["rule"] == "enum:unit_type")
     assert (unit_type["unexpected_count"], unit_type["success"]) == (1, False)
@@ -81,14 +86,25 @@ def test_accounting_check_fails_when_a_row_goes_missing(sample_run, tmp_path):
     root, _, _ = sample_run
     clean = root / "warehouse" / "clean" / "elections.parquet"
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_parquet('{clean}') LIMIT (SELECT count(*) - 1 FROM read_parquet('{clean}'))) TO '{tmp_path}/e.parquet'")
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{clean}') LIMIT (SELECT count(*) - 1 FROM read_parquet('{clean}'))) TO "
+        f"'{tmp_path}/e.parquet'"
+    )
     original = clean.read_bytes()
     clean.write_bytes((tmp_path / "e.parquet").read_bytes())
     try:
-        check = next(c for c in accounting_checks if ingest_key("elections") in c.keys_by_output_name.values()
-                     or any(k.asset_key == ingest_key("elections") for k in c.check_keys))
-        result = dg.materialize([*ingest_assets, check], resources={"warehouse": warehouse_resource(str(root))},
-                                selection=dg.AssetSelection.checks(*check.check_keys), raise_on_error=False)
+        check = next(
+            c
+            for c in accounting_checks
+            if ingest_key("elections") in c.keys_by_output_name.values()
+            or any(k.asset_key == ingest_key("elections") for k in c.check_keys)
+        )
+        result = dg.materialize(
+            [*ingest_assets, check],
+            resources={"warehouse": warehouse_resource(str(root))},
+            selection=dg.AssetSelection.checks(*check.check_keys),
+            raise_on_error=False,
+        )
         evaluation = result.get_asset_check_evaluations()[0]
         assert evaluation.passed is False
         assert evaluation.metadata["unaccounted"].value == 1

@@ -8,7 +8,9 @@ from assets.resources import settings_from_environment, warehouse_resource
 
 
 def test_out_of_memory_names_the_setting(data_dir):
-    warehouse = warehouse_resource(str(data_dir), settings=settings_from_environment(duckdb_memory="16MB", duckdb_threads=1))
+    warehouse = warehouse_resource(
+        str(data_dir), settings=settings_from_environment(duckdb_memory="16MB", duckdb_threads=1)
+    )
     with pytest.raises(dg.Failure) as failure:
         with warehouse.connect() as con:
             # a distinct aggregate keeps every value in memory: 5 million strings do not fit in 16 MB

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from assets.resources import DEV_PII_KEY
 from assets.profiles import DEFAULT_PROFILES_DIR
+from assets.resources import DEV_PII_KEY
 from tests.scenario import D, Scenario, person
 
 A, B, C, DD, E, F, G = (person(i) for i in range(1, 8))
@@ -94,12 +94,20 @@ def test_two_repayments_fill_earliest_due_first_with_late_fees(december):
     # RP1 100.00 paid 10 days late; RP2 fills the remaining 16.67, 66 days late:
     # 100 x 0.0005 x 10 + 16.67 x 0.0005 x 66 = 0.5 + 0.55011 = 1.05011 -> 1.05
     assert (share["repaid_amount"], share["outstanding_amount"], share["status"], share["late_fee"]) == (
-        D("116.67"), D("0.00"), "paid", D("1.05"))
+        D("116.67"),
+        D("0.00"),
+        "paid",
+        D("1.05"),
+    )
     rest = obligation(december, "DEP|2022-09|employer_medical|unit")
     # RP2's other 183.33 is 5 days late; 50.00 still out, 31 days overdue at 2022-12-31:
     # 183.33 x 0.0005 x 5 + 50.00 x 0.0005 x 31 = 0.458325 + 0.775 = 1.233325 -> 1.23
     assert (rest["repaid_amount"], rest["outstanding_amount"], rest["status"], rest["late_fee"]) == (
-        D("183.33"), D("50.00"), "overdue", D("1.23"))
+        D("183.33"),
+        D("50.00"),
+        "overdue",
+        D("1.23"),
+    )
 
 
 def test_unpaid_overdue_late_fee(december):
@@ -113,7 +121,8 @@ def test_overpayment_surfaced(december):
     assert (paid["repaid_amount"], paid["status"], paid["late_fee"]) == (D("466.67"), "paid", D("0.00"))
     over = december.rows("overpayments")
     assert [(o["unit_id"], o["period"], o["health_amount"], o["tax_amount"], o["difference"]) for o in over] == [
-        ("DEP", "2022-10", D("466.67"), D("500.00"), D("-33.33"))]
+        ("DEP", "2022-10", D("466.67"), D("500.00"), D("-33.33"))
+    ]
 
 
 def test_retirement_and_transfer_both_components(december):
@@ -122,13 +131,17 @@ def test_retirement_and_transfer_both_components(december):
     c, d, e = key(C), key(DD), key(E)
     want = []
     for period in ("2022-07", "2022-08"):
-        want += [(c, period, "employer_medical", "retirement", D("300.00"), dt.date(2022, 8, 31)),
-                 (c, period, "employer_maternity", "retirement", D("20.00"), dt.date(2022, 8, 31))]
+        want += [
+            (c, period, "employer_medical", "retirement", D("300.00"), dt.date(2022, 8, 31)),
+            (c, period, "employer_maternity", "retirement", D("20.00"), dt.date(2022, 8, 31)),
+        ]
     for period in ("2022-07", "2022-08", "2022-09"):
-        want += [(d, period, "employer_medical", "transfer_out", D("200.00"), dt.date(2022, 10, 31)),
-                 (d, period, "employer_maternity", "transfer_out", D("10.00"), dt.date(2022, 10, 31)),
-                 (e, period, "employer_medical", "departure", D("100.00"), dt.date(2022, 11, 30)),
-                 (e, period, "employer_maternity", "departure", D("5.00"), dt.date(2022, 11, 30))]
+        want += [
+            (d, period, "employer_medical", "transfer_out", D("200.00"), dt.date(2022, 10, 31)),
+            (d, period, "employer_maternity", "transfer_out", D("10.00"), dt.date(2022, 10, 31)),
+            (e, period, "employer_medical", "departure", D("100.00"), dt.date(2022, 11, 30)),
+            (e, period, "employer_maternity", "departure", D("5.00"), dt.date(2022, 11, 30)),
+        ]
     # every person left: nothing remains at unit level
     assert got == sorted(want)
     retired = obligation(december, f"SX|2022-07|employer_medical|{c}")
@@ -200,9 +213,15 @@ def test_a_third_profile_from_a_config_file_alone(tmp_path):
     out = s.run(as_of="2023-04", profiles_dir=str(profiles))
     d = out.by("deferral_decisions", "unit_id")["T1"]
     assert (d["policy_id"], d["reason"], d["window_start"], d["window_end"], d["shifted"]) == (
-        "testland-2022", "eligible_sme", "2022-09", "2022-10", False)
+        "testland-2022",
+        "eligible_sme",
+        "2022-09",
+        "2022-10",
+        False,
+    )
     rows = out.rows("repayment_schedule", "unit_id = 'T1'", order="period")
     # 09 fully paid -> deferred 0, no obligation; 10 deferred 100.00, due 2023-03-31,
     # 30 days overdue at 2023-04-30 at 0.1 % a day: 100 x 0.001 x 30 = 3.00
     assert [(r["period"], r["amount"], r["due_date"], r["late_fee"]) for r in rows] == [
-        ("2022-10", D("100.00"), dt.date(2023, 3, 31), D("3.00"))]
+        ("2022-10", D("100.00"), dt.date(2023, 3, 31), D("3.00"))
+    ]

@@ -4,8 +4,8 @@ import dagster as dg
 import duckdb
 
 import assets.publication.assets as publication
-from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from assets.resources import warehouse_resource
+from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from tests.test_obligations import build
 
 
@@ -28,13 +28,18 @@ def test_report_months_follow_a_successful_ingest(tmp_path):
     root = tmp_path
     (root / "warehouse" / "clean" / "contributions").mkdir(parents=True)
     duckdb.connect().execute(
-        f"COPY (SELECT '2023-02' AS period UNION ALL SELECT '2022-11') TO '{root}/warehouse/clean/contributions/anhui-2022.parquet'")
+        f"COPY (SELECT '2023-02' AS period UNION ALL SELECT '2022-11') TO "
+        f"'{root}/warehouse/clean/contributions/anhui-2022.parquet'"
+    )
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(dg.GraphDefinition(name="g", node_defs=[]).to_job(name="ingest_job"))
         with dg.build_run_status_sensor_context(
-            sensor_name="report_months_after_ingest", dagster_instance=instance, dagster_run=run,
+            sensor_name="report_months_after_ingest",
+            dagster_instance=instance,
+            dagster_run=run,
             dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="ingest_job"),
-            resources={"warehouse": warehouse_resource(str(root))}) as context:
+            resources={"warehouse": warehouse_resource(str(root))},
+        ) as context:
             request = report_months_after_ingest(context)
             assert instance.get_dynamic_partitions("provinces") == ["anhui-2022", "shanxi-2022"]  # registered too
     # every province (the box from the first to the last) x report months 2022-07..2023-02
@@ -52,7 +57,9 @@ def _published(root):
     out = {}
     for folder in sorted(p for p in (root / "published").iterdir() if p.name in publication.PUBLISHED_COLUMNS):
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.parquet"))
-        rows = con.execute(f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true) ORDER BY ALL").fetchall()
+        rows = con.execute(
+            f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true) ORDER BY ALL"
+        ).fetchall()
         out[folder.name] = (files, rows)
     return out
 
@@ -84,5 +91,7 @@ def test_failed_publication_leaves_the_previous_one(tmp_path, monkeypatch):
     assert not result.success
     assert _published(tmp_path) == before  # still readable, still the previous content
     assert [p.name for p in (tmp_path / "published").iterdir() if p.name.startswith(".")] == []
-    visible = [p for p in (tmp_path / "published").rglob("*.parquet") if not any(part.startswith(".") for part in p.parts)]
+    visible = [
+        p for p in (tmp_path / "published").rglob("*.parquet") if not any(part.startswith(".") for part in p.parts)
+    ]
     assert all(p.read_bytes()[:4] == b"PAR1" and b"half a file" not in p.read_bytes() for p in visible)

@@ -20,20 +20,31 @@ def _anhui() -> str:
 def test_the_bundled_profiles_load_with_every_clause():
     profile = PolicyProfile.from_file(DEFAULT_PROFILES_DIR / "shanxi-2022.yaml")
     assert (profile.first_period, profile.components, profile.repayment_fixed_date) == (
-        "2022-07", ("employer_medical", "employer_maternity"), "2023-06-30")
+        "2022-07",
+        ("employer_medical", "employer_maternity"),
+        "2023-06-30",
+    )
     assert len(profile.clauses) == 10 and all(profile.clauses.values())
     assert profile.risk_headcount_ratio == Decimal("0.5") and profile.clauses["risk_headcount_ratio"]
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda t: t + "normal_due_day:\n  value: last_day_of_month\n  clause: x\n", "normal_due_day: Extra inputs"),
-    (lambda t: t.replace("  during_deferral: false\n", "") + "", None),
-    (lambda t: t.replace('  daily_rate: "0.0005"\n', '  daily_rate: "0.0005"\n  during_deferral: false\n'),
-     "late_fee.during_deferral: Extra inputs"),
-    (lambda t: t.replace("  clause: 皖医保秘〔2022〕67号 一（二） 缓缴期限3个月\n", ""), "window_periods.clause: Field required"),
-    (lambda t: t.replace('value: "2022-08"', 'value: "2022-8"'), "first_period.value"),
-    (lambda t: t.replace("rule: month_after_window", "rule: fixed_date"), "fixed_date needs a date"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t + "normal_due_day:\n  value: last_day_of_month\n  clause: x\n", "normal_due_day: Extra inputs"),
+        (lambda t: t.replace("  during_deferral: false\n", "") + "", None),
+        (
+            lambda t: t.replace('  daily_rate: "0.0005"\n', '  daily_rate: "0.0005"\n  during_deferral: false\n'),
+            "late_fee.during_deferral: Extra inputs",
+        ),
+        (
+            lambda t: t.replace("  clause: 皖医保秘〔2022〕67号 一（二） 缓缴期限3个月\n", ""),
+            "window_periods.clause: Field required",
+        ),
+        (lambda t: t.replace('value: "2022-08"', 'value: "2022-8"'), "first_period.value"),
+        (lambda t: t.replace("rule: month_after_window", "rule: fixed_date"), "fixed_date needs a date"),
+    ],
+)
 def test_a_profile_with_an_unknown_key_or_a_missing_clause_is_refused(tmp_path, change, message):
     path = _write(tmp_path, change(_anhui()))
     if message is None:

@@ -3,28 +3,43 @@
 import duckdb
 
 from assets.publication.assets import PUBLISHED_COLUMNS
-from tests.test_obligations import A, C, DD, E, F, G, B, build
+from tests.test_obligations import DD, A, B, C, E, F, G, build
 
-MONEY = {"outstanding_deferred", "assessed_amount", "paid_amount", "refunded_amount", "deferred_amount", "amount",
-         "repaid_amount", "outstanding_amount", "late_fee"}
+MONEY = {
+    "outstanding_deferred",
+    "assessed_amount",
+    "paid_amount",
+    "refunded_amount",
+    "deferred_amount",
+    "amount",
+    "repaid_amount",
+    "outstanding_amount",
+    "late_fee",
+}
 
 
 def test_published_tables(tmp_path):
     out = build(tmp_path).run(as_of="2022-12", publish=True)
     con = duckdb.connect()
     for table, columns in PUBLISHED_COLUMNS.items():
-        rel = con.sql(f"SELECT * FROM read_parquet('{tmp_path}/published/{table}/**/*.parquet', hive_partitioning = true)")
+        rel = con.sql(
+            f"SELECT * FROM read_parquet('{tmp_path}/published/{table}/**/*.parquet', hive_partitioning = true)"
+        )
         assert sorted(rel.columns) == sorted(columns), table
         types = dict(zip(rel.columns, (str(t) for t in rel.types)))
         if table == "monthly_statistics":  # the Hive partition column reads back as YYYY-MM text
             assert types["report_month"] == "VARCHAR"
-            assert {m for (m,) in con.execute(f"SELECT DISTINCT report_month FROM ({rel.sql_query()})").fetchall()} == {"2022-12"}
+            assert {m for (m,) in con.execute(f"SELECT DISTINCT report_month FROM ({rel.sql_query()})").fetchall()} == {
+                "2022-12"
+            }
         for column in MONEY & set(columns):
             assert types[column] == "DECIMAL(18,2)", (table, column)
     assert con.execute(
         f"SELECT typeof(months_payable) FROM read_parquet('{tmp_path}/published/fund_reserve_status/*.parquet') LIMIT 1"
     ).fetchall() == [("DECIMAL(18,4)",)]
-    n = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/published/repayment_schedule/*.parquet')").fetchall()
+    n = con.execute(
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/published/repayment_schedule/*.parquet')"
+    ).fetchall()
     assert n == [(len(out.rows("repayment_schedule")),)]
 
 
@@ -45,5 +60,9 @@ def test_no_raw_person_id_in_any_published_value(tmp_path):
         rel = con.sql(f"SELECT * FROM read_parquet('{path}')")
         for column, kind in zip(rel.columns, rel.types):
             if str(kind) == "VARCHAR":
-                values = {v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM read_parquet(\'{path}\')').fetchall() if v}
+                values = {
+                    v
+                    for (v,) in con.execute(f"SELECT DISTINCT \"{column}\" FROM read_parquet('{path}')").fetchall()
+                    if v
+                }
                 assert not any(i in v for v in values for i in ids), (path, column)

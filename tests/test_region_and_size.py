@@ -54,9 +54,17 @@ def outputs(tmp_path_factory):
     code = s.unit("S13", 40, region="340200")
     s.add("sme_classifications", uscc=code, as_of="2020-12-31", size_class="large", source="statistics")
     s.add("sme_classifications", uscc=code, as_of="2022-03-31", size_class="small", source="statistics")
-    s.add("commitments", commitment_id="C11", unit_id="S11", uscc=[r for r in s.tables["units"] if r["unit_id"] == "S11"][0]["uscc"],
-          declared_size_class="micro", declared_unit_type="enterprise", requested_from="2022-08",
-          requested_to="2022-10", signed_on="2022-07-15")
+    s.add(
+        "commitments",
+        commitment_id="C11",
+        unit_id="S11",
+        uscc=[r for r in s.tables["units"] if r["unit_id"] == "S11"][0]["uscc"],
+        declared_size_class="micro",
+        declared_unit_type="enterprise",
+        requested_from="2022-08",
+        requested_to="2022-10",
+        signed_on="2022-07-15",
+    )
     s.contribution("R1", "11010519491231002X", "2022-10", "350.00")
     return s.run(as_of="2022-10")
 
@@ -79,17 +87,32 @@ def test_missing_reserve_rows(outputs):
     assert regions["340500"]["region_reason"] == "region_reserve_missing"
     decisions = outputs.by("deferral_decisions", "unit_id")
     assert [decisions[u]["reason"] for u in ("R1", "R2", "R3", "R4", "R5")] == [
-        "region_reserve_insufficient", "eligible_individual_business", "eligible_individual_business",
-        "region_reserve_missing", "region_reserve_missing"]
+        "region_reserve_insufficient",
+        "eligible_individual_business",
+        "eligible_individual_business",
+        "region_reserve_missing",
+        "region_reserve_missing",
+    ]
 
 
-@pytest.mark.parametrize("unit_id,size,classification", [
-    ("S1", "large", "indicators"), ("S2", "medium", "indicators"), ("S3", "small", "indicators"),
-    ("S4", "micro", "indicators"), ("S5", "large", "indicators"), ("S6", "medium", "indicators"),
-    ("S7", "medium", "indicators"), ("S8", "small", "indicators"), ("S9", "large", "indicators"),
-    ("S10", "small", "indicators"), ("S11", "micro", "commitment"), ("S12", None, "none"),
-    ("S13", "small", "register"),
-])
+@pytest.mark.parametrize(
+    "unit_id,size,classification",
+    [
+        ("S1", "large", "indicators"),
+        ("S2", "medium", "indicators"),
+        ("S3", "small", "indicators"),
+        ("S4", "micro", "indicators"),
+        ("S5", "large", "indicators"),
+        ("S6", "medium", "indicators"),
+        ("S7", "medium", "indicators"),
+        ("S8", "small", "indicators"),
+        ("S9", "large", "indicators"),
+        ("S10", "small", "indicators"),
+        ("S11", "micro", "commitment"),
+        ("S12", None, "none"),
+        ("S13", "small", "register"),
+    ],
+)
 def test_size_classes(outputs, unit_id, size, classification):
     row = outputs.by("sme_classification", "unit_id")[unit_id]
     assert (row["size_class"], row["classification"]) == (size, classification)

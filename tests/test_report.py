@@ -46,10 +46,14 @@ def _table(ws):
 
 def test_one_workbook_per_province_and_month(world):
     root, _ = world
-    books = sorted(p.relative_to(root / "published" / "report").as_posix()
-                   for p in (root / "published" / "report").glob("*/*/report_*.xlsx"))
+    books = sorted(
+        p.relative_to(root / "published" / "report").as_posix()
+        for p in (root / "published" / "report").glob("*/*/report_*.xlsx")
+    )
     anhui = [f"340000/{m}/report_340000_{m}.xlsx" for m in ("2022-08", "2022-09", "2022-10", "2022-11", "2022-12")]
-    shanxi = [f"140000/{m}/report_140000_{m}.xlsx" for m in ("2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12")]
+    shanxi = [
+        f"140000/{m}/report_140000_{m}.xlsx" for m in ("2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12")
+    ]
     assert books == sorted(anhui + shanxi)  # each province from its own first period
 
 
@@ -62,8 +66,15 @@ def test_title_block_and_sheets(world):
     info = [c.value for c in ws[2] if c.value]
     assert info == ["填报单位：安徽省医疗保障局", "数据截至：2022-12-31", "单位：元"]
     tail = [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
-    assert tail[-1].startswith("制表人：") and "审核人：" in tail[-1] and "负责人：" in tail[-1] and "制表日期：" in tail[-1]
-    assert _book(root, "140000")["汇总"]["A1"].value.startswith("山西省阶段性缓缴职工基本医疗保险（含生育保险）单位缴费情况统计表（2022年12月）")
+    assert (
+        tail[-1].startswith("制表人：")
+        and "审核人：" in tail[-1]
+        and "负责人：" in tail[-1]
+        and "制表日期：" in tail[-1]
+    )
+    assert _book(root, "140000")["汇总"]["A1"].value.startswith(
+        "山西省阶段性缓缴职工基本医疗保险（含生育保险）单位缴费情况统计表（2022年12月）"
+    )
 
 
 def test_print_settings_fonts_and_formats(world):
@@ -72,8 +83,14 @@ def test_print_settings_fonts_and_formats(world):
     for name in SHEETS:
         ws = wb[name]
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
-        assert ws.oddHeader.center.text == "&A" and "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+        assert (
+            ws.sheet_properties.pageSetUpPr.fitToPage
+            and ws.page_setup.fitToWidth == 1
+            and ws.page_setup.fitToHeight == 0
+        )
+        assert (
+            ws.oddHeader.center.text == "&A" and "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+        )
         assert ws.print_title_rows in ("$1:$3", "1:3", "$1:$2", "1:2")
         assert ws.freeze_panes is not None
         assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == {"宋体"}
@@ -90,7 +107,11 @@ def test_print_settings_fonts_and_formats(world):
 def test_region_names_and_open_discrepancies_agree(world):
     root, _ = world
     summary = {r["区划代码"]: r for r in _table(_book(root)["汇总"])}
-    assert {code: r["统筹地区"] for code, r in summary.items()} == {"340100": "合肥市", "349900": "省直", "340000": "安徽省合计"}
+    assert {code: r["统筹地区"] for code, r in summary.items()} == {
+        "340100": "合肥市",
+        "349900": "省直",
+        "340000": "安徽省合计",
+    }
     assert {code: r["未结差异笔数"] for code, r in summary.items()} == {"340100": 2, "349900": 1, "340000": 4}
     assert {code: r["核对一致"] for code, r in summary.items()} == {"340100": "否", "349900": "否", "340000": "否"}
     small = {r["区划代码"]: r["未结差异笔数"] for r in _table(_book(root)["小型企业"])}
@@ -106,7 +127,17 @@ def test_discrepancy_sheet_lists_every_open_one_in_chinese(world):
         ("合肥市", "单位A2", codes["A2"], "2022-10", "职工医保单位缴费", "税务未登记缓缴", 70, None, 70),
         ("合肥市", "单位A1", codes["A1"], "2022-11", "职工医保单位缴费", "医保无缓缴记录", None, 300, -300),
         ("省直", "单位A3", codes["A3"], "2022-08", "职工医保单位缴费", "多缴（补缴超出应补金额）", 10, 15, -5),
-        ("（未知统筹地区）", "（医保无此单位）", UNKNOWN, "2022-08", "职工医保单位缴费", "医保无缓缴记录", None, 99, -99),
+        (
+            "（未知统筹地区）",
+            "（医保无此单位）",
+            UNKNOWN,
+            "2022-08",
+            "职工医保单位缴费",
+            "医保无缓缴记录",
+            None,
+            99,
+            -99,
+        ),
     ]
     shanxi = [tuple(r.values()) for r in _table(_book(root, "140000")["差异明细"])]
     assert [(r[0], r[3], r[4], r[5], r[8]) for r in shanxi] == [
@@ -114,7 +145,17 @@ def test_discrepancy_sheet_lists_every_open_one_in_chinese(world):
         ("运城市", "2022-09", "职工医保个人缴费", "个人缴费部分未缴", 100),
     ]
     headers = [c.value for c in _book(root)["差异明细"][3]]
-    assert headers == ["统筹地区", "单位名称", "统一社会信用代码", "所属期", "险种", "差异类型", "医保金额", "税务金额", "差额"]
+    assert headers == [
+        "统筹地区",
+        "单位名称",
+        "统一社会信用代码",
+        "所属期",
+        "险种",
+        "差异类型",
+        "医保金额",
+        "税务金额",
+        "差额",
+    ]
 
 
 def test_earlier_month_lists_what_was_open_then(world):
@@ -122,8 +163,12 @@ def test_earlier_month_lists_what_was_open_then(world):
     # as of 2022-08 only the unknown USCC's register row exists; A2's (period 2022-10), A1's (2022-11)
     # and A3's overpayment (paid 2022-10-10) are not known yet
     rows = _table(_book(root, "340000", "2022-08")["差异明细"])
-    assert [(r["统一社会信用代码"], r["所属期"], r["差异类型"]) for r in rows] == [(UNKNOWN, "2022-08", "医保无缓缴记录")]
-    summary = {r["区划代码"]: (r["未结差异笔数"], r["核对一致"]) for r in _table(_book(root, "340000", "2022-08")["汇总"])}
+    assert [(r["统一社会信用代码"], r["所属期"], r["差异类型"]) for r in rows] == [
+        (UNKNOWN, "2022-08", "医保无缓缴记录")
+    ]
+    summary = {
+        r["区划代码"]: (r["未结差异笔数"], r["核对一致"]) for r in _table(_book(root, "340000", "2022-08")["汇总"])
+    }
     assert summary["340000"] == (1, "否") and summary["340100"] == (0, "是")
 
 
@@ -133,8 +178,14 @@ def test_an_empty_discrepancy_sheet_says_so():
     from assets.publication.report import DISCREPANCY_COLUMNS
     from assets.publication.workbook import TitleBlock, table_sheet
 
-    ws = table_sheet(Workbook(), "差异明细", TitleBlock("T", "U", "2022-08-31"), DISCREPANCY_COLUMNS, [],
-                     note="截至 2022-08-31 无未结差异。")
+    ws = table_sheet(
+        Workbook(),
+        "差异明细",
+        TitleBlock("T", "U", "2022-08-31"),
+        DISCREPANCY_COLUMNS,
+        [],
+        note="截至 2022-08-31 无未结差异。",
+    )
     assert [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0]][0] == "截至 2022-08-31 无未结差异。"
 
 
@@ -153,13 +204,28 @@ def test_rerun_writes_the_same_bytes_and_chart_falls_back(world, tmp_path, monke
         if path.name.startswith("report_"):
             png = path.with_name(path.name.replace("report_", "chart_").replace(".xlsx", ".png"))
             assert png.read_bytes() == twin.with_name(png.name).read_bytes()
-    assert (published / "report" / "340000" / "2022-12" / "report_340000_2022-12.xlsx").read_bytes() == \
-        (tmp_path / "a" / "340000" / "2022-12" / "report_340000_2022-12.xlsx").read_bytes()
+    assert (published / "report" / "340000" / "2022-12" / "report_340000_2022-12.xlsx").read_bytes() == (
+        tmp_path / "a" / "340000" / "2022-12" / "report_340000_2022-12.xlsx"
+    ).read_bytes()
     monkeypatch.setattr(chart, "cjk_font", lambda: None)
     names = type("N", (), {"name": staticmethod(lambda code: code)})()
-    assert chart.write_chart(tmp_path / "plain.png", TITLE, [
-        {"report_month": "2022-12", "region_code": "340100", "cumulative_deferred": Decimal("1"),
-         "cumulative_repaid": Decimal("0"), "outstanding": Decimal("1")}], names) is False
+    assert (
+        chart.write_chart(
+            tmp_path / "plain.png",
+            TITLE,
+            [
+                {
+                    "report_month": "2022-12",
+                    "region_code": "340100",
+                    "cumulative_deferred": Decimal("1"),
+                    "cumulative_repaid": Decimal("0"),
+                    "outstanding": Decimal("1"),
+                }
+            ],
+            names,
+        )
+        is False
+    )
 
 
 def test_chart_is_a_real_png_in_chinese_when_a_cjk_font_is_installed(world):

@@ -12,7 +12,9 @@ from tests.trust import copy_sample, run
 def test_case_4_misspelled_or_repeated_header_is_an_error_naming_file_and_column(tmp_path):
     data = copy_sample(tmp_path)
     units = data / "raw" / "units" / "units_a.csv"
-    units.write_text(units.read_text(encoding="utf-8-sig").replace("deregistered_on", "deregisterd_on", 1), encoding="utf-8")
+    units.write_text(
+        units.read_text(encoding="utf-8-sig").replace("deregistered_on", "deregisterd_on", 1), encoding="utf-8"
+    )
     result = run(data)
     assert result.returncode == 1
     assert "units_a.csv: column 'deregisterd_on' is not in the contract" in result.stdout
@@ -26,9 +28,10 @@ def test_case_4_misspelled_or_repeated_header_is_an_error_naming_file_and_column
 
 
 def test_case_5_field_count_reject_is_recorded_once_with_its_line(tmp_path):
+    import duckdb
+
     from assets.ingest.assets import ingest_assets
     from assets.resources import warehouse_resource
-    import duckdb
 
     data = copy_sample(tmp_path)
     elections = data / "raw" / "elections" / "elections.csv"
@@ -37,17 +40,24 @@ def test_case_5_field_count_reject_is_recorded_once_with_its_line(tmp_path):
         fh.write("U0000099,opt_out,2022-07-20,EXTRA_FIELD\n")
     records = lines_before  # header + existing records - header + the new one
     records += len((data / "raw" / "elections" / "zz_corrections.csv").read_text(encoding="utf-8").splitlines()) - 1
-    units, elect = next(a for a in ingest_assets if a.key.path[-1] == "units"), next(
-        a for a in ingest_assets if a.key.path[-1] == "elections")
+    units, elect = (
+        next(a for a in ingest_assets if a.key.path[-1] == "units"),
+        next(a for a in ingest_assets if a.key.path[-1] == "elections"),
+    )
     from assets.ingest.checks import accounting_checks
 
     check = next(c for c in accounting_checks if "elections" in str(c.check_keys))
     result = dg.materialize([units, elect, check], resources={"warehouse": warehouse_resource(str(data))})
     meta = result.asset_materializations_for_node("ingest__elections")[0].metadata
     assert meta["rows_read"].value == records
-    rejects = duckdb.connect().execute(
-        f"SELECT source_file, source_line FROM read_parquet('{data}/quarantine/elections/*.parquet') "
-        "WHERE rule = 'field_count:record'").fetchall()
+    rejects = (
+        duckdb.connect()
+        .execute(
+            f"SELECT source_file, source_line FROM read_parquet('{data}/quarantine/elections/*.parquet') "
+            "WHERE rule = 'field_count:record'"
+        )
+        .fetchall()
+    )
     assert rejects == [("raw/elections/elections.csv", lines_before + 1)]
     evaluation = result.get_asset_check_evaluations()[0]
     assert evaluation.passed and evaluation.metadata["rows_read"].value == records
@@ -73,17 +83,22 @@ def test_case_8_latin1_file_that_decodes_as_gb18030_is_refused(tmp_path):
     with pytest.raises(UndecodableFileError, match="latin.csv.*Latin-1/cp1252"):
         detect_encoding(latin)
     chinese = tmp_path / "gb.csv"
-    chinese.write_bytes("unit_id,unit_name\nU1,合肥市包河区张记餐饮店\nU2,运城市盐湖区镕堃商贸有限公司\n".encode("gb18030"))
+    chinese.write_bytes(
+        "unit_id,unit_name\nU1,合肥市包河区张记餐饮店\nU2,运城市盐湖区镕堃商贸有限公司\n".encode("gb18030")
+    )
     assert detect_encoding(chinese) == "gb18030"  # a rare character (镕, 堃) among common ones is fine
 
 
-@pytest.mark.parametrize("damage, expected", [
-    ("no_units", "raw/units is missing"),
-    ("no_contributions", "raw/contributions is missing"),
-    ("empty_raw", "raw/units is missing"),
-    ("zero_byte_csv", "units_a.csv: the file is empty (0 bytes)"),
-    ("truncated_parquet", "contributions_shanxi.parquet: not a readable Parquet file"),
-])
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        ("no_units", "raw/units is missing"),
+        ("no_contributions", "raw/contributions is missing"),
+        ("empty_raw", "raw/units is missing"),
+        ("zero_byte_csv", "units_a.csv: the file is empty (0 bytes)"),
+        ("truncated_parquet", "contributions_shanxi.parquet: not a readable Parquet file"),
+    ],
+)
 def test_case_9_missing_empty_or_broken_input_names_the_file(tmp_path, damage, expected):
     data = copy_sample(tmp_path)
     raw = data / "raw"
@@ -110,17 +125,22 @@ def test_case_9_missing_empty_or_broken_input_names_the_file(tmp_path, damage, e
 def test_case_10_summary_prints_the_first_meaningful_line_of_an_error():
     from pipelines.summary import first_meaningful_line
 
-    message = ('Binder Error: Referenced column "x" not found in FROM clause!\nCandidate bindings: "y"\n\n'
-               'LINE 1: SELECT x FROM t\n               ^^^^^\n')
+    message = (
+        'Binder Error: Referenced column "x" not found in FROM clause!\nCandidate bindings: "y"\n\n'
+        "LINE 1: SELECT x FROM t\n               ^^^^^\n"
+    )
     assert first_meaningful_line(message) == 'Binder Error: Referenced column "x" not found in FROM clause!'
-    assert first_meaningful_line("dagster._core.definitions.events.Failure: raw/units is missing\n") == \
-        "raw/units is missing"
+    assert (
+        first_meaningful_line("dagster._core.definitions.events.Failure: raw/units is missing\n")
+        == "raw/units is missing"
+    )
 
 
 def test_low_nul_byte_and_long_field_are_quarantined_under_their_own_rules(tmp_path):
+    import duckdb
+
     from assets.ingest.assets import ingest_assets
     from assets.resources import warehouse_resource
-    import duckdb
 
     data = copy_sample(tmp_path)
     (data / "raw" / "elections" / "notes.txt").write_text("not data", encoding="utf-8")
@@ -130,14 +150,26 @@ def test_low_nul_byte_and_long_field_are_quarantined_under_their_own_rules(tmp_p
         fh.write("U0009991,91340100123456788L," + "长" * 2_000_000 + ",340100,enterprise,,,\n")
     units, elect = (next(a for a in ingest_assets if a.key.path[-1] == t) for t in ("units", "elections"))
     result = dg.materialize([units, elect], resources={"warehouse": warehouse_resource(str(data))})
-    rules = dict(duckdb.connect().execute(
-        f"SELECT json_extract_string(raw_values, '$.unit_id'), rule FROM read_parquet('{data}/quarantine/units/*.parquet') "
-        "WHERE json_extract_string(raw_values, '$.unit_id') IN ('U0009990', 'U0009991')").fetchall())
+    rules = dict(
+        duckdb.connect()
+        .execute(
+            f"SELECT json_extract_string(raw_values, '$.unit_id'), rule FROM "
+            f"read_parquet('{data}/quarantine/units/*.parquet') "
+            "WHERE json_extract_string(raw_values, '$.unit_id') IN ('U0009990', 'U0009991')"
+        )
+        .fetchall()
+    )
     assert rules["U0009990"].startswith("control_character:unit_name")
     assert rules["U0009991"].startswith("too_long:unit_name")
-    long_raw = duckdb.connect().execute(
-        f"SELECT length(json_extract_string(raw_values, '$.unit_name')) FROM read_parquet('{data}/quarantine/units/*.parquet') "
-        "WHERE json_extract_string(raw_values, '$.unit_id') = 'U0009991'").fetchall()
+    long_raw = (
+        duckdb.connect()
+        .execute(
+            f"SELECT length(json_extract_string(raw_values, '$.unit_name')) FROM "
+            f"read_parquet('{data}/quarantine/units/*.parquet') "
+            "WHERE json_extract_string(raw_values, '$.unit_id') = 'U0009991'"
+        )
+        .fetchall()
+    )
     assert long_raw == [(2_000_000,)]  # kept whole
     meta = result.asset_materializations_for_node("ingest__elections")[0].metadata
     assert meta["ignored_files"].value == ["raw/elections/export.xlsx", "raw/elections/notes.txt"]

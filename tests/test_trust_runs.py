@@ -15,9 +15,17 @@ def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
     data = copy_sample(tmp_path)
     holder = subprocess.Popen(["sleep", "120"])
     try:
-        (data / ".deferral.lock").write_text(json.dumps(
-            {"owner": "run-of-someone-else", "pid": holder.pid, "host": __import__("socket").gethostname(),
-             "what": "Dagster run", "since": "2026-01-01T00:00:00+00:00"}))
+        (data / ".deferral.lock").write_text(
+            json.dumps(
+                {
+                    "owner": "run-of-someone-else",
+                    "pid": holder.pid,
+                    "host": __import__("socket").gethostname(),
+                    "what": "Dagster run",
+                    "since": "2026-01-01T00:00:00+00:00",
+                }
+            )
+        )
         result = run(data, "--as-of", "2022-12")
         assert result.returncode == 2
         assert "is being written by Dagster run run-of-someone-else" in result.stderr
@@ -34,9 +42,9 @@ def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
 
 
 def test_case_3_a_dagster_run_fails_cleanly_on_a_busy_data_dir(tmp_path):
+    from assets.ingest.assets import ingest_assets
     from assets.lock import acquire, release
     from assets.resources import warehouse_resource
-    from assets.ingest.assets import ingest_assets
 
     data = copy_sample(tmp_path)
     acquire(data, "cli-other", pid=__import__("os").getpid(), what="`deferral run`")
@@ -50,8 +58,8 @@ def test_case_3_a_dagster_run_fails_cleanly_on_a_busy_data_dir(tmp_path):
 
 
 def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(tmp_path):
-    from tests.test_obligations import build
     import assets.publication.assets as publication
+    from tests.test_obligations import build
 
     build(tmp_path).run(as_of="2022-12", publish=True)
     published = tmp_path / "published"
@@ -75,7 +83,9 @@ def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(
     build(tmp_path).run(as_of="2022-12", publish=True)
     assert not leftover.exists() and not (tmp_path / ".published.99999.tmp").is_symlink()
     assert published.resolve() != first and first.exists()  # the earlier version is kept for the auditors
-    assert sorted(p.name for p in first.rglob("*.parquet")) == sorted(p.name for p in published.resolve().rglob("*.parquet"))
+    assert sorted(p.name for p in first.rglob("*.parquet")) == sorted(
+        p.name for p in published.resolve().rglob("*.parquet")
+    )
 
 
 def test_case_6_kill_9_during_a_run_leaves_the_previous_publication_and_the_next_run_recovers(keyed_run, tmp_path):
@@ -91,8 +101,13 @@ def test_case_6_kill_9_during_a_run_leaves_the_previous_publication_and_the_next
     shutil.copytree(data, target, symlinks=True)
     before = (target / "published").resolve()
     env = env_for(target, DEFERRAL_PII_KEY="k1-test-key")
-    proc = subprocess.Popen([str(bin_dir / "deferral"), "run", "--data-dir", str(target), "--as-of", "2022-09"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(bin_dir / "deferral"), "run", "--data-dir", str(target), "--as-of", "2022-09"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
         if any((target / "publications").glob(".staging-*")):
@@ -117,6 +132,7 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     import threading
 
     import duckdb
+
     from tests.test_obligations import build
 
     scenario = build(tmp_path)
@@ -124,12 +140,15 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     con = duckdb.connect()
     stats = f"{tmp_path}/published/monthly_statistics/**/*.parquet"
     whole = {con.execute(f"SELECT count(*) FROM read_parquet('{stats}')").fetchall()[0][0]}
-    from assets.resources import warehouse_resource
     import assets.publication.assets as publication
+    from assets.resources import warehouse_resource
 
     resource = warehouse_resource(str(tmp_path))
-    smaller = dg.materialize(publication.published_assets, resources={"warehouse": resource},
-                             run_config={"ops": {"publication": {"config": {"report_month": "2022-10"}}}})
+    smaller = dg.materialize(
+        publication.published_assets,
+        resources={"warehouse": resource},
+        run_config={"ops": {"publication": {"config": {"report_month": "2022-10"}}}},
+    )
     assert smaller.success
     whole.add(con.execute(f"SELECT count(*) FROM read_parquet('{stats}')").fetchall()[0][0])
     assert len(whole) == 2
@@ -148,8 +167,11 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     try:
         for i in range(6):
             month = "2022-12" if i % 2 == 0 else "2022-10"
-            assert dg.materialize(publication.published_assets, resources={"warehouse": warehouse_resource(str(tmp_path))},
-                                  run_config={"ops": {"publication": {"config": {"report_month": month}}}}).success
+            assert dg.materialize(
+                publication.published_assets,
+                resources={"warehouse": warehouse_resource(str(tmp_path))},
+                run_config={"ops": {"publication": {"config": {"report_month": month}}}},
+            ).success
     finally:
         stop.set()
         thread.join()
@@ -181,11 +203,18 @@ def test_case_12_generate_refuses_an_existing_raw_without_force(tmp_path):
 
 def test_low_quote_in_path_killed_runs_marked_and_xlsx_rerun_identical(tmp_path):
     data = copy_sample(tmp_path / "bureau's data")
-    with dg.DagsterInstance.from_config(str((data / ".dagster").resolve())) if (data / ".dagster").exists() else \
-            _instance(data) as instance:
-        killed = instance.create_run_for_job(dg.GraphDefinition(name="g", node_defs=[]).to_job(name="monthly_job"),
-                                             tags={"deferral/data_dir": str(data.resolve())})
-        instance.handle_run_event(killed.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name="monthly_job"))
+    with (
+        dg.DagsterInstance.from_config(str((data / ".dagster").resolve()))
+        if (data / ".dagster").exists()
+        else _instance(data) as instance
+    ):
+        killed = instance.create_run_for_job(
+            dg.GraphDefinition(name="g", node_defs=[]).to_job(name="monthly_job"),
+            tags={"deferral/data_dir": str(data.resolve())},
+        )
+        instance.handle_run_event(
+            killed.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name="monthly_job")
+        )
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED
     first = run(data, "--as-of", "2022-10")
     assert first.returncode == 0, first.stdout + first.stderr

@@ -31,9 +31,24 @@ def test_case_1_dagster_cli_materialize_uses_the_key_and_a_changed_key_changes_e
     other = tmp_path / "other"
     shutil.copytree(data, other, symlinks=True)
     env = env_for(other, DEFERRAL_PII_KEY="k2-other-key")
-    proc = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
-                           "--select", "repayment_schedule", "--partition", "anhui-2022|2023-07"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.definitions",
+            "--select",
+            "repayment_schedule",
+            "--partition",
+            "anhui-2022|2023-07",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ids = raw_person_ids(data, valid_only=True)
     first = person_keys(f"{data}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet")
@@ -56,13 +71,20 @@ def test_case_1_sensor_launched_run_uses_the_key(keyed_run, tmp_path, changed_en
     with dg.instance_for_test() as instance:
         ingest = instance.create_run_for_job(dg.GraphDefinition(name="g", node_defs=[]).to_job(name="ingest_job"))
         with dg.build_run_status_sensor_context(
-                sensor_name="report_months_after_ingest", dagster_instance=instance, dagster_run=ingest,
-                dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="ingest_job"),
-                resources=defs.resources) as context:
+            sensor_name="report_months_after_ingest",
+            dagster_instance=instance,
+            dagster_run=ingest,
+            dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="ingest_job"),
+            resources=defs.resources,
+        ) as context:
             request = report_months_after_ingest(context)
         # the request's own config; only the executor is chosen (in-process: faster here, resources untouched)
-        result = dg.execute_job(dg.reconstructable(monthly_job_def), instance=instance,
-                                run_config={**(request.run_config or {}), **IN_PROCESS}, tags=request.tags)
+        result = dg.execute_job(
+            dg.reconstructable(monthly_job_def),
+            instance=instance,
+            run_config={**(request.run_config or {}), **IN_PROCESS},
+            tags=request.tags,
+        )
         assert result.success
     ids = raw_person_ids(data, valid_only=True)
     keys = person_keys(f"{target}/published/repayment_schedule/*.parquet")
@@ -82,8 +104,12 @@ def test_case_1_schedule_launched_run_uses_the_key(keyed_run, tmp_path, changed_
     with dg.instance_for_test() as instance:
         with dg.build_schedule_context(instance=instance) as context:
             request = monthly_ingest_schedule.evaluate_tick(context).run_requests[0]
-        result = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance,
-                                run_config={**(request.run_config or {}), **IN_PROCESS}, tags=request.tags)
+        result = dg.execute_job(
+            dg.reconstructable(ingest_job_def),
+            instance=instance,
+            run_config={**(request.run_config or {}), **IN_PROCESS},
+            tags=request.tags,
+        )
         assert result.success
         event = instance.get_latest_materialization_event(dg.AssetKey(["ingest", "employee_events"]))
         preview = event.asset_materialization.metadata["preview"].value
@@ -96,7 +122,9 @@ def test_case_1_profiles_folder_is_honoured_by_every_asset_and_the_development_k
     profiles = tmp_path / "profiles"
     shutil.copytree(ROOT / "assets" / "policy" / "profiles", profiles)
     shanxi = profiles / "shanxi-2022.yaml"
-    shanxi.write_text(shanxi.read_text(encoding="utf-8").replace('value: "2022-07"', 'value: "2022-09"'), encoding="utf-8")
+    shanxi.write_text(
+        shanxi.read_text(encoding="utf-8").replace('value: "2022-07"', 'value: "2022-09"'), encoding="utf-8"
+    )
     data = copy_sample(tmp_path / "data")
     result = run(data, DEFERRAL_PROFILES_DIR=str(profiles))  # and no DEFERRAL_PII_KEY
     assert result.returncode == 0, result.stdout + result.stderr
@@ -110,14 +138,20 @@ def test_case_1_profiles_folder_is_honoured_by_every_asset_and_the_development_k
         assert event.asset_materialization.metadata["pii_key"].value == "development"
 
     con = duckdb.connect()
-    starts = con.execute(f"SELECT DISTINCT window_start FROM read_parquet('{data}/published/deferral_decisions/*.parquet') "
-                         "WHERE policy_id = 'shanxi-2022' AND eligible").fetchall()
+    starts = con.execute(
+        f"SELECT DISTINCT window_start FROM read_parquet('{data}/published/deferral_decisions/*.parquet') "
+        "WHERE policy_id = 'shanxi-2022' AND eligible"
+    ).fetchall()
     assert starts and {s for (s,) in starts} <= {"2022-09", "2022-10"}
-    months = con.execute(f"SELECT min(report_month) FROM read_parquet('{data}/published/monthly_statistics/**/*.parquet', "
-                         "hive_partitioning = true) WHERE region_code = '140000'").fetchall()
+    months = con.execute(
+        f"SELECT min(report_month) FROM read_parquet('{data}/published/monthly_statistics/**/*.parquet', "
+        "hive_partitioning = true) WHERE region_code = '140000'"
+    ).fetchall()
     assert months == [("2022-09",)]
-    assert con.execute(f"SELECT DISTINCT first_period FROM read_parquet('{data}/warehouse/policy/policy_regions.parquet') "
-                       "WHERE policy_id = 'shanxi-2022'").fetchall() == [("2022-09",)]
+    assert con.execute(
+        f"SELECT DISTINCT first_period FROM read_parquet('{data}/warehouse/policy/policy_regions.parquet') "
+        "WHERE policy_id = 'shanxi-2022'"
+    ).fetchall() == [("2022-09",)]
 
 
 def test_case_2_no_raw_person_id_in_dagster_storage_logs_or_docs(keyed_run):

@@ -19,13 +19,29 @@ from pipelines.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-RAW = {"units", "sme_classifications", "fund_reserves", "contributions", "tax_payments", "tax_deferral_register",
-       "commitments", "elections", "employee_events"}
+RAW = {
+    "units",
+    "sme_classifications",
+    "fund_reserves",
+    "contributions",
+    "tax_payments",
+    "tax_deferral_register",
+    "commitments",
+    "elections",
+    "employee_events",
+}
 # every raw input each published table is derived from (SPEC sections 3 and 4)
 LINEAGE = {
     "deferral_decisions": {"units", "fund_reserves", "sme_classifications", "commitments", "elections", "tax_payments"},
-    "deferral_ledger": {"units", "fund_reserves", "sme_classifications", "commitments", "elections", "tax_payments",
-                        "contributions"},
+    "deferral_ledger": {
+        "units",
+        "fund_reserves",
+        "sme_classifications",
+        "commitments",
+        "elections",
+        "tax_payments",
+        "contributions",
+    },
     "repayment_schedule": RAW - {"tax_deferral_register"},
     "fund_reserve_status": RAW - {"tax_deferral_register"},
     "deferral_plan": RAW - {"tax_deferral_register", "employee_events"},
@@ -61,11 +77,15 @@ def server(tmp_path_factory):
     # runs launched from the UI start at once (no daemon in this test), with the deployment's key
     with open(home / "dagster.yaml", "a", encoding="utf-8") as fh:
         fh.write("run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DEFERRAL_DATA_DIR": str(root / "data"),
-           "DEFERRAL_PII_KEY": UI_KEY}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DEFERRAL_DATA_DIR": str(root / "data"), "DEFERRAL_PII_KEY": UI_KEY}
     webserver = Path(sys.executable).parent / "dagster-webserver"
-    proc = subprocess.Popen([str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -83,8 +103,11 @@ def server(tmp_path_factory):
 
 
 def graphql(server, query: str) -> dict:
-    request = urllib.request.Request(f"{server['url']}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{server['url']}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         body = json.loads(response.read())
     assert "errors" not in body, body
@@ -92,8 +115,9 @@ def graphql(server, query: str) -> dict:
 
 
 def test_graph_connects_every_published_table_to_its_raw_inputs(server):
-    nodes = graphql(server, "{ assetNodes { assetKey { path } groupName kinds description "
-                            "dependencyKeys { path } } }")["assetNodes"]
+    nodes = graphql(server, "{ assetNodes { assetKey { path } groupName kinds description dependencyKeys { path } } }")[
+        "assetNodes"
+    ]
     deps = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]} for n in nodes}
     groups = {n["groupName"] for n in nodes}
     assert groups == {"ingest", "validation", "policy", "reconciliation", "publication"}
@@ -116,16 +140,24 @@ def test_graph_connects_every_published_table_to_its_raw_inputs(server):
 
 
 def test_checks_and_metadata_are_visible(server):
-    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["ingest", "units"]}) { ... on AssetNode {
+    data = graphql(
+        server,
+        """{ assetNodeOrError(assetKey: {path: ["ingest", "units"]}) { ... on AssetNode {
         assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization {
-        status evaluation { success metadataEntries { label } } } } } } } } }""")
+        status evaluation { success metadataEntries { label } } } } } } } } }""",
+    )
     checks = {c["name"]: c for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]}
     assert set(checks) == {"gx_verdicts_match_quarantine", "rows_accounted_for"}
     gx = checks["gx_verdicts_match_quarantine"]["executionForLatestMaterialization"]
     assert gx["status"] == "SUCCEEDED" and gx["evaluation"]["success"]
-    assert {"expectations", "expectation_results", "data_docs"} <= {m["label"] for m in gx["evaluation"]["metadataEntries"]}
-    data = graphql(server, """{ assetOrError(assetKey: {path: ["published", "deferral_decisions"]}) { ... on Asset {
-        assetMaterializations(limit: 1) { runId metadataEntries { label __typename } } } } }""")
+    assert {"expectations", "expectation_results", "data_docs"} <= {
+        m["label"] for m in gx["evaluation"]["metadataEntries"]
+    }
+    data = graphql(
+        server,
+        """{ assetOrError(assetKey: {path: ["published", "deferral_decisions"]}) { ... on Asset {
+        assetMaterializations(limit: 1) { runId metadataEntries { label __typename } } } } }""",
+    )
     entries = {m["label"]: m["__typename"] for m in data["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
     assert entries["dagster/row_count"] == "IntMetadataEntry"
     assert entries["dagster/column_schema"] == "TableSchemaMetadataEntry"
@@ -140,35 +172,48 @@ SAMPLE_MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m
 
 
 def test_partitions_end_at_the_last_month_with_data(server):
-    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) {
-        ... on AssetNode { partitionKeys } } }""")
+    data = graphql(
+        server,
+        """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) {
+        ... on AssetNode { partitionKeys } } }""",
+    )
     # every province x report month 2022-07 (Shanxi's first) to the latest period, province first
-    assert data["assetNodeOrError"]["partitionKeys"] == [f"{p}|{m}" for p in ("anhui-2022", "shanxi-2022")
-                                                         for m in SAMPLE_MONTHS]
+    assert data["assetNodeOrError"]["partitionKeys"] == [
+        f"{p}|{m}" for p in ("anhui-2022", "shanxi-2022") for m in SAMPLE_MONTHS
+    ]
 
 
 def test_cli_runs_are_filed_under_their_jobs(server):
     for job in ("ingest_job", "monthly_job"):
-        data = graphql(server, f"""{{ pipelineOrError(params: {{repositoryLocationName: "deferral",
+        data = graphql(
+            server,
+            f"""{{ pipelineOrError(params: {{repositoryLocationName: "deferral",
             repositoryName: "__repository__", pipelineName: "{job}"}}) {{ ... on Pipeline {{ runs {{ runId status
-            tags {{ key value }} }} }} }} }}""")
+            tags {{ key value }} }} }} }} }}""",
+        )
         runs = data["pipelineOrError"]["runs"]
         assert any({"key": "deferral/as_of", "value": "2023-07"} in r["tags"] or job == "ingest_job" for r in runs), job
         assert runs and all(r["status"] == "SUCCESS" for r in runs), (job, runs)
 
 
 def test_published_assets_have_checks_descriptions_and_exact_previews(server):
-    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on AssetNode {
+    data = graphql(
+        server,
+        """{ assetNodeOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on AssetNode {
         assetChecksOrError { ... on AssetChecks { checks { name blocking executionForLatestMaterialization {
-        status evaluation { success } } } } } } } }""")
+        status evaluation { success } } } } } } } }""",
+    )
     checks = {c["name"]: c for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]}
     assert set(checks) == {"column_contract", "money_is_decimal", "no_raw_person_id", "province_equals_sum_of_regions"}
     for check in checks.values():
         assert check["blocking"] and check["executionForLatestMaterialization"]["evaluation"]["success"]
-    data = graphql(server, """{ assetOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on Asset {
+    data = graphql(
+        server,
+        """{ assetOrError(assetKey: {path: ["published", "monthly_statistics"]}) { ... on Asset {
         assetMaterializations(limit: 1) { metadataEntries { label
           ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
-          ... on MarkdownMetadataEntry { mdStr } } } } } }""")
+          ... on MarkdownMetadataEntry { mdStr } } } } } }""",
+    )
     entries = {m["label"]: m for m in data["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
     columns = {c["name"]: c for c in entries["dagster/column_schema"]["schema"]["columns"]}
     assert columns["cumulative_deferred"]["type"] == "DECIMAL(18,2)"
@@ -184,29 +229,46 @@ def test_published_assets_have_checks_descriptions_and_exact_previews(server):
     money = [c for c, v in columns.items() if v["type"] == "DECIMAL(18,2)"]
     shown = [dict(zip(header, (v.strip() for v in line.strip("|").split("|")))) for line in preview.splitlines()[2:]]
     for row in shown:
-        exact = duckdb.connect().execute(
-            f"SELECT {', '.join(money)} FROM read_parquet('{server['data']}/published/monthly_statistics/**/*.parquet', "
-            "hive_partitioning = true) WHERE report_month = '2023-07' AND region_code = ? AND category = ?",
-            [row["region_code"], row["category"]]).fetchall()[0]
+        exact = (
+            duckdb.connect()
+            .execute(
+                f"SELECT {', '.join(money)} FROM "
+                f"read_parquet('{server['data']}/published/monthly_statistics/**/*.parquet', "
+                "hive_partitioning = true) WHERE report_month = '2023-07' AND region_code = ? AND category = ?",
+                [row["region_code"], row["category"]],
+            )
+            .fetchall()[0]
+        )
         assert [row[c] for c in money] == [f"{v:.2f}" for v in exact]
     assert any(float(row["cumulative_deferred"]) >= 100_000 for row in shown)  # large enough to show float rounding
     for bad in ("nan", "NaT", "<NA>", "e+0"):
         assert bad not in preview
-    data = graphql(server, """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) { ... on AssetNode {
-        assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } } }""")
+    data = graphql(
+        server,
+        """{ assetNodeOrError(assetKey: {path: ["repayment_schedule"]}) { ... on AssetNode {
+        assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } } }""",
+    )
     assert {c["name"] for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"]} == {
-        "obligations_add_up_to_ledger", "repaid_plus_outstanding_is_amount"}
+        "obligations_add_up_to_ledger",
+        "repaid_plus_outstanding_is_amount",
+    }
 
 
 def test_raw_inputs_are_observed_with_checksums(server):
     import hashlib
 
-    data = graphql(server, """{ assetOrError(assetKey: {path: ["raw", "units"]}) { ... on Asset {
-        assetObservations(limit: 1) { tags { key value } metadataEntries { label ... on JsonMetadataEntry { jsonString } } } } } }""")
+    data = graphql(
+        server,
+        """{ assetOrError(assetKey: {path: ["raw", "units"]}) { ... on Asset {
+        assetObservations(limit: 1) { tags { key value } metadataEntries { label ... on JsonMetadataEntry {
+        jsonString } } } } } }""",
+    )
     observation = data["assetOrError"]["assetObservations"][0]
     files = json.loads(next(m["jsonString"] for m in observation["metadataEntries"] if m["label"] == "files"))
     raw = server["data"] / "raw" / "units"
-    expected = sorted(p.relative_to(server["data"]).as_posix() for p in raw.rglob("*") if p.suffix in (".csv", ".parquet"))
+    expected = sorted(
+        p.relative_to(server["data"]).as_posix() for p in raw.rglob("*") if p.suffix in (".csv", ".parquet")
+    )
     assert sorted(f["file"] for f in files) == expected
     for f in files:
         body = (server["data"] / f["file"]).read_bytes()
@@ -219,35 +281,62 @@ def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
     through dg.EnvVar in the code location, with no run config for the settings."""
     from tests.trust import hmac16, raw_person_ids
 
-    launched = graphql(server, """mutation { launchRun(executionParams: {
+    launched = graphql(
+        server,
+        """mutation { launchRun(executionParams: {
         selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "monthly_job",
                    assetSelection: [{path: ["repayment_schedule"]}]},
         runConfigData: "{}",
         executionMetadata: {tags: [{key: "dagster/partition", value: "anhui-2022|2023-07"}]}}) {
-        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""")["launchRun"]
+        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+    )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     for _ in range(240):
-        status = graphql(server, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"]["status"]
+        status = graphql(server, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"][
+            "status"
+        ]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
     assert status == "SUCCESS"
     import duckdb
 
-    keys = {k for (k,) in duckdb.connect().execute(
-        f"SELECT person_key FROM read_parquet('{server['data']}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet') "
-        "WHERE person_key IS NOT NULL").fetchall()}
+    keys = {
+        k
+        for (k,) in duckdb.connect()
+        .execute(
+            f"SELECT person_key FROM "
+            f"read_parquet('{server['data']}/warehouse/policy/repayment_schedule/2023-07/anhui-2022.parquet') "
+            "WHERE person_key IS NOT NULL"
+        )
+        .fetchall()
+    }
     assert keys and keys <= {hmac16(UI_KEY, i) for i in raw_person_ids(server["data"], valid_only=True)}
 
 
 def chromium(server, url: str, *args: str) -> subprocess.CompletedProcess:
     profile = server["tmp"] / f"chromium-{time.monotonic_ns()}"
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--window-size=1800,1100", *args, url],
-        capture_output=True, text=True, timeout=180)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--window-size=1800,1100",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def visible_text(dom: str) -> str:
@@ -264,8 +353,17 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not in
 def test_asset_graph_page_renders(server):
     url = f"{server['url']}/assets/published/monthly_statistics?view=lineage&lineageScope=upstream&lineageDepth=8"
     text = visible_text(chromium(server, url, "--virtual-time-budget=25000", "--dump-dom").stdout)
-    for name in ("monthly_statistics", "deferral_ledger", "repayment_schedule", "deferral_decisions", "units",
-                 "contributions", "ingest", "policy", "reconciliation"):
+    for name in (
+        "monthly_statistics",
+        "deferral_ledger",
+        "repayment_schedule",
+        "deferral_decisions",
+        "units",
+        "contributions",
+        "ingest",
+        "policy",
+        "reconciliation",
+    ):
         assert name in text, name
     assert "Join the Dagster community" not in text  # the sign-up pop-up is off (dagster.yaml nux)
     shot = server["tmp"] / "asset_graph.png"

@@ -18,14 +18,26 @@ SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEFERRAL_", "DAGSTER_"))}
     # GX Data Docs only where a test reads them (keyed_run: no raw person id in data_docs/): about 1 s a table
-    env.update({"DAGSTER_HOME": str(data_dir / ".dagster"), "DEFERRAL_DATA_DIR": str(data_dir),
-                "DEFERRAL_GX_DATA_DOCS": "0", **extra})
+    env.update(
+        {
+            "DAGSTER_HOME": str(data_dir / ".dagster"),
+            "DEFERRAL_DATA_DIR": str(data_dir),
+            "DEFERRAL_GX_DATA_DOCS": "0",
+            **extra,
+        }
+    )
     return env
 
 
 def deferral(data_dir: Path, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "deferral"), *args], cwd=ROOT, env=env or env_for(data_dir),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "deferral"), *args],
+        cwd=ROOT,
+        env=env or env_for(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
@@ -47,19 +59,34 @@ def raw_person_ids(data_dir: Path, valid_only: bool = False) -> set[str]:
     ids: set[str] = set()
     for table in ("contributions", "employee_events"):
         for path in sorted((data_dir / "raw" / table).iterdir()):
-            reader = (f"read_csv('{path}', all_varchar = true, ignore_errors = true)" if path.suffix == ".csv"
-                      else f"read_parquet('{path}')")
-            ids |= {v.strip() for (v,) in con.execute(f"SELECT DISTINCT person_id::VARCHAR FROM {reader}").fetchall()
-                    if v and len(v.strip()) >= 15}
+            reader = (
+                f"read_csv('{path}', all_varchar = true, ignore_errors = true)"
+                if path.suffix == ".csv"
+                else f"read_parquet('{path}')"
+            )
+            ids |= {
+                v.strip()
+                for (v,) in con.execute(f"SELECT DISTINCT person_id::VARCHAR FROM {reader}").fetchall()
+                if v and len(v.strip()) >= 15
+            }
     if valid_only:
         from stdnum.cn import ric
-        ids = {i for i in ids if len(i) == 18 and i[:17].isascii() and i[:17].isdigit() and ric.calc_check_digit(i) == i[17]}
+
+        ids = {
+            i
+            for i in ids
+            if len(i) == 18 and i[:17].isascii() and i[:17].isdigit() and ric.calc_check_digit(i) == i[17]
+        }
     return ids
 
 
 def parquet_values(glob: str, column: str) -> list:
-    return [v for (v,) in duckdb.connect().execute(
-        f"SELECT {column} FROM read_parquet('{glob}', hive_partitioning = true)").fetchall()]
+    return [
+        v
+        for (v,) in duckdb.connect()
+        .execute(f"SELECT {column} FROM read_parquet('{glob}', hive_partitioning = true)")
+        .fetchall()
+    ]
 
 
 def forget_cached_definitions() -> None:

@@ -30,7 +30,6 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-
 def explain_rules(by_rule: dict[str, int]) -> str:
     """The quarantine counts as staff read them: rule, rows, what it means, how to fix (vocabulary.yaml)."""
     lines = ["| rule 规则 | rows 行数 | 说明 | 处理办法 |", "|---|---:|---|---|"]
@@ -40,27 +39,44 @@ def explain_rules(by_rule: dict[str, int]) -> str:
     return "\n".join(lines) if by_rule else "nothing quarantined 无隔离记录"
 
 
-
 def raw_observation(warehouse: Warehouse, table: str) -> dg.AssetObservation:
     """What this run read of ``raw/<table>/``: each file's name, size and SHA-256, and as the raw
     asset's data version the digest of that list, so an auditor sees which files fed which run."""
     files = []
     for path in raw_files(warehouse.raw_dir(table)):
         with open(path, "rb") as fh:
-            files.append({"file": relative_name(path, warehouse.root), "bytes": path.stat().st_size,
-                          "sha256": hashlib.file_digest(fh, "sha256").hexdigest()})
+            files.append(
+                {
+                    "file": relative_name(path, warehouse.root),
+                    "bytes": path.stat().st_size,
+                    "sha256": hashlib.file_digest(fh, "sha256").hexdigest(),
+                }
+            )
     version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
-    return dg.AssetObservation(asset_key=raw_key(table), tags={"dagster/data_version": version}, metadata={
-        "files": dg.MetadataValue.json(files), "file_count": len(files),
-        "bytes": sum(f["bytes"] for f in files), "data_version": version})
+    return dg.AssetObservation(
+        asset_key=raw_key(table),
+        tags={"dagster/data_version": version},
+        metadata={
+            "files": dg.MetadataValue.json(files),
+            "file_count": len(files),
+            "bytes": sum(f["bytes"] for f in files),
+            "data_version": version,
+        },
+    )
 
 
 def _description(table: RawTable) -> str:
-    split = (f" Ingested one province at a time: files under raw/{table.name}/<province_code>/ are that "
-             "province's, other files' rows go to the province of their unit (按省拆分入库)." if table.by_province else "")
-    return (f"{table.title}: accepted rows of raw/{table.name}/ (CSV UTF-8/GB18030 and Parquet), typed; "
-            f"rejected rows go to quarantine/{table.name}/ with the rule they broke.{split} "
-            f"入库校验：合格记录入库，不合格记录连同违反的规则进入隔离区，不丢失、不擅改。")
+    split = (
+        f" Ingested one province at a time: files under raw/{table.name}/<province_code>/ are that "
+        "province's, other files' rows go to the province of their unit (按省拆分入库)."
+        if table.by_province
+        else ""
+    )
+    return (
+        f"{table.title}: accepted rows of raw/{table.name}/ (CSV UTF-8/GB18030 and Parquet), typed; "
+        f"rejected rows go to quarantine/{table.name}/ with the rule they broke.{split} "
+        f"入库校验：合格记录入库，不合格记录连同违反的规则进入隔离区，不丢失、不擅改。"
+    )
 
 
 @contextmanager
@@ -87,7 +103,9 @@ def _report(context, warehouse: Warehouse, table: RawTable, counts: dict) -> dic
         context.log.warning(f"{table.name}: ignored files ({IGNORED_NOTE}): {', '.join(counts['ignored_files'])}")
     context.log.info(
         f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
-        f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
+        f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates "
+        f"{counts['exact_duplicates']:,}"
+    )
     for name, warning in counts["warnings"].items():
         if warning["count"]:
             context.log.warning(f"{table.name}: {warning['count']} rows warn {name} (kept): {warning['examples'][:3]}")
@@ -148,8 +166,10 @@ def _build_province_asset(table: RawTable) -> dg.AssetsDefinition:
         """One province's rows: staged, judged, written to its own clean, quarantine and duplicates files."""
         with _bad_input(context), warehouse.connect() as con:
             counts = ingest_share(con, warehouse, share)
-        context.log.info(f"{table.name} {share.province}: accepted {counts['accepted']:,}, quarantined "
-                         f"{counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}")
+        context.log.info(
+            f"{table.name} {share.province}: accepted {counts['accepted']:,}, quarantined "
+            f"{counts['quarantined']:,}, exact duplicates {counts['exact_duplicates']:,}"
+        )
         return counts
 
     @dg.op(name="gather", out=dg.Out(dg.Nothing), tags={"layer": "ingest"})
@@ -163,8 +183,10 @@ def _build_province_asset(table: RawTable) -> dg.AssetsDefinition:
         key=ingest_key(table.name),
         group_name="ingest",
         kinds={"duckdb", "parquet"},
-        ins={"raw": dg.AssetIn(key=raw_key(table.name), dagster_type=dg.Nothing),
-             "units": dg.AssetIn(key=ingest_key("units"), dagster_type=dg.Nothing)},
+        ins={
+            "raw": dg.AssetIn(key=raw_key(table.name), dagster_type=dg.Nothing),
+            "units": dg.AssetIn(key=ingest_key("units"), dagster_type=dg.Nothing),
+        },
         description=_description(table),
         owners=["team:data-engineering"],
         tags={"layer": "ingest"},
@@ -175,12 +197,16 @@ def _build_province_asset(table: RawTable) -> dg.AssetsDefinition:
     return _ingest
 
 
-
 # The bureaus' exports: external assets (not materialized here), so lineage starts at the raw files.
 raw_specs = [
-    dg.AssetSpec(raw_key(t.name), group_name="ingest", kinds={"csv", "parquet"}, owners=["team:data-engineering"],
-                 description=f"{t.title}: the files under raw/{t.name}/ as the bureau exports them (CSV UTF-8/GB18030 "
-                             f"or Parquet). 原始导出文件。")
+    dg.AssetSpec(
+        raw_key(t.name),
+        group_name="ingest",
+        kinds={"csv", "parquet"},
+        owners=["team:data-engineering"],
+        description=f"{t.title}: the files under raw/{t.name}/ as the bureau exports them (CSV UTF-8/GB18030 "
+        f"or Parquet). 原始导出文件。",
+    )
     for t in RAW_TABLES.values()
 ]
 ingest_assets = [_build_asset(t) for t in RAW_TABLES.values()]

@@ -15,23 +15,28 @@ def _build_accounting_check(table: RawTable) -> dg.AssetChecksDefinition:
         name="rows_accounted_for",
         blocking=True,
         description="Records in the raw files (counted from the files themselves, not by the ingest reader) = accepted "
-                    "+ quarantined + exact duplicates (SPEC section 4). 原始记录数 = 入库 + 隔离 + 完全重复。",
+        "+ quarantined + exact duplicates (SPEC section 4). 原始记录数 = 入库 + 隔离 + 完全重复。",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         read = records_in_files(warehouse, table.name)
         with warehouse.connect() as con:
             accepted = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.clean_path(table.name))})")
-            quarantined = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_path(table.name, '*'))})")
+            quarantined = scalar(
+                con, f"SELECT count(*) FROM read_parquet({q(warehouse.quarantine_path(table.name, '*'))})"
+            )
             duplicates = scalar(con, f"SELECT count(*) FROM read_parquet({q(warehouse.duplicates_path(table.name))})")
         return dg.AssetCheckResult(
             passed=read == accepted + quarantined + duplicates,
-            metadata={"rows_read": read, "accepted": accepted, "quarantined": quarantined,
-                      "exact_duplicates": duplicates, "unaccounted": read - accepted - quarantined - duplicates},
+            metadata={
+                "rows_read": read,
+                "accepted": accepted,
+                "quarantined": quarantined,
+                "exact_duplicates": duplicates,
+                "unaccounted": read - accepted - quarantined - duplicates,
+            },
         )
 
     return _check
-
-
 
 
 accounting_checks = [_build_accounting_check(t) for t in RAW_TABLES.values()]

@@ -19,12 +19,15 @@ def warnings(con, table: RawTable) -> dict:
     out: dict = {}
     for col in table.uscc_columns:
         # distinct values materialized first, so the Python UDF runs once a value, not once a row
-        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM clean")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM clean"
+        )
         rows = con.execute(f"SELECT v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v) ORDER BY 1").fetchall()
         out[f"uscc_inner_check:{col}"] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
     if "unit_type" in table.columns:
         cases = " OR ".join(
-            f"(left(uscc, 2) = {R.literal(prefix)} AND unit_type NOT IN ({', '.join(R.literal(t) for t in sorted(types))}))"
+            f"(left(uscc, 2) = {R.literal(prefix)} AND unit_type NOT IN "
+            f"({', '.join(R.literal(t) for t in sorted(types))}))"
             for prefix, types in PREFIX_UNIT_TYPES.items()
         )
         rows = con.execute(f"SELECT unit_id, uscc, unit_type FROM clean WHERE {cases} ORDER BY 1").fetchall()
@@ -32,14 +35,13 @@ def warnings(con, table: RawTable) -> dict:
     return out
 
 
-
 def quarantine_by_rule(con, path: Path) -> dict[str, int]:
     """Quarantined rows per rule in ``path`` (a file or glob; a row breaking several rules counts under each)."""
     rows = con.execute(
         f"SELECT r, count(*) FROM (SELECT unnest(string_split(rule, ';')) AS r FROM read_parquet("
-        f"{q(path)})) GROUP BY r ORDER BY r").fetchall()
+        f"{q(path)})) GROUP BY r ORDER BY r"
+    ).fetchall()
     return dict(rows)
-
 
 
 def records_in_files(warehouse: Warehouse, table: str) -> int:
@@ -47,26 +49,29 @@ def records_in_files(warehouse: Warehouse, table: str) -> int:
     return sum(count_records(p) for p in raw_files(warehouse.raw_dir(table)))
 
 
-
 def listing(warehouse: Warehouse, sources: list) -> list[dict]:
     """The files an ingest step read, as its metadata lists them."""
-    return [{"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
-            for s in sources]
-
+    return [
+        {"file": relative_name(s.path, warehouse.root), "kind": s.kind, "encoding": s.encoding or "parquet"}
+        for s in sources
+    ]
 
 
 def table_summary(con, warehouse: Warehouse, table: RawTable, counts: dict) -> dict:
     """What the whole table's step reports besides its counts: rows read, folder state, a preview."""
     raw_dir = warehouse.raw_dir(table.name)
     counts["rows_read"] = records_in_files(warehouse, table.name)
-    counts["ignored_files"] = [relative_name(p, warehouse.root) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
+    counts["ignored_files"] = (
+        [relative_name(p, warehouse.root) for p in ignored_files(raw_dir)] if raw_dir.is_dir() else []
+    )
     counts["missing_folder"] = not raw_dir.is_dir()
     # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
     register_person_key(con, warehouse.pii_key)
-    shown = ", ".join(f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
-                      for c in table.columns)
-    counts["preview"] = exact_preview(con, f"SELECT {shown} FROM read_parquet({q(warehouse.clean_path(table.name))})",
-                                      limit=5)
+    shown = ", ".join(
+        f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
+        for c in table.columns
+    )
+    counts["preview"] = exact_preview(
+        con, f"SELECT {shown} FROM read_parquet({q(warehouse.clean_path(table.name))})", limit=5
+    )
     return counts
-
-

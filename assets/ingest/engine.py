@@ -41,44 +41,68 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     # first part (a province with no files of its own) made it build joins' hash tables on every row
     parts = sorted([*staged.glob("part-*.parquet"), *share.shared_parts], key=lambda p: (-p.stat().st_size, str(p)))
     staged_glob = "[" + ", ".join(q(p) for p in parts) + "]"
-    rejects = "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
+    rejects = (
+        "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
+    )
 
     register_udfs(con)
     regions = sorted(r for p in warehouse.profiles() for r in p.regions)
     if table.references_unit:
-        # a province's step accepts its own units only: a row of its folder naming another province's unit is unknown there
-        own = f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
-                    f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}")
+        # a province's step accepts its own units only: a row of its folder naming another province's unit is
+        # unknown there
+        own = (
+            f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
+            f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}"
+        )
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
-        con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
-                    f"FROM read_parquet({staged_glob})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
+            f"FROM read_parquet({staged_glob})"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
-            f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)")
+            f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)"
+        )
 
     judged = staged / "judged.parquet"
     raw = {c: R.ident(f"raw:{c}") for c in table.columns}
-    for statement in sql_statements(SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table),
-                                    rules=R.rules_expression(table, regions), staged_glob=staged_glob,
-                                    raw_cells=", ".join(f"{R.ident(c)} AS {raw[c]}" for c in table.columns),
-                                    raw_struct=", ".join(f"{R.ident(c)} := {raw[c]}" for c in table.columns),
-                                    typed=R.typed_cells(table), judged=q(judged)):
+    for statement in sql_statements(
+        SQL_DIR / "ingest_checked.sql",
+        cleaned_cells=R.cleaned_cells(table),
+        rules=R.rules_expression(table, regions),
+        staged_glob=staged_glob,
+        raw_cells=", ".join(f"{R.ident(c)} AS {raw[c]}" for c in table.columns),
+        raw_struct=", ".join(f"{R.ident(c)} := {raw[c]}" for c in table.columns),
+        typed=R.typed_cells(table),
+        judged=q(judged),
+    ):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
     docs = warehouse.docs_dir() / table.name
-    gx_outcome = validate_rows(con, table, warehouse.docs_dir(), docs / share.province if share.province else docs,
-                               warehouse.settings.gx_batch_rows,
-                               None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
-                               build_docs=bool(warehouse.settings.gx_data_docs))
-    for statement in sql_statements(SQL_DIR / "ingest_resolved.sql", judged=q(judged),
-                                    repeated_keys=R.repeated_keys_query(table), candidate=R.candidate_expression(table),
-                                    all_columns=", ".join(R.ident(c) for c in table.columns),
-                                    conflict=R.conflict_expression(table)):
+    gx_outcome = validate_rows(
+        con,
+        table,
+        warehouse.docs_dir(),
+        docs / share.province if share.province else docs,
+        warehouse.settings.gx_batch_rows,
+        None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
+        build_docs=bool(warehouse.settings.gx_data_docs),
+    )
+    for statement in sql_statements(
+        SQL_DIR / "ingest_resolved.sql",
+        judged=q(judged),
+        repeated_keys=R.repeated_keys_query(table),
+        candidate=R.candidate_expression(table),
+        all_columns=", ".join(R.ident(c) for c in table.columns),
+        conflict=R.conflict_expression(table),
+    ):
         con.execute(statement)
     clean_path = warehouse.clean_path(table.name, share.province)
     accepted = write_parquet(con, "SELECT * FROM accepted", clean_path)
@@ -90,30 +114,35 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         warehouse.duplicates_path(table.name, share.province),
     )
     quarantine_sql = lambda staged_rows: sql_statements(  # noqa: E731
-        SQL_DIR / "ingest_quarantine.sql", staged=staged_rows, rejects=rejects,
+        SQL_DIR / "ingest_quarantine.sql",
+        staged=staged_rows,
+        rejects=rejects,
         raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
-        hint=hint_sql("q.rule"), field_count_hint=hint_sql("'field_count:record'"))
+        hint=hint_sql("q.rule"),
+        field_count_hint=hint_sql("'field_count:record'"),
+    )
     quarantined, raw_missing, *_ = quarantine_sql("staged")
     con.execute(quarantined)
     con.execute(raw_missing)
     # the staged records are read again only when some quarantined record's raw cells were not kept
-    *_, looked_up, quarantine = quarantine_sql("staged" if scalar(con, "SELECT count(*) FROM raw_missing")
-                                               else "(SELECT * FROM staged LIMIT 0)")
+    *_, looked_up, quarantine = quarantine_sql(
+        "staged" if scalar(con, "SELECT count(*) FROM raw_missing") else "(SELECT * FROM staged LIMIT 0)"
+    )
     con.execute(looked_up)
     quarantine_path = warehouse.quarantine_path(table.name, share.province)
     counts = {
         "accepted": accepted,
-        "quarantined": write_parquet(con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line",
-                                     quarantine_path),
+        "quarantined": write_parquet(
+            con, f"SELECT * FROM ({quarantine}) ORDER BY source_file, source_line", quarantine_path
+        ),
         "exact_duplicates": scalar(con, "SELECT count(*) FROM resolved WHERE copy_no > 1"),
     }
     counts["quarantine_by_rule"] = quarantine_by_rule(con, quarantine_path)
-    counts["validation"] = write_results(warehouse.validation_path(table.name, share.province), table,
-                                         gx_outcome, counts["quarantine_by_rule"])
+    counts["validation"] = write_results(
+        warehouse.validation_path(table.name, share.province), table, gx_outcome, counts["quarantine_by_rule"]
+    )
     counts["files"] = listing(warehouse, sources) + list(share.listed)
     counts["warnings"] = warnings(con, table)
     if share.province is None:
         return table_summary(con, warehouse, table, counts)
     return counts
-
-

@@ -3,7 +3,8 @@
 Ingest calls :func:`validate_rows` after the SQL rules have marked every staged row and before
 anything is accepted. GX runs the suite over the cleaned cells in Arrow batches (results as counts
 only, so Data Docs never hold a raw value): every row the SQL rejected and a deterministic sample of
-the rest, or every row with --full-validation (:func:`sample_filter`). Where an expectation's count differs from the SQL's, that
+the rest, or every row with --full-validation (:func:`sample_filter`). Where an expectation's count differs from the
+SQL's, that
 expectation runs again on the batches with row identifiers (source_file, source_line) to find the
 rows the two engines judge differently. A row GX rejects and the SQL accepted is quarantined too, under
 the expectation's rule and ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects
@@ -35,17 +36,24 @@ def _context(docs_dir: Path | None = None):
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     if docs_dir is not None:
-        context.add_data_docs_site(site_name="deferral", site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        })
+        context.add_data_docs_site(
+            site_name="deferral",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
     return context
 
 
 def _validation(context, name: str, expectations: list[dict], meta: dict | None = None):
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations, meta=meta or {}))
-    batch = context.data_sources.add_pandas(f"{name}_rows").add_dataframe_asset(name).add_batch_definition_whole_dataframe("rows")
+    batch = (
+        context.data_sources.add_pandas(f"{name}_rows")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("rows")
+    )
     return context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
 
 
@@ -71,19 +79,29 @@ def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
     """Which rows GX judges, as a relation: ``checked`` (``sample_rows`` None: --full-validation, or a
     table no larger than the sample), or ``gx_sampled``: every row the SQL rejected plus a
     deterministic sample of about ``sample_rows`` accepted rows (one in k by a hash of the row's file
-    and line, so a rerun judges the same rows), chosen from the verdicts alone (``gx_rows``), their raw cells read once (``gx_sample_cells``)."""
+    and line, so a rerun judges the same rows), chosen from the verdicts alone (``gx_rows``), their raw cells read
+    once (``gx_sample_cells``)."""
     total = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
     if sample_rows is None or total <= sample_rows:
         return "checked", {"mode": "full", "rows_checked_by_sql": total, "one_in": 1}
     one_in = -(-total // sample_rows)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE gx_rows AS SELECT source_file, source_line FROM verdicts "
-                f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE gx_rows AS SELECT source_file, source_line FROM verdicts "
+        f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0"
+    )
     con.execute("INSERT INTO gx_sample_cells SELECT s.* FROM staged s JOIN gx_rows USING (source_file, source_line)")
     return "gx_sampled", {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in}
 
 
-def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_rows: int, sample_rows: int | None,
-                  build_docs: bool = True) -> dict:
+def validate_rows(
+    con,
+    table: RawTable,
+    docs_root: Path,
+    docs_dir: Path,
+    batch_rows: int,
+    sample_rows: int | None,
+    build_docs: bool = True,
+) -> dict:
     """Runs the suite over the rows :func:`sample_filter` picks; adds GX-only
     rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
 
@@ -94,8 +112,16 @@ def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_r
     spec = load_suite(table.name)
     context = _context(docs_dir)
     validation = _validation(context, table.name, spec["expectations"], spec["meta"])
-    totals = [{"expectation": e["type"], "column": e["kwargs"]["column"], "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
-               "element_count": 0, "unexpected_count": 0} for e in spec["expectations"]]
+    totals = [
+        {
+            "expectation": e["type"],
+            "column": e["kwargs"]["column"],
+            "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
+            "element_count": 0,
+            "unexpected_count": 0,
+        }
+        for e in spec["expectations"]
+    ]
     batches = evaluated = 0
     for frame in _batches(con, table, relation, batch_rows):
         batches += 1
@@ -106,8 +132,11 @@ def validate_rows(con, table: RawTable, docs_root: Path, docs_dir: Path, batch_r
             r = by_key[(total["expectation"], total["column"])].result
             total["element_count"] += r.get("element_count", 0) or 0
             total["unexpected_count"] += r.get("unexpected_count", 0) or 0
-    sql_counts = dict(con.execute(
-        "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM rejected) GROUP BY r").fetchall())
+    sql_counts = dict(
+        con.execute(
+            "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM rejected) GROUP BY r"
+        ).fetchall()
+    )
     for total, expectation in zip(totals, spec["expectations"]):
         total["sql_rejected"] = sql_counts.get(total["rule"], 0)
         total["gx_only"] = total["sql_only"] = 0
@@ -127,8 +156,14 @@ def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, 
     validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
     flagged: list[tuple[str, int]] = []
     for frame in _batches(con, table, relation, batch_rows):
-        r = validation.run(batch_parameters={"dataframe": frame}, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS}).results[0].result
+        r = (
+            validation.run(
+                batch_parameters={"dataframe": frame},
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS},
+            )
+            .results[0]
+            .result
+        )
         flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
     con.execute("CREATE OR REPLACE TEMP TABLE gx_flagged (source_file VARCHAR, source_line BIGINT)")
     if flagged:
@@ -136,27 +171,37 @@ def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, 
     rule, column = literal(total["rule"]), literal("gx_only:" + total["column"])
     has_rule = f"coalesce(list_contains(string_split(r.rules, ';'), {rule}), false)"
     total["gx_only"] = con.execute(
-        f"SELECT count(*) FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}").fetchall()[0][0]
+        f"SELECT count(*) FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}"
+    ).fetchall()[0][0]
     total["sql_only"] = con.execute(
-        f"SELECT count(*) FROM rejected r ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}").fetchall()[0][0]
+        f"SELECT count(*) FROM rejected r ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}"
+    ).fetchall()[0][0]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE gx_added AS
-        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules, r.raw_values
+        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules,
+        r.raw_values
         FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}""")
-    con.execute("DELETE FROM rejected r USING gx_added g WHERE r.source_file = g.source_file AND r.source_line = g.source_line")
+    con.execute(
+        "DELETE FROM rejected r USING gx_added g WHERE r.source_file = g.source_file AND r.source_line = g.source_line"
+    )
     con.execute("INSERT INTO rejected BY NAME SELECT * FROM gx_added")
 
 
 def write_docs_index(docs_root: Path) -> None:
     """The landing page linking every table's Data Docs, and each province's of a table ingested by
     province (``<table>/<province>/``), rewritten whole, atomically."""
-    pages = sorted(p.parent.relative_to(docs_root).as_posix()
-                   for pattern in ("*/index.html", "*/*/index.html") for p in docs_root.glob(pattern))
+    pages = sorted(
+        p.parent.relative_to(docs_root).as_posix()
+        for pattern in ("*/index.html", "*/*/index.html")
+        for p in docs_root.glob(pattern)
+    )
     items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in pages)
-    page = ("<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
-            "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
-            "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
-            f"<ul>\n{items}\n</ul>\n")
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
+        "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
+        "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
+        f"<ul>\n{items}\n</ul>\n"
+    )
     docs_root.mkdir(parents=True, exist_ok=True)
     tmp = docs_root / f".index.{os.getpid()}.tmp"
     tmp.write_text(page, encoding="utf-8")
@@ -175,10 +220,12 @@ def merge_outcomes(records: list[dict]) -> dict:
         merged["success"] = merged["unexpected_count"] == 0
         merged["agree"] = merged["gx_only"] == 0 and merged["sql_only"] == 0
         expectations.append(merged)
-    coverage = {"mode": "sample" if any(r["coverage"]["mode"] == "sample" for r in records) else "full",
-                "rows_checked_by_sql": sum(r["coverage"]["rows_checked_by_sql"] for r in records),
-                "one_in": max(r["coverage"]["one_in"] for r in records),
-                "rows_evaluated_by_gx": sum(r["coverage"]["rows_evaluated_by_gx"] for r in records)}
+    coverage = {
+        "mode": "sample" if any(r["coverage"]["mode"] == "sample" for r in records) else "full",
+        "rows_checked_by_sql": sum(r["coverage"]["rows_checked_by_sql"] for r in records),
+        "one_in": max(r["coverage"]["one_in"] for r in records),
+        "rows_evaluated_by_gx": sum(r["coverage"]["rows_evaluated_by_gx"] for r in records),
+    }
     return {"expectations": expectations, "batches": sum(r["batches"] for r in records), "coverage": coverage}
 
 
@@ -186,9 +233,15 @@ def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict)
     """warehouse/validation/<table>.json: what the check and the validation report read."""
     for e in outcome["expectations"]:
         e["quarantined"] = quarantined.get(e["rule"], 0)
-    record = {"table": table.name, "title": table.title, "agree": all(e["agree"] for e in outcome["expectations"]),
-              "batches": outcome["batches"], "coverage": outcome["coverage"], "expectations": outcome["expectations"],
-              "quarantine_by_rule": quarantined}
+    record = {
+        "table": table.name,
+        "title": table.title,
+        "agree": all(e["agree"] for e in outcome["expectations"]),
+        "batches": outcome["batches"],
+        "coverage": outcome["coverage"],
+        "expectations": outcome["expectations"],
+        "quarantine_by_rule": quarantined,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     return record

@@ -80,23 +80,35 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
     Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
     :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
     """
-    rules = [(_expectation_predicate(exp), _said(f"{rule}:{col}", diagnosis_predicates(rule, col)))
-             for rule, col, exp in table.column_rules()]
+    rules = [
+        (_expectation_predicate(exp), _said(f"{rule}:{col}", diagnosis_predicates(rule, col)))
+        for rule, col, exp in table.column_rules()
+    ]
     for col in table.uscc_columns + table.person_columns:
         check = f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"
         rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
     for col in table.typed_columns("date"):
-        rules.append((f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL",
-                      literal(f"calendar_date:{col}")))
+        rules.append(
+            (
+                f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL",
+                literal(f"calendar_date:{col}"),
+            )
+        )
     for col in table.positive_columns:
-        rules.append((f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", literal(f"not_positive:{col}")))
+        rules.append(
+            (f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", literal(f"not_positive:{col}"))
+        )
     for col in table.region_columns:
         known = ", ".join(literal(r) for r in regions)
         rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", literal(f"unknown_region:{col}")))
     rules.append(_cell_rules(table))
     if table.references_unit:
-        rules.append(('"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)',
-                      literal("unknown_unit:unit_id")))
+        rules.append(
+            (
+                '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)',
+                literal("unknown_unit:unit_id"),
+            )
+        )
     return rules
 
 
@@ -106,7 +118,11 @@ def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
     projection would evaluate both sides on every row)."""
     if not explained_by:
         return literal(name)
-    return "concat_ws(';', " + ", ".join([literal(name), *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)]) + ")"
+    return (
+        "concat_ws(';', "
+        + ", ".join([literal(name), *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)])
+        + ")"
+    )
 
 
 def _cell_rules(table: RawTable) -> tuple[str, str]:
@@ -115,7 +131,10 @@ def _cell_rules(table: RawTable) -> tuple[str, str]:
     every = "concat(" + ", ".join(ident(c) for c in table.columns) + ")"
     cases = []
     for col in table.columns:
-        cases.append(f"CASE WHEN regexp_matches({ident(col)}, {literal(CONTROL_CHARS)}) THEN {literal('control_character:' + col)} END")
+        cases.append(
+            f"CASE WHEN regexp_matches({ident(col)}, {literal(CONTROL_CHARS)}) THEN "
+            f"{literal('control_character:' + col)} END"
+        )
         cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {literal('too_long:' + col)} END")
     guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {literal(CONTROL_CHARS)})"
     return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
@@ -158,7 +177,9 @@ def conflict_expression(table: RawTable) -> str:
     cases = []
     for key in table.keys:
         parts = ", ".join(ident(k) for k in key)
-        cases.append(f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {literal('duplicate_key:' + ','.join(key))} END")
+        cases.append(
+            f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {literal('duplicate_key:' + ','.join(key))} END"
+        )
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
@@ -167,11 +188,13 @@ def repeated_keys_query(table: RawTable) -> str:
     (key_no, h): a hash aggregate, so the rows themselves are never sorted or held."""
     return " UNION ALL ".join(
         f"SELECT {i} AS key_no, hash({', '.join(ident(k) for k in key)}) AS h FROM typed GROUP BY 2 HAVING count(*) > 1"
-        for i, key in enumerate(table.keys))
+        for i, key in enumerate(table.keys)
+    )
 
 
 def candidate_expression(table: RawTable) -> str:
     """SQL true for a row whose key (hashed) occurs more than once in ``typed`` (``repeated_keys``)."""
     return " OR ".join(
         f"hash({', '.join(ident(k) for k in key)}) IN (SELECT h FROM repeated_keys WHERE key_no = {i})"
-        for i, key in enumerate(table.keys))
+        for i, key in enumerate(table.keys)
+    )

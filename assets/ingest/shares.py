@@ -42,7 +42,9 @@ class Share:
     listed: tuple[dict, ...] = field(default=())  # files reported by this step besides its own (the shared ones)
 
 
-def route_files(files: list[Path], raw_dir: Path, profiles: list[PolicyProfile]) -> tuple[dict[str, list[Path]], list[Path]]:
+def route_files(
+    files: list[Path], raw_dir: Path, profiles: list[PolicyProfile]
+) -> tuple[dict[str, list[Path]], list[Path]]:
     """The files of each province's own folder (policy_id -> files), and the shared files: those not
     under a folder named by a province code, or under a code more than one profile has."""
     by_code: dict[str, list[str]] = {}
@@ -66,30 +68,50 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     read its rows from; and what an earlier run wrote for provinces since removed is cleared."""
     raw_dir = warehouse.raw_dir(table.name)
     if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
-        raise BadInputFile(f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
-                           "files with the contract's header) and run again.")
+        raise BadInputFile(
+            f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
+            "files with the contract's header) and run again."
+        )
     if not table.by_province:
         return [Share(table.name, None, tuple(raw_files(raw_dir)))]
     profiles = warehouse.profiles()
     own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
     shared_sources = list_sources(shared)
     staged_shared = warehouse.staged_dir(table.name, SHARED)
-    stage_table(con, shared_sources, table.columns, staged_shared, warehouse.root, route=_router(con, warehouse, profiles))
-    for pattern in (warehouse.clean_path(table.name), warehouse.duplicates_path(table.name),  # every province's
-                    warehouse.quarantine_path(table.name, "*"), warehouse.validation_path(table.name, "*")):
+    stage_table(
+        con, shared_sources, table.columns, staged_shared, warehouse.root, route=_router(con, warehouse, profiles)
+    )
+    for pattern in (
+        warehouse.clean_path(table.name),
+        warehouse.duplicates_path(table.name),  # every province's
+        warehouse.quarantine_path(table.name, "*"),
+        warehouse.validation_path(table.name, "*"),
+    ):
         for stale in pattern.parent.glob(pattern.name):
             stale.unlink()
-    return [Share(table.name, p.policy_id, tuple(own.get(p.policy_id, [])),
-                  shared_parts=tuple(sorted((staged_shared / p.policy_id).glob("*.parquet"))),
-                  takes_orphans=i == 0, regions=p.regions, listed=listing(warehouse, shared_sources) if i == 0 else ())
-            for i, p in enumerate(profiles)]
+    return [
+        Share(
+            table.name,
+            p.policy_id,
+            tuple(own.get(p.policy_id, [])),
+            shared_parts=tuple(sorted((staged_shared / p.policy_id).glob("*.parquet"))),
+            takes_orphans=i == 0,
+            regions=p.regions,
+            listed=listing(warehouse, shared_sources) if i == 0 else (),
+        )
+        for i, p in enumerate(profiles)
+    ]
 
 
 def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
     """How a shared file's records are split by province while staged (``ingest_split.sql``)."""
     region_province = ", ".join(f"({R.literal(r)}, {R.literal(p.policy_id)})" for p in profiles for r in p.regions)
-    params = dict(units=q(warehouse.clean_path("units")), region_province=region_province or "(NULL, NULL)",
-                  orphans_to=R.literal(profiles[0].policy_id), cleaned_unit_id=R.cleaned_cell("unit_id"))
+    params = dict(
+        units=q(warehouse.clean_path("units")),
+        region_province=region_province or "(NULL, NULL)",
+        orphans_to=R.literal(profiles[0].policy_id),
+        cleaned_unit_id=R.cleaned_cell("unit_id"),
+    )
     owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)
     con.execute(owner)
     return lambda query: sql_statements(SQL_DIR / "ingest_split.sql", staged=query, **params)[1]
@@ -101,8 +123,9 @@ def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict])
     counts = {key: sum(p[key] for p in parts) for key in ("accepted", "quarantined", "exact_duplicates")}
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse.quarantine_path(table.name, "*"))
     validations = [p["validation"] for p in parts]
-    counts["validation"] = write_results(warehouse.validation_path(table.name), table, merge_outcomes(validations),
-                                         counts["quarantine_by_rule"])
+    counts["validation"] = write_results(
+        warehouse.validation_path(table.name), table, merge_outcomes(validations), counts["quarantine_by_rule"]
+    )
     counts["files"] = sorted((f for p in parts for f in p["files"]), key=lambda f: f["file"])
     if warehouse.settings.gx_data_docs:
         write_docs_index(warehouse.docs_dir())  # the provinces' steps may have raced on it

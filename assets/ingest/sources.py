@@ -62,12 +62,14 @@ def detect_encoding(path: Path) -> str:
         non_ascii, common = _decode(path, "gb18030")
     except UnicodeDecodeError:
         raise UndecodableFileError(
-            f"{path}: neither UTF-8 nor GB18030; re-export the file as UTF-8 (or GB18030)") from None
+            f"{path}: neither UTF-8 nor GB18030; re-export the file as UTF-8 (or GB18030)"
+        ) from None
     if non_ascii and common < MIN_COMMON_SHARE * non_ascii:
         raise UndecodableFileError(
             f"{path}: not UTF-8, and read as GB18030 only {common:,} of its {non_ascii:,} non-ASCII characters are "
             "common Chinese characters: it is most likely another encoding (Latin-1/cp1252?). Nothing of it was "
-            "read; re-export the file as UTF-8.")
+            "read; re-export the file as UTF-8."
+        )
     return "gb18030"
 
 
@@ -103,8 +105,10 @@ def raw_files(folder: Path) -> list[Path]:
 def list_sources(files: list[Path]) -> list[SourceFile]:
     for path in files:
         if path.stat().st_size == 0:
-            raise BadInputFile(f"{path}: the file is empty (0 bytes), not even a header row. Re-export it with its "
-                               "header row, or remove it if it was not meant to be there.")
+            raise BadInputFile(
+                f"{path}: the file is empty (0 bytes), not even a header row. Re-export it with its "
+                "header row, or remove it if it was not meant to be there."
+            )
     out = []
     for i, path in enumerate(files):
         if path.suffix.lower() == ".csv":
@@ -152,8 +156,10 @@ def stage_table(
                 names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(src.path)})").fetchall()]
                 con.execute(f"SELECT count(*) FROM read_parquet({_q(src.path)})").fetchall()
             except duckdb.Error as error:
-                raise BadInputFile(f"{src.path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
-                                   "may be truncated. Copy or re-export it again.") from None
+                raise BadInputFile(
+                    f"{src.path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
+                    "may be truncated. Copy or re-export it again."
+                ) from None
             check_header(src.path, names, columns)
             present = set(names)
             cells = ", ".join(
@@ -181,15 +187,28 @@ def stage_table(
             # Accepted records keep file order. Without broken records the n-th record is line n + 1 (the
             # header is line 1): written in one read. A file with broken records is written again, each
             # record's line the n-th line not taken by a reject.
-            _write_part(con, f"SELECT {_q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, "
-                             f"{cells} FROM {reader}", staged_dir, src.index, route)
+            _write_part(
+                con,
+                f"SELECT {_q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, "
+                f"{cells} FROM {reader}",
+                staged_dir,
+                src.index,
+                route,
+            )
             if not con.execute(f"SELECT count(*) FROM rejects_{src.index}").fetchall()[0][0]:
                 continue
-            for part in [*staged_dir.glob(f"part-{src.index:04d}.parquet"), *staged_dir.glob(f"*/part-{src.index:04d}-*.parquet")]:
+            for part in [
+                *staged_dir.glob(f"part-{src.index:04d}.parquet"),
+                *staged_dir.glob(f"*/part-{src.index:04d}-*.parquet"),
+            ]:
                 part.unlink()
             con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}")
-            con.execute(f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name])
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}"
+            )
+            con.execute(
+                f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name]
+            )
             query = f"""
                 WITH rejected AS (SELECT source_line FROM staged_rejects WHERE source_file = {_q(Path(rel_name))}),
                 lines AS (
@@ -204,17 +223,22 @@ def stage_table(
         con.execute("DROP TABLE IF EXISTS _file")
     if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
         cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
-        con.execute(f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
-                    f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
+            f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)"
+        )
     con.execute(f"COPY staged_rejects TO {_q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
     shutil.rmtree(transcoded, ignore_errors=True)
 
 
-def _write_part(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int,
-                route: Callable[[str], str] | None) -> None:
+def _write_part(
+    con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int, route: Callable[[str], str] | None
+) -> None:
     """One file's records to ``staged_dir/part-NNNN.parquet``, or split by ``route``."""
     if route is None:
-        con.execute(f"COPY ({query}) TO {_q(staged_dir / f'part-{index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(
+            f"COPY ({query}) TO {_q(staged_dir / f'part-{index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+        )
     else:
         _write_routed(con, route(query), staged_dir, index)
 
@@ -236,14 +260,17 @@ def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None
     """The file's columns must be the contract's (a subset: optional columns may be absent), each once."""
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise BadInputFile(f"{path}: column {', '.join(repeated)} appears more than once in the header. Keep one "
-                           "column of each name and re-export.")
+        raise BadInputFile(
+            f"{path}: column {', '.join(repeated)} appears more than once in the header. Keep one "
+            "column of each name and re-export."
+        )
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise BadInputFile(
             f"{path}: column {', '.join(repr(n) for n in unknown)} is not in the contract for this table "
             f"(misspelled?). The columns are: {', '.join(columns)}. Rename the column and run again; nothing of this "
-            "table was read.")
+            "table was read."
+        )
 
 
 def relative_name(path: Path, root: Path) -> str:

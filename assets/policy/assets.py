@@ -25,29 +25,51 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
     profile files. 各统筹地区适用的缓缴政策参数（来自政策配置文件，逐条注明文件条款）。"""
     profiles = warehouse.profiles()
     rows = [
-        (region, p.policy_id, p.province_code, p.first_period, p.window_periods, list(p.components),
-         p.shift_if_first_period_paid, p.refund_first_period_option, p.repayment_rule, p.repayment_fixed_date,
-         p.late_fee_daily_rate, p.reserve_months, p.reserve_strictly_greater, p.risk_headcount_ratio)
-        for p in profiles for region in p.regions
+        (
+            region,
+            p.policy_id,
+            p.province_code,
+            p.first_period,
+            p.window_periods,
+            list(p.components),
+            p.shift_if_first_period_paid,
+            p.refund_first_period_option,
+            p.repayment_rule,
+            p.repayment_fixed_date,
+            p.late_fee_daily_rate,
+            p.reserve_months,
+            p.reserve_strictly_greater,
+            p.risk_headcount_ratio,
+        )
+        for p in profiles
+        for region in p.regions
     ]
     path = warehouse.policy_path("policy_regions")
     with warehouse.connect() as con:
         con.execute(
-            "CREATE TEMP TABLE pr (region_code VARCHAR, policy_id VARCHAR, province_code VARCHAR, first_period VARCHAR, "
+            "CREATE TEMP TABLE pr (region_code VARCHAR, policy_id VARCHAR, province_code VARCHAR, first_period "
+            "VARCHAR, "
             "window_periods INTEGER, components VARCHAR[], shift_if_first_period_paid BOOLEAN, "
             "refund_first_period_option BOOLEAN, repayment_rule VARCHAR, repayment_fixed_date DATE, "
             "late_fee_daily_rate DECIMAL(10, 6), reserve_months DECIMAL(10, 2), reserve_strictly_greater BOOLEAN, "
-            "risk_headcount_ratio DECIMAL(4, 2))")
+            "risk_headcount_ratio DECIMAL(4, 2))"
+        )
         con.executemany("INSERT INTO pr VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         n = write_parquet(con, "SELECT * FROM pr ORDER BY region_code", path)
         shown = preview(con, path)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": n,
-        # each profile by id, file name and content hash (its version), never a local path
-        "profiles": dg.MetadataValue.json({p.policy_id: {"file": Path(p.source_file).name, "sha256": p.content_hash,
-                                                          "clauses": p.clauses} for p in profiles}),
-        "preview": shown,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": n,
+            # each profile by id, file name and content hash (its version), never a local path
+            "profiles": dg.MetadataValue.json(
+                {
+                    p.policy_id: {"file": Path(p.source_file).name, "sha256": p.content_hash, "clauses": p.clauses}
+                    for p in profiles
+                }
+            ),
+            "preview": shown,
+        }
+    )
 
 
 policy_assets = [policy_regions, *summary_sql_assets(GROUP, SQL_DIR), *monthly_sql_assets(GROUP, SQL_DIR)]

@@ -28,29 +28,38 @@ import dagster as dg
 from assets.partitions import run_report_month
 from assets.publication.checks import check_publication, check_specs, column_description, contract, published_relation
 from assets.publication.report import write_report
-from assets.storage import exact_preview, q, write_parquet
 from assets.resources import Warehouse
+from assets.storage import exact_preview, q, write_parquet
 
 # SPEC section 4 columns, in order (assets/publication/columns.yaml, with types and descriptions).
 PUBLISHED_COLUMNS = {table: list(columns) for table, columns in contract().items()}
 DESCRIPTIONS = {
-    "fund_reserve_status": "Fund reserve per pooling region: months payable, eligibility, outstanding deferral. 统筹基金可支付月数与待补缴。",
-    "deferral_decisions": "The deferral list: every unit with its decision and reason. 缓缴名单及原因（免申即享/承诺）。",
+    "fund_reserve_status": "Fund reserve per pooling region: months payable, eligibility, outstanding deferral. "
+    "统筹基金可支付月数与待补缴。",
+    "deferral_decisions": "The deferral list: every unit with its decision and reason. "
+    "缓缴名单及原因（免申即享/承诺）。",
     "deferral_ledger": "Deferred amounts per unit, period and component. 缓缴台账。",
-    "repayment_schedule": "Repayment obligations with status and late fee; persons only as person_key. 补缴计划、状态与滞纳金。",
+    "repayment_schedule": "Repayment obligations with status and late fee; persons only as person_key. "
+    "补缴计划、状态与滞纳金。",
     "reconciliation_discrepancies": "Differences between health's ledger and the tax register. 医保与税务核对差异。",
     "deferral_plan": "The per-unit plan health sends to tax (分户传递): planned deferral and due date. 分户缓缴计划。",
-    "monthly_statistics": "Monthly statistics per region and province x category, health and tax side by side. 月度统计。",
+    "monthly_statistics": "Monthly statistics per region and province x category, health and tax side by side. "
+    "月度统计。",
     "repayment_notices": "Collection notices per unit and report month: overdue, due now, due next month. 催缴提醒。",
-    "unit_status": "Each deferring unit's payment status per report month; only in arrears is not regarded as paid. 缴费状态。",
+    "unit_status": "Each deferring unit's payment status per report month; only in arrears is not regarded as paid. "
+    "缴费状态。",
     "risk_watch": "Risk flags per unit and report month: headcount drop, missing regular payment, deregistered with "
-                  "outstanding, employee share unpaid. 缓缴风险预警。",
+    "outstanding, employee share unpaid. 缓缴风险预警。",
 }
 
 
 # tables published with every report month (Hive-partitioned by report_month), and their row order
-HISTORY = {"monthly_statistics": "region_code, category", "repayment_notices": "unit_id, kind",
-           "unit_status": "unit_id", "risk_watch": "unit_id, flag"}
+HISTORY = {
+    "monthly_statistics": "region_code, category",
+    "repayment_notices": "unit_id, kind",
+    "unit_status": "unit_id",
+    "risk_watch": "unit_id, flag",
+}
 PUBLICATIONS = "publications"
 MANIFEST = "PUBLICATION.json"
 
@@ -77,10 +86,16 @@ def _write_table(con, warehouse: Warehouse, table: str, month: str, target: Path
     target.mkdir(parents=True, exist_ok=True)
     if table in HISTORY:  # every report month through the publication's, Hive-partitioned
         select = ", ".join(c for c in columns if c != "report_month")
-        return sum(_write_content_named(con, select, warehouse.policy_path(table, m), HISTORY[table],
-                                        target / f"report_month={m}")
-                   for m in warehouse.policy_months(table) if m <= month)
-    return _write_content_named(con, ", ".join(columns), warehouse.policy_path(table, month), ", ".join(columns), target)
+        return sum(
+            _write_content_named(
+                con, select, warehouse.policy_path(table, m), HISTORY[table], target / f"report_month={m}"
+            )
+            for m in warehouse.policy_months(table)
+            if m <= month
+        )
+    return _write_content_named(
+        con, ", ".join(columns), warehouse.policy_path(table, month), ", ".join(columns), target
+    )
 
 
 def _clean_leftovers(root: Path) -> list[str]:
@@ -125,9 +140,19 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
     try:
         rows = {table: _write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
         write_report(con, warehouse, staging, staging / "report", month)
-        (staging / MANIFEST).write_text(json.dumps({
-            "as_of_month": month, "run_id": run_id, "rows": rows, "pii_key": warehouse.settings.pii_key_kind,
-            "policy_profiles": profile_identities(warehouse)}, indent=1), encoding="utf-8")
+        (staging / MANIFEST).write_text(
+            json.dumps(
+                {
+                    "as_of_month": month,
+                    "run_id": run_id,
+                    "rows": rows,
+                    "pii_key": warehouse.settings.pii_key_kind,
+                    "policy_profiles": profile_identities(warehouse),
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -150,11 +175,15 @@ def profile_identities(warehouse: Warehouse) -> dict[str, str]:
 def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int, month: str) -> dict:
     upstream = dg.AssetKey([table])
     rel = con.sql(published_relation(version / table))
-    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t), description=column_description(table, c))
-                                     for c, t in zip(rel.columns, rel.types)])
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(c, str(t), description=column_description(table, c)) for c, t in zip(rel.columns, rel.types)
+        ]
+    )
     of_month = " WHERE report_month = " + q(month) if "report_month" in rel.columns else ""  # the run's month
-    lineage = dg.TableColumnLineage(deps_by_column={
-        c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]})
+    lineage = dg.TableColumnLineage(
+        deps_by_column={c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]}
+    )
     return {
         "dagster/row_count": dg.MetadataValue.int(n),
         "dagster/column_schema": schema,
@@ -188,15 +217,27 @@ def published_key(table: str) -> dg.AssetKey:
     group_name="publication",
     check_specs=check_specs(published_key),
     specs=[
-        *(dg.AssetSpec(["published", t], deps=[dg.AssetKey([t])], kinds={"parquet"}, owners=["team:data-engineering"],
-                       description=f"{DESCRIPTIONS[t]} published/{t}/ (SPEC section 4).") for t in PUBLISHED_COLUMNS),
-        dg.AssetSpec(REPORT_KEY, deps=[dg.AssetKey(["monthly_statistics"]), dg.AssetKey(["reconciliation_discrepancies"])],
-                     kinds={"excel"}, owners=["team:data-engineering"],
-                     description="Per province and report month the workbook the bureau files (report/<province_code>/"
-                                 "<YYYY-MM>/): a sheet per category with region names and the province total, every "
-                                 "discrepancy open as of the month, the 口径说明, print-ready; and a chart by region. "
-                                 "Earlier publications stay under publications/ (the archive of what was sent). "
-                                 "各省每月统计报表（Excel，可直接打印）与趋势图；历次发布留档。"),
+        *(
+            dg.AssetSpec(
+                ["published", t],
+                deps=[dg.AssetKey([t])],
+                kinds={"parquet"},
+                owners=["team:data-engineering"],
+                description=f"{DESCRIPTIONS[t]} published/{t}/ (SPEC section 4).",
+            )
+            for t in PUBLISHED_COLUMNS
+        ),
+        dg.AssetSpec(
+            REPORT_KEY,
+            deps=[dg.AssetKey(["monthly_statistics"]), dg.AssetKey(["reconciliation_discrepancies"])],
+            kinds={"excel"},
+            owners=["team:data-engineering"],
+            description="Per province and report month the workbook the bureau files (report/<province_code>/"
+            "<YYYY-MM>/): a sheet per category with region names and the province total, every "
+            "discrepancy open as of the month, the 口径说明, print-ready; and a chart by region. "
+            "Earlier publications stay under publications/ (the archive of what was sent). "
+            "各省每月统计报表（Excel，可直接打印）与趋势图；历次发布留档。",
+        ),
     ],
 )
 def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: Warehouse):
@@ -212,22 +253,32 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
         failed = sorted({f"{r.asset_key.path[-1]}.{r.check_name}" for r in results if not r.passed})
         if failed:
             shutil.rmtree(staging, ignore_errors=True)
-            raise dg.Failure(description=f"publication as of {month} refused, the previous one stays: failed checks "
-                                         f"{', '.join(failed)}", allow_retries=False)
+            raise dg.Failure(
+                description=f"publication as of {month} refused, the previous one stays: failed checks "
+                f"{', '.join(failed)}",
+                allow_retries=False,
+            )
         version = commit(warehouse.root, staging)
         context.log.info(f"published {version.name} as of {month}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
         for table, n in rows.items():
-            yield dg.MaterializeResult(asset_key=["published", table],
-                                       metadata=_table_metadata(con, warehouse, table, version, n, month))
+            yield dg.MaterializeResult(
+                asset_key=["published", table], metadata=_table_metadata(con, warehouse, table, version, n, month)
+            )
     workbooks = sorted((version / "report").glob(f"*/{month}/*.xlsx"))
-    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
-        "workbooks": len(sorted((version / "report").glob("*/*/*.xlsx"))), "publication": version.name,
-        "as_of_month": month,
-        "workbooks_of_the_month": dg.MetadataValue.json([str(w.relative_to(version)) for w in workbooks]),
-        **{f"open {w.parent.parent.name}": dg.MetadataValue.url(warehouse.docs_link(str(w.relative_to(version))))
-           for w in workbooks},
-        "archive": dg.MetadataValue.path(str(warehouse.root / PUBLICATIONS)),
-    })
+    yield dg.MaterializeResult(
+        asset_key=REPORT_KEY,
+        metadata={
+            "workbooks": len(sorted((version / "report").glob("*/*/*.xlsx"))),
+            "publication": version.name,
+            "as_of_month": month,
+            "workbooks_of_the_month": dg.MetadataValue.json([str(w.relative_to(version)) for w in workbooks]),
+            **{
+                f"open {w.parent.parent.name}": dg.MetadataValue.url(warehouse.docs_link(str(w.relative_to(version))))
+                for w in workbooks
+            },
+            "archive": dg.MetadataValue.path(str(warehouse.root / PUBLICATIONS)),
+        },
+    )
 
 
 published_assets = [publication]

@@ -20,11 +20,23 @@ from assets.profiles import RegionNames  # noqa: E402
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "weight normal not found": harmless
 
 # Fonts that cover the GB2312 characters, most common first (Linux packages, Windows, macOS).
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
-PANELS = [("cumulative_deferred", "累计缓缴金额", "Deferred (cumulative)"),
-          ("cumulative_repaid", "累计补缴金额", "Repaid (cumulative)"),
-          ("outstanding", "待补缴金额", "Outstanding")]
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "AR PL UMing CN",
+)
+PANELS = [
+    ("cumulative_deferred", "累计缓缴金额", "Deferred (cumulative)"),
+    ("cumulative_repaid", "累计补缴金额", "Repaid (cumulative)"),
+    ("outstanding", "待补缴金额", "Outstanding"),
+]
 
 
 def _first_cjk() -> str | None:
@@ -54,8 +66,13 @@ def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) 
     """Writes the PNG; returns whether it is in Chinese."""
     family = cjk_font()
     regions = sorted({r["region_code"] for r in series})
-    with plt.rc_context({"font.family": [family] if family else ["DejaVu Sans"], "axes.unicode_minus": False,
-                         "svg.hashsalt": "deferral"}):
+    with plt.rc_context(
+        {
+            "font.family": [family] if family else ["DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "svg.hashsalt": "deferral",
+        }
+    ):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharex=True)
         for ax, (column, zh, en) in zip(axes, PANELS):
             for region in regions:

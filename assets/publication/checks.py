@@ -24,16 +24,29 @@ from assets.vocabulary import bilingual
 
 MONEY = "DECIMAL(18,2)"
 # columns holding an enumeration of the vocabulary (expectations/vocabulary.yaml `terms`)
-ENUMERATIONS = {"component": "component", "kind": "discrepancy_kind", "reason": "reason", "status": "obligation_status",
-                "trigger": "trigger", "classification": "classification", "basis": "basis", "category": "category",
-                "repayment_notices.kind": "notice_kind", "unit_status.status": "unit_status", "risk_watch.flag": "risk_flag"}
+ENUMERATIONS = {
+    "component": "component",
+    "kind": "discrepancy_kind",
+    "reason": "reason",
+    "status": "obligation_status",
+    "trigger": "trigger",
+    "classification": "classification",
+    "basis": "basis",
+    "category": "category",
+    "repayment_notices.kind": "notice_kind",
+    "unit_status.status": "unit_status",
+    "risk_watch.flag": "risk_flag",
+}
 CHECKS = {
-    "column_contract": "Columns, order and types as SPEC section 4 (assets/publication/columns.yaml). 列名、顺序与类型符合数据规范。",
+    "column_contract": "Columns, order and types as SPEC section 4 (assets/publication/columns.yaml). "
+    "列名、顺序与类型符合数据规范。",
     "money_is_decimal": "Every money column is DECIMAL(18,2), never a float. 金额列为 DECIMAL(18,2)。",
     "no_raw_person_id": "No text column holds a raw person id (persons only as person_key). 不含身份证号。",
 }
-PROVINCE_CHECK = ("province_equals_sum_of_regions",
-                  "Each province row equals the sum of its regions (all but persons, counted distinct). 全省等于各统筹地区之和。")
+PROVINCE_CHECK = (
+    "province_equals_sum_of_regions",
+    "Each province row equals the sum of its regions (all but persons, counted distinct). 全省等于各统筹地区之和。",
+)
 
 
 @cache
@@ -50,10 +63,17 @@ def column_description(table: str, column: str) -> str:
 
 
 def check_specs(key_of) -> list[dg.AssetCheckSpec]:
-    specs = [dg.AssetCheckSpec(name, asset=key_of(t), description=d, blocking=True)
-             for t in contract() for name, d in CHECKS.items()]
-    return [*specs, dg.AssetCheckSpec(PROVINCE_CHECK[0], asset=key_of("monthly_statistics"),
-                                      description=PROVINCE_CHECK[1], blocking=True)]
+    specs = [
+        dg.AssetCheckSpec(name, asset=key_of(t), description=d, blocking=True)
+        for t in contract()
+        for name, d in CHECKS.items()
+    ]
+    return [
+        *specs,
+        dg.AssetCheckSpec(
+            PROVINCE_CHECK[0], asset=key_of("monthly_statistics"), description=PROVINCE_CHECK[1], blocking=True
+        ),
+    ]
 
 
 def published_relation(folder: Path) -> str:
@@ -63,8 +83,14 @@ def published_relation(folder: Path) -> str:
 
 def _person_ids(con, warehouse: Warehouse) -> None:
     sources = [warehouse.clean_path(t) for t in ("contributions", "employee_events") if warehouse.has_clean(t)]
-    union = " UNION ".join(f"SELECT person_id FROM read_parquet({q(p)})" for p in sources) or "SELECT NULL::VARCHAR AS person_id"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE raw_person_ids AS SELECT DISTINCT person_id FROM ({union}) WHERE person_id IS NOT NULL")
+    union = (
+        " UNION ".join(f"SELECT person_id FROM read_parquet({q(p)})" for p in sources)
+        or "SELECT NULL::VARCHAR AS person_id"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_person_ids AS SELECT DISTINCT person_id FROM ({union}) WHERE person_id IS "
+        f"NOT NULL"
+    )
 
 
 def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[dg.AssetCheckResult]:
@@ -77,20 +103,53 @@ def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[
         if "report_month" in columns:  # the Hive partition is read last; the contract puts it where SPEC does
             got = sorted(got, key=lambda ct: list(columns).index(ct[0]) if ct[0] in columns else len(columns))
         want = [(c, t) for c, (t, _, _) in columns.items()]
-        results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name="column_contract", passed=got == want,
-                                           metadata={"expected": dg.MetadataValue.json([f"{c} {t}" for c, t in want]),
-                                                     "found": dg.MetadataValue.json([f"{c} {t}" for c, t in got])}))
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=key_of(table),
+                check_name="column_contract",
+                passed=got == want,
+                metadata={
+                    "expected": dg.MetadataValue.json([f"{c} {t}" for c, t in want]),
+                    "found": dg.MetadataValue.json([f"{c} {t}" for c, t in got]),
+                },
+            )
+        )
         money = [c for c, (t, _, _) in columns.items() if t == MONEY]
         not_decimal = [f"{c} {t}" for c, t in got if c in money and t != MONEY]
-        results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name="money_is_decimal", passed=not not_decimal,
-                                           metadata={"money_columns": len(money), "not_decimal": dg.MetadataValue.json(not_decimal)}))
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=key_of(table),
+                check_name="money_is_decimal",
+                passed=not not_decimal,
+                metadata={"money_columns": len(money), "not_decimal": dg.MetadataValue.json(not_decimal)},
+            )
+        )
         text = [c for c, t in got if t == "VARCHAR"]
-        hits = {c: con.execute(f"SELECT count(*) FROM ({published_relation(staging / table)}) t SEMI JOIN raw_person_ids r "
-                               f"ON t.{c} = r.person_id").fetchall()[0][0] for c in text}
+        hits = {
+            c: con.execute(
+                f"SELECT count(*) FROM ({published_relation(staging / table)}) t SEMI JOIN raw_person_ids r "
+                f"ON t.{c} = r.person_id"
+            ).fetchall()[0][0]
+            for c in text
+        }
         hits = {c: n for c, n in hits.items() if n}
-        results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name="no_raw_person_id", passed=not hits,
-                                           metadata={"text_columns_checked": len(text), "columns_with_ids": dg.MetadataValue.json(hits)}))
-    bad = province_mismatches(con, published_relation(staging / "monthly_statistics"), q(warehouse.policy_path("policy_regions")))
-    results.append(dg.AssetCheckResult(asset_key=key_of("monthly_statistics"), check_name=PROVINCE_CHECK[0], passed=not bad,
-                                       metadata={"count": len(bad), "rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]])}))
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=key_of(table),
+                check_name="no_raw_person_id",
+                passed=not hits,
+                metadata={"text_columns_checked": len(text), "columns_with_ids": dg.MetadataValue.json(hits)},
+            )
+        )
+    bad = province_mismatches(
+        con, published_relation(staging / "monthly_statistics"), q(warehouse.policy_path("policy_regions"))
+    )
+    results.append(
+        dg.AssetCheckResult(
+            asset_key=key_of("monthly_statistics"),
+            check_name=PROVINCE_CHECK[0],
+            passed=not bad,
+            metadata={"count": len(bad), "rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]])},
+        )
+    )
     return results

@@ -50,13 +50,34 @@ STAT_COLUMNS = {
     "units_in_arrears": ("欠费单位数", "count"),
     "units_flagged": ("风险预警单位数", "count"),
 }
-STAT_SHEET_COLUMNS = [Column("统筹地区"), Column("区划代码"), *(Column(h, k) for h, k in STAT_COLUMNS.values()),
-                      Column("未结差异笔数", "count"), Column("核对一致")]
+STAT_SHEET_COLUMNS = [
+    Column("统筹地区"),
+    Column("区划代码"),
+    *(Column(h, k) for h, k in STAT_COLUMNS.values()),
+    Column("未结差异笔数", "count"),
+    Column("核对一致"),
+]
 CATEGORIES = ["all", "medium", "small", "micro", "individual_business", "social_org"]
-DISCREPANCY_COLUMNS = [Column("统筹地区"), Column("单位名称"), Column("统一社会信用代码"), Column("所属期"), Column("险种"),
-                       Column("差异类型"), Column("医保金额", "money"), Column("税务金额", "money"), Column("差额", "money")]
-NOTICE_COLUMNS = [Column("单位名称"), Column("统一社会信用代码"), Column("提醒类型"), Column("应补缴金额", "money"),
-                  Column("最早到期日"), Column("滞纳金", "money"), Column("截至日期")]
+DISCREPANCY_COLUMNS = [
+    Column("统筹地区"),
+    Column("单位名称"),
+    Column("统一社会信用代码"),
+    Column("所属期"),
+    Column("险种"),
+    Column("差异类型"),
+    Column("医保金额", "money"),
+    Column("税务金额", "money"),
+    Column("差额", "money"),
+]
+NOTICE_COLUMNS = [
+    Column("单位名称"),
+    Column("统一社会信用代码"),
+    Column("提醒类型"),
+    Column("应补缴金额", "money"),
+    Column("最早到期日"),
+    Column("滞纳金", "money"),
+    Column("截至日期"),
+]
 DISCREPANCY_SHEET = "差异明细"
 NOTES_SHEET = "口径说明"
 UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health does not know
@@ -78,13 +99,22 @@ def workbook_path(target: Path, province_code: str, month: str) -> Path:
 
 
 def _stat_rows(stats: list[dict], category: str, names: RegionNames, open_by_row: dict) -> tuple[list[list], set[int]]:
-    rows = sorted((r for r in stats if r["category"] == category),
-                  key=lambda r: (r["region_code"] == names.province_code, r["region_code"]))
+    rows = sorted(
+        (r for r in stats if r["category"] == category),
+        key=lambda r: (r["region_code"] == names.province_code, r["region_code"]),
+    )
     out, bold = [], set()
     for n, r in enumerate(rows):
         opened = open_by_row.get((r["region_code"], category), 0)
-        out.append([names.name(r["region_code"]), r["region_code"], *(r[c] for c in STAT_COLUMNS),
-                    opened, term("boolean", bool(r["reconciled"]) and opened == 0)])
+        out.append(
+            [
+                names.name(r["region_code"]),
+                r["region_code"],
+                *(r[c] for c in STAT_COLUMNS),
+                opened,
+                term("boolean", bool(r["reconciled"]) and opened == 0),
+            ]
+        )
         if r["region_code"] == names.province_code:
             bold.add(n)
     return out, bold
@@ -103,18 +133,33 @@ def _open_counts(open_rows: list[dict], province_code: str) -> dict[tuple[str, s
 
 def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
     return [
-        ("报表口径", f"本表反映截至 {as_of_date(month)}（报告月末日）已知的数据：所属期不晚于报告月的核定与缓缴登记、"
-                     "缴费日期不晚于该日的税务征收、签署日期不晚于该日的承诺书与申请；其后补录的数据不改变本表。"),
+        (
+            "报表口径",
+            f"本表反映截至 {as_of_date(month)}（报告月末日）已知的数据：所属期不晚于报告月的核定与缓缴登记、"
+            "缴费日期不晚于该日的税务征收、签署日期不晚于该日的承诺书与申请；其后补录的数据不改变本表。",
+        ),
         ("政策依据", f"{profile.source}。各参数及其条款见政策配置 {profile.policy_id}。"),
         ("金额单位", "元，保留两位小数（四舍五入至分，仅在政策规定处舍入）。"),
-        ("统计分类", "汇总为全部单位；中型、小型、微型企业按统计部门划型，无划型的按指标（工信部联企业〔2011〕300号）"
-                     "或承诺书申报；个体工商户、社会组织按单位类型。大型企业、机关事业单位只计入汇总。"),
-        ("缓缴与补缴", "当月缓缴金额为所属期等于报告月的缓缴额；累计补缴为截至报告月末已分配到补缴义务的补缴款；"
-                       "待补缴为尚未补缴的义务金额；逾期金额为已过补缴期限仍未补缴的部分；滞纳金按日万分之五计至报告月末。"),
-        ("核对一致", "“当期差异笔数”为所属期等于报告月的差异（与发布的 monthly_statistics 一致）；“未结差异笔数”为截至"
-                     "报告月末仍存在的全部差异（见差异明细）。核对一致 = 医保与税务的单位数、金额一致且无未结差异。"),
-        ("数据来源", "医保核定（参保单位、缴费核定、职工变动）；税务征收与缓缴登记；统筹基金结存；统计部门中小企业划型；"
-                     "单位承诺书与缓缴申请。"),
+        (
+            "统计分类",
+            "汇总为全部单位；中型、小型、微型企业按统计部门划型，无划型的按指标（工信部联企业〔2011〕300号）"
+            "或承诺书申报；个体工商户、社会组织按单位类型。大型企业、机关事业单位只计入汇总。",
+        ),
+        (
+            "缓缴与补缴",
+            "当月缓缴金额为所属期等于报告月的缓缴额；累计补缴为截至报告月末已分配到补缴义务的补缴款；"
+            "待补缴为尚未补缴的义务金额；逾期金额为已过补缴期限仍未补缴的部分；滞纳金按日万分之五计至报告月末。",
+        ),
+        (
+            "核对一致",
+            "“当期差异笔数”为所属期等于报告月的差异（与发布的 monthly_statistics 一致）；“未结差异笔数”为截至"
+            "报告月末仍存在的全部差异（见差异明细）。核对一致 = 医保与税务的单位数、金额一致且无未结差异。",
+        ),
+        (
+            "数据来源",
+            "医保核定（参保单位、缴费核定、职工变动）；税务征收与缓缴登记；统筹基金结存；统计部门中小企业划型；"
+            "单位承诺书与缓缴申请。",
+        ),
         ("全省合计", "各统筹地区之和；参保职工数按人员去重（同一人在多个统筹地区只计一次）。"),
     ]
 
@@ -130,13 +175,24 @@ def write_province_month(job: tuple) -> Path:
         return _write_province_month(con, discrepancies, decisions, target, profile, names, month, stats)
 
 
-def _write_province_month(con, discrepancies: Path, decisions: Path, target: Path, profile: PolicyProfile,
-                          names: RegionNames, month: str, stats: list[dict]) -> Path:
+def _write_province_month(
+    con,
+    discrepancies: Path,
+    decisions: Path,
+    target: Path,
+    profile: PolicyProfile,
+    names: RegionNames,
+    month: str,
+    stats: list[dict],
+) -> Path:
     (query,) = sql_statements(HERE / "open_discrepancies.sql", discrepancies=q(discrepancies), decisions=q(decisions))
     rel = con.sql(query)
-    open_rows = [d for d in (dict(zip(rel.columns, r)) for r in rel.fetchall())
-                 if d["region_code"] in profile.regions
-                 or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])]
+    open_rows = [
+        d
+        for d in (dict(zip(rel.columns, r)) for r in rel.fetchall())
+        if d["region_code"] in profile.regions
+        or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])
+    ]
     block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(as_of_date(month)))
     wb = Workbook()
     wb.remove(wb.active)
@@ -145,21 +201,47 @@ def _write_province_month(con, discrepancies: Path, decisions: Path, target: Pat
     for category in CATEGORIES:
         rows, bold = _stat_rows(month_stats, category, names, counts)
         table_sheet(wb, term("category", category), block, STAT_SHEET_COLUMNS, rows, bold)
-    details = [[names.name(d["region_code"]) if d["region_code"] else UNKNOWN_REGION, d["unit_name"], d["uscc"], d["period"], term("component", d["component"]),
-                term("discrepancy_kind", d["kind"]), d["health_amount"], d["tax_amount"], d["difference"]] for d in open_rows]
-    table_sheet(wb, DISCREPANCY_SHEET, block, DISCREPANCY_COLUMNS, details,
-                note=None if details else f"截至 {block.as_of} 无未结差异。")
+    details = [
+        [
+            names.name(d["region_code"]) if d["region_code"] else UNKNOWN_REGION,
+            d["unit_name"],
+            d["uscc"],
+            d["period"],
+            term("component", d["component"]),
+            term("discrepancy_kind", d["kind"]),
+            d["health_amount"],
+            d["tax_amount"],
+            d["difference"],
+        ]
+        for d in open_rows
+    ]
+    table_sheet(
+        wb,
+        DISCREPANCY_SHEET,
+        block,
+        DISCREPANCY_COLUMNS,
+        details,
+        note=None if details else f"截至 {block.as_of} 无未结差异。",
+    )
     text_sheet(wb, NOTES_SHEET, f"{block.title}——{NOTES_SHEET}", _notes(profile, month))
     path = workbook_path(target, profile.province_code, month)
     save(wb, path, block.title, datetime(int(month[:4]), int(month[5:7]), 1))  # the report month, not the clock
-    write_chart(path.with_name(f"chart_{profile.province_code}_{month}.png"), block.title,
-                [r for r in stats if r["category"] == "all" and r["region_code"] in profile.regions and r["report_month"] <= month],
-                names)
+    write_chart(
+        path.with_name(f"chart_{profile.province_code}_{month}.png"),
+        block.title,
+        [
+            r
+            for r in stats
+            if r["category"] == "all" and r["region_code"] in profile.regions and r["report_month"] <= month
+        ],
+        names,
+    )
     return path
 
 
-def write_notices(con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames,
-                  month: str) -> list[Path]:
+def write_notices(
+    con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames, month: str
+) -> list[Path]:
     """催缴提醒清单: one workbook per pooling region with notices that month, sorted by amount (largest
     first), for the collection staff of that region."""
     path = warehouse.policy_path("repayment_notices", month, profile.policy_id)  # the province's own partition
@@ -170,14 +252,31 @@ def write_notices(con, warehouse: Warehouse, target: Path, profile: PolicyProfil
     as_of = str(as_of_date(month))
     written = []
     for region in sorted({n["region_code"] for n in notices} & set(profile.regions)):
-        rows = [[n["unit_name"], n["uscc"], term("notice_kind", n["kind"]), n["outstanding_amount"],
-                 str(n["earliest_due_date"]), n["late_fee"], as_of] for n in notices if n["region_code"] == region]
+        rows = [
+            [
+                n["unit_name"],
+                n["uscc"],
+                term("notice_kind", n["kind"]),
+                n["outstanding_amount"],
+                str(n["earliest_due_date"]),
+                n["late_fee"],
+                as_of,
+            ]
+            for n in notices
+            if n["region_code"] == region
+        ]
         title = f"{names.name(region)}阶段性缓缴职工医保费催缴提醒清单（{int(month[:4])}年{int(month[5:7])}月）"
         block = TitleBlock(title, f"{names.reporting_unit or names.province} {names.name(region)}", as_of)
         wb = Workbook()
         wb.remove(wb.active)
-        table_sheet(wb, "催缴提醒", block, NOTICE_COLUMNS, rows,
-                    note=f"本清单反映截至 {as_of} 的缴费情况：该日之后的缴费未计入，催缴前请核实。")
+        table_sheet(
+            wb,
+            "催缴提醒",
+            block,
+            NOTICE_COLUMNS,
+            rows,
+            note=f"本清单反映截至 {as_of} 的缴费情况：该日之后的缴费未计入，催缴前请核实。",
+        )
         out = target / profile.province_code / month / f"notices_{region}_{month}.xlsx"
         save(wb, out, title, datetime(int(month[:4]), int(month[5:7]), 1))
         written.append(out)
@@ -195,8 +294,18 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
     for profile in warehouse.profiles():
         names = region_names(profile)
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
-        jobs += [(warehouse.policy_path("reconciliation_discrepancies", m), warehouse.policy_path("deferral_decisions", m),
-                  target, profile, names, m, own) for m in sorted({r["report_month"] for r in own})]
+        jobs += [
+            (
+                warehouse.policy_path("reconciliation_discrepancies", m),
+                warehouse.policy_path("deferral_decisions", m),
+                target,
+                profile,
+                names,
+                m,
+                own,
+            )
+            for m in sorted({r["report_month"] for r in own})
+        ]
     # openpyxl and matplotlib hold the GIL: the workbooks are written by DEFERRAL_DUCKDB_THREADS processes
     # (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one after the
     # other where this process may not have children (a Celery worker's pool process is daemonic)

@@ -60,8 +60,15 @@ def font(bold: bool = False, size: int = 11) -> Font:
     return Font(name=FONT_NAME, bold=bold, size=size)
 
 
-def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column], rows: list[list],
-                bold_rows: set[int] = frozenset(), note: str | None = None) -> Worksheet:
+def table_sheet(
+    wb: Workbook,
+    name: str,
+    block: TitleBlock,
+    columns: list[Column],
+    rows: list[list],
+    bold_rows: set[int] = frozenset(),
+    note: str | None = None,
+) -> Worksheet:
     """A sheet: title, 填报单位 / 数据截至 / 单位：元, the header, the rows, signature lines."""
     ws = wb.create_sheet(name)
     last = get_column_letter(len(columns))
@@ -76,7 +83,7 @@ def table_sheet(wb: Workbook, name: str, block: TitleBlock, columns: list[Column
     ws.cell(INFO_ROW, len(columns)).value = info[2]
     ws.cell(INFO_ROW, len(columns)).alignment = Alignment(horizontal="right")
     ws.append([c.header for c in columns])
-    for i, column in enumerate(columns, start=1):
+    for i in range(1, len(columns) + 1):
         cell = ws.cell(HEADER_ROW, i)
         cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -167,7 +174,9 @@ def save(wb: Workbook, path: Path, title: str, stamp: datetime) -> None:
             body = src.read(item.filename)
             if item.filename == "docProps/core.xml":
                 # only the text: the element's attributes and namespace prefixes stay as the writer made them
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp_text + rb"\g<2>", body)
+                body = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp_text + rb"\g<2>", body
+                )
             info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(info, body)

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.monthly_sql import monthly_sql_assets
-from assets.storage import q
 from assets.resources import Warehouse
+from assets.storage import q
 
 GROUP = "reconciliation"
 SQL_DIR = Path(__file__).parent
@@ -19,64 +19,110 @@ reconciliation_assets = monthly_sql_assets(GROUP, SQL_DIR)
 reconciliation_discrepancies, deferral_plan, risk_watch, monthly_statistics = reconciliation_assets
 
 
-@dg.asset_check(asset=reconciliation_discrepancies, description=(
-    "Fails, as a warning, while health and tax disagree: counts by kind for the latest report month. "
-    "医保与税务存在差异时告警。"))
+@dg.asset_check(
+    asset=reconciliation_discrepancies,
+    description=(
+        "Fails, as a warning, while health and tax disagree: counts by kind for the latest report month. "
+        "医保与税务存在差异时告警。"
+    ),
+)
 def reconciliation_clean(warehouse: Warehouse) -> dg.AssetCheckResult:
     month = warehouse.policy_months("reconciliation_discrepancies")[-1]
     with warehouse.connect() as con:
         rows = con.execute(
-            f"SELECT kind, count(*) FROM read_parquet({q(warehouse.policy_path('reconciliation_discrepancies', month))}) "
-            "GROUP BY kind ORDER BY kind").fetchall()
+            f"SELECT kind, count(*) FROM "
+            f"read_parquet({q(warehouse.policy_path('reconciliation_discrepancies', month))}) "
+            "GROUP BY kind ORDER BY kind"
+        ).fetchall()
     by_kind = {k: n for k, n in rows}
-    return dg.AssetCheckResult(passed=not by_kind, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"report_month": month, "by_kind": dg.MetadataValue.json(by_kind),
-                                         "discrepancies": sum(by_kind.values())})
+    return dg.AssetCheckResult(
+        passed=not by_kind,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "report_month": month,
+            "by_kind": dg.MetadataValue.json(by_kind),
+            "discrepancies": sum(by_kind.values()),
+        },
+    )
 
 
-@dg.asset_check(asset=monthly_statistics, blocking=True, description=(
-    "For every report month: the province 'all' rows' deferred, cumulative, repaid, outstanding, overdue and late "
-    "fee totals equal the ledger's and the schedule's. 统计合计与台账、补缴计划一致。"))
+@dg.asset_check(
+    asset=monthly_statistics,
+    blocking=True,
+    description=(
+        "For every report month: the province 'all' rows' deferred, cumulative, repaid, outstanding, overdue and late "
+        "fee totals equal the ledger's and the schedule's. 统计合计与台账、补缴计划一致。"
+    ),
+)
 def statistics_match_ledger_and_schedule(warehouse: Warehouse) -> dg.AssetCheckResult:
     mismatches = []
     with warehouse.connect() as con:
         for month in warehouse.policy_months("monthly_statistics"):
-            path = lambda name: q(warehouse.policy_path(name, month))  # noqa: E731
+            path = lambda name, month=month: q(warehouse.policy_path(name, month))  # noqa: E731
             stats = con.execute(
                 f"SELECT sum(deferred_amount), sum(cumulative_deferred), sum(cumulative_repaid), sum(outstanding), "
                 f"sum(overdue_outstanding), sum(late_fee) FROM read_parquet({path('monthly_statistics')}) s "
                 f"WHERE category = 'all' AND region_code IN (SELECT DISTINCT province_code FROM read_parquet("
-                f"{q(warehouse.policy_path('policy_regions'))}))").fetchall()[0]
+                f"{q(warehouse.policy_path('policy_regions'))}))"
+            ).fetchall()[0]
             ledger = con.execute(
                 f"SELECT sum(deferred_amount) FILTER (WHERE period = '{month}'), sum(deferred_amount) "
-                f"FROM read_parquet({path('deferral_ledger')})").fetchall()[0]
+                f"FROM read_parquet({path('deferral_ledger')})"
+            ).fetchall()[0]
             schedule = con.execute(
-                f"SELECT sum(repaid_amount), sum(outstanding_amount), sum(outstanding_amount) FILTER (WHERE status = 'overdue'), "
-                f"sum(late_fee) FROM read_parquet({path('repayment_schedule')})").fetchall()[0]
+                f"SELECT sum(repaid_amount), sum(outstanding_amount), sum(outstanding_amount) FILTER (WHERE status = "
+                f"'overdue'), "
+                f"sum(late_fee) FROM read_parquet({path('repayment_schedule')})"
+            ).fetchall()[0]
             expected = [v or 0 for v in (*ledger, *schedule)]
             got = [v or 0 for v in stats]
             if got != expected:
-                mismatches.append({"month": month, "statistics": [str(v) for v in got], "ledger_schedule": [str(v) for v in expected]})
+                mismatches.append(
+                    {"month": month, "statistics": [str(v) for v in got], "ledger_schedule": [str(v) for v in expected]}
+                )
     return dg.AssetCheckResult(passed=not mismatches, metadata={"mismatches": dg.MetadataValue.json(mismatches)})
 
 
-ADDITIVE = ["units_deferring", "deferred_amount", "cumulative_deferred", "repaid_in_month", "cumulative_repaid",
-            "outstanding", "overdue_outstanding", "late_fee", "tax_units_deferring", "tax_deferred_amount", "discrepancies",
-            "units_in_arrears", "units_flagged"]
+ADDITIVE = [
+    "units_deferring",
+    "deferred_amount",
+    "cumulative_deferred",
+    "repaid_in_month",
+    "cumulative_repaid",
+    "outstanding",
+    "overdue_outstanding",
+    "late_fee",
+    "tax_units_deferring",
+    "tax_deferred_amount",
+    "discrepancies",
+    "units_in_arrears",
+    "units_flagged",
+]
 
 
-@dg.asset_check(asset=monthly_statistics, blocking=True, description=(
-    "Every province row equals the sum of its regions' rows (all columns but persons, which are distinct). "
-    "全省数据等于各统筹地区之和。"))
+@dg.asset_check(
+    asset=monthly_statistics,
+    blocking=True,
+    description=(
+        "Every province row equals the sum of its regions' rows (all columns but persons, which are distinct). "
+        "全省数据等于各统筹地区之和。"
+    ),
+)
 def province_equals_sum_of_regions(warehouse: Warehouse) -> dg.AssetCheckResult:
     bad = []
     with warehouse.connect() as con:
         regions = q(warehouse.policy_path("policy_regions"))
         for month in warehouse.policy_months("monthly_statistics"):
-            bad += province_mismatches(con, f"SELECT *, '{month}' AS report_month FROM read_parquet("
-                                            f"{q(warehouse.policy_path('monthly_statistics', month))})", regions)
-    return dg.AssetCheckResult(passed=not bad, metadata={"rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]]),
-                                                         "count": len(bad)})
+            bad += province_mismatches(
+                con,
+                f"SELECT *, '{month}' AS report_month FROM read_parquet("
+                f"{q(warehouse.policy_path('monthly_statistics', month))})",
+                regions,
+            )
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={"rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]]), "count": len(bad)},
+    )
 
 
 def province_mismatches(con, stats: str, regions: str) -> list[tuple]:

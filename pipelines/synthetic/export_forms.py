@@ -35,8 +35,9 @@ def plant_export_forms(p, columns, contribution, payment, unit) -> None:
     makers = {"contributions": contribution, "tax_payments": payment, "units": unit}
     for table, column, rules, make in EXPORT_FORMS:
         value = make(p.fresh_person(), p.fresh_uscc())
-        p.bad(table, ";".join(f"{r}:{column}" for r in rules.split(";")), makers[table](**{column: value}),
-              columns[table])
+        p.bad(
+            table, ";".join(f"{r}:{column}" for r in rules.split(";")), makers[table](**{column: value}), columns[table]
+        )
     # Excel kept 15 significant digits and zeroed the rest: check character fails, the id ends in 000
     n = 0
     while True:
@@ -44,5 +45,9 @@ def plant_export_forms(p, columns, contribution, payment, unit) -> None:
         truncated = f"3401021985{n:05d}" + "000"
         if ric.calc_check_digit(truncated[:17] + "0") != truncated[-1]:
             break
-    p.bad("contributions", "check_digit:person_id;excel_truncated:person_id", contribution(person_id=truncated),
-          columns["contributions"])
+    p.bad(
+        "contributions",
+        "check_digit:person_id;excel_truncated:person_id",
+        contribution(person_id=truncated),
+        columns["contributions"],
+    )

@@ -21,8 +21,11 @@ def found_collection(data_dir: str | Path, months: list[str]) -> dict:
             return {}
         rows = con.execute(
             f"SELECT {column}, count(DISTINCT unit_id) FROM read_parquet({q(str(files / '*.parquet'))}) "
-            "GROUP BY 1 ORDER BY 1").fetchall()
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
         return {str(k): int(v) for k, v in rows}
 
-    return {m: {"unit_status": counts("unit_status", "status", m), "risk_watch": counts("risk_watch", "flag", m)}
-            for m in months}
+    return {
+        m: {"unit_status": counts("unit_status", "status", m), "risk_watch": counts("risk_watch", "flag", m)}
+        for m in months
+    }

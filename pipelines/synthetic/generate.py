@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.storage import q, sql_statements
 from assets.profiles import profiles_in_use
+from assets.storage import q, sql_statements
 from pipelines.synthetic.plant import Planter, plant_bad_rows
 
 HERE = Path(__file__).parent
@@ -40,13 +40,37 @@ class Scale:
 
 SCALES = {
     "tiny": Scale(200, 12, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 1, False),
-    "city": Scale(20_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 5, False),
+    "city": Scale(
+        20_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900"), 5, False
+    ),
     "province": Scale(300_000, 26.7, None, 20, True),
     # four provinces, each about a city's size: the two profiles' city regions and the example
     # profiles' (DEFERRAL_PROFILES_DIR must name assets/policy/profiles/examples too), for bench/scale_out.py
-    "city4": Scale(80_000, 25, ("340100", "340200", "341100", "349900", "140100", "140200", "140800", "149900",
-                                "410100", "410200", "410300", "419900", "420100", "420500", "420600", "429900"), 5, False,
-                  province_folders=True),
+    "city4": Scale(
+        80_000,
+        25,
+        (
+            "340100",
+            "340200",
+            "341100",
+            "349900",
+            "140100",
+            "140200",
+            "140800",
+            "149900",
+            "410100",
+            "410200",
+            "410300",
+            "419900",
+            "420100",
+            "420500",
+            "420600",
+            "429900",
+        ),
+        5,
+        False,
+        province_folders=True,
+    ),
 }
 # Report months at which the manifest lists the unit statuses and risk flags a run must find
 # (collection.sql): inside the windows, after Shanxi's windows before its due date, the last month.
@@ -55,34 +79,69 @@ COLLECTION_MONTHS = ("2022-09", "2023-05", "2023-07")
 LOW_RESERVES = {"340200": 6.00, "140200": 5.20}
 MISSING_RESERVES = {"140100"}
 REGION_NAMES = {
-    "3401": "合肥", "3402": "芜湖", "3403": "蚌埠", "3404": "淮南", "3405": "马鞍山", "3406": "淮北",
-    "3407": "铜陵", "3408": "安庆", "3410": "黄山", "3411": "滁州", "3412": "阜阳", "3413": "宿州",
-    "3415": "六安", "3416": "亳州", "3417": "池州", "3418": "宣城", "3499": "安徽省直",
-    "1401": "太原", "1402": "大同", "1403": "阳泉", "1404": "长治", "1405": "晋城", "1406": "朔州",
-    "1407": "晋中", "1408": "运城", "1409": "忻州", "1410": "临汾", "1411": "吕梁", "1499": "山西省本级",
+    "3401": "合肥",
+    "3402": "芜湖",
+    "3403": "蚌埠",
+    "3404": "淮南",
+    "3405": "马鞍山",
+    "3406": "淮北",
+    "3407": "铜陵",
+    "3408": "安庆",
+    "3410": "黄山",
+    "3411": "滁州",
+    "3412": "阜阳",
+    "3413": "宿州",
+    "3415": "六安",
+    "3416": "亳州",
+    "3417": "池州",
+    "3418": "宣城",
+    "3499": "安徽省直",
+    "1401": "太原",
+    "1402": "大同",
+    "1403": "阳泉",
+    "1404": "长治",
+    "1405": "晋城",
+    "1406": "朔州",
+    "1407": "晋中",
+    "1408": "运城",
+    "1409": "忻州",
+    "1410": "临汾",
+    "1411": "吕梁",
+    "1499": "山西省本级",
 }
 # Indicator values well inside each size band of the 300号 table (employees, revenue and assets in 10,000 yuan).
 INDICATOR_BANDS = [
-    ("industry", "large", 1500, 50000, None), ("industry", "medium", 500, 5000, None),
-    ("industry", "small", 50, 500, None), ("industry", "micro", 10, 100, None),
-    ("retail", "large", 400, 30000, None), ("retail", "medium", 80, 1000, None),
-    ("retail", "small", 20, 200, None), ("retail", "micro", 5, 50, None),
-    ("construction", "large", None, 90000, 90000), ("construction", "medium", None, 7000, 6000),
-    ("construction", "small", None, 500, 400), ("construction", "micro", None, 100, 100),
-    ("software", "large", 400, 20000, None), ("software", "medium", 150, 2000, None),
-    ("software", "small", 20, 100, None), ("software", "micro", 5, 20, None),
-    ("other", "large", 400, None, None), ("other", "medium", 150, None, None),
-    ("other", "small", 20, None, None), ("other", "micro", 5, None, None),
+    ("industry", "large", 1500, 50000, None),
+    ("industry", "medium", 500, 5000, None),
+    ("industry", "small", 50, 500, None),
+    ("industry", "micro", 10, 100, None),
+    ("retail", "large", 400, 30000, None),
+    ("retail", "medium", 80, 1000, None),
+    ("retail", "small", 20, 200, None),
+    ("retail", "micro", 5, 50, None),
+    ("construction", "large", None, 90000, 90000),
+    ("construction", "medium", None, 7000, 6000),
+    ("construction", "small", None, 500, 400),
+    ("construction", "micro", None, 100, 100),
+    ("software", "large", 400, 20000, None),
+    ("software", "medium", 150, 2000, None),
+    ("software", "small", 20, 100, None),
+    ("software", "micro", 5, 20, None),
+    ("other", "large", 400, None, None),
+    ("other", "medium", 150, None, None),
+    ("other", "small", 20, None, None),
+    ("other", "micro", 5, None, None),
 ]
-
 
 
 def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> None:
     profiles = profiles_in_use()
     missing = sorted(set(scale.regions or ()) - {r for p in profiles for r in p.regions})
     if missing:
-        raise ValueError(f"no profile covers regions {', '.join(missing)} of this scale: set DEFERRAL_PROFILES_DIR to "
-                         "folders whose profiles do (city4: assets/policy/profiles:assets/policy/profiles/examples)")
+        raise ValueError(
+            f"no profile covers regions {', '.join(missing)} of this scale: set DEFERRAL_PROFILES_DIR to "
+            "folders whose profiles do (city4: assets/policy/profiles:assets/policy/profiles/examples)"
+        )
     rows, comps = [], []
     for p in profiles:
         for region in p.regions:
@@ -90,14 +149,22 @@ def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> N
                 continue
             status = "missing" if region in MISSING_RESERVES else "low" if region in LOW_RESERVES else "ok"
             provincial = region.endswith("9900")
-            rows.append((
-                region, p.policy_id, REGION_NAMES.get(region[:4], region), p.first_period, status,
-                LOW_RESERVES.get(region, 0.0), p.repayment_rule, p.repayment_fixed_date,
-                0.4 if provincial else 1.0,
-                [0.06, 0.065, 0.07, 0.075, 0.08][int(region) % 5],
-                [0.005, 0.0075, 0.01][int(region) % 3] if "employer_maternity" in p.components else None,
-                float(p.risk_headcount_ratio),
-            ))
+            rows.append(
+                (
+                    region,
+                    p.policy_id,
+                    REGION_NAMES.get(region[:4], region),
+                    p.first_period,
+                    status,
+                    LOW_RESERVES.get(region, 0.0),
+                    p.repayment_rule,
+                    p.repayment_fixed_date,
+                    0.4 if provincial else 1.0,
+                    [0.06, 0.065, 0.07, 0.075, 0.08][int(region) % 5],
+                    [0.005, 0.0075, 0.01][int(region) % 3] if "employer_maternity" in p.components else None,
+                    float(p.risk_headcount_ratio),
+                )
+            )
             comps += [(region, c) for c in p.components]
     con.execute(
         """CREATE TABLE regions (region_code VARCHAR, policy_id VARCHAR, region_name VARCHAR,
@@ -109,7 +176,8 @@ def _setup_regions(con: duckdb.DuckDBPyConnection, scale: Scale, seed: int) -> N
     con.execute("CREATE TABLE region_components (region_code VARCHAR, component VARCHAR)")
     con.executemany("INSERT INTO region_components VALUES (?, ?)", comps)
     con.execute(
-        "CREATE TABLE indicator_bands (category VARCHAR, size_class VARCHAR, employees BIGINT, revenue_wan BIGINT, assets_wan BIGINT)"
+        "CREATE TABLE indicator_bands (category VARCHAR, size_class VARCHAR, employees BIGINT, revenue_wan BIGINT, "
+        "assets_wan BIGINT)"
     )
     con.executemany("INSERT INTO indicator_bands VALUES (?, ?, ?, ?, ?)", INDICATOR_BANDS)
 
@@ -144,12 +212,23 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
     _setup_regions(con, cfg, seed)
-    for statement in [*sql_statements(MACROS),
-                      *sql_statements(HERE / "world.sql", seed=seed, n_units=cfg.n_units, mean_headcount=cfg.mean_headcount,
-                                     n_planted=max(1, cfg.planted_per_kind)),
-                      *sql_statements(HERE / "facts.sql", seed=seed, n_unknown_uscc=max(1, cfg.planted_per_kind),
-                                     n_planted=max(1, cfg.planted_per_kind)),
-                      *sql_statements(HERE / "collection.sql", report_months=", ".join(f"('{m}')" for m in COLLECTION_MONTHS))]:
+    for statement in [
+        *sql_statements(MACROS),
+        *sql_statements(
+            HERE / "world.sql",
+            seed=seed,
+            n_units=cfg.n_units,
+            mean_headcount=cfg.mean_headcount,
+            n_planted=max(1, cfg.planted_per_kind),
+        ),
+        *sql_statements(
+            HERE / "facts.sql",
+            seed=seed,
+            n_unknown_uscc=max(1, cfg.planted_per_kind),
+            n_planted=max(1, cfg.planted_per_kind),
+        ),
+        *sql_statements(HERE / "collection.sql", report_months=", ".join(f"('{m}')" for m in COLLECTION_MONTHS)),
+    ]:
         con.execute(statement)
 
     from assets.contracts import RAW_TABLES
@@ -163,7 +242,9 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     def out(table: str, query: str, name: str, fmt: str = "csv") -> None:
         order = ", ".join(columns[table])
         _copy(con, f"SELECT {order} FROM ({query}) ORDER BY {order}", raw / table / name, fmt)
-        rows_written[table] = rows_written.get(table, 0) + con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
+        rows_written[table] = (
+            rows_written.get(table, 0) + con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
+        )
 
     # units: most in UTF-8 with a BOM, a fifth in GB18030 as some bureau systems export it
     out("units", "SELECT * FROM units_gen WHERE hash(unit_id) % 5 <> 0", "units_a.csv")
@@ -175,9 +256,13 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     shanxi = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id <> 'anhui-2022'"
     if cfg.province_folders:
         for profile in profiles_in_use():
-            out("contributions", f"SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) "
+            out(
+                "contributions",
+                f"SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) "
                 f"WHERE u.policy_id = '{profile.policy_id}'",
-                f"{profile.province_code}/contributions_{profile.policy_id}.parquet", "parquet")
+                f"{profile.province_code}/contributions_{profile.policy_id}.parquet",
+                "parquet",
+            )
         out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
     elif cfg.parquet_bulk:
         out("contributions", anhui, "contributions_anhui.parquet", "parquet")
@@ -186,8 +271,11 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     else:
         out("contributions", f"SELECT * FROM ({anhui}) WHERE period < '2023-01'", "contributions_anhui_2022.csv")
         # the 2023 file carries periods as YYYYMM, as some 核定 exports do
-        out("contributions", f"SELECT * REPLACE (replace(period, '-', '') AS period) FROM ({anhui}) WHERE period >= '2023-01'",
-            "contributions_anhui_2023.csv")
+        out(
+            "contributions",
+            f"SELECT * REPLACE (replace(period, '-', '') AS period) FROM ({anhui}) WHERE period >= '2023-01'",
+            "contributions_anhui_2023.csv",
+        )
         out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
         out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.csv")
     out("tax_deferral_register", "SELECT * FROM tax_deferral_register_gen", "tax_deferral_register.csv")
@@ -237,32 +325,55 @@ def _planted_summary(con: duckdb.DuckDBPyConnection) -> dict:
     return {
         "units_by_type": counts("SELECT unit_type, count(*) FROM units_final GROUP BY 1 ORDER BY 1"),
         "enterprise_classification_source": counts(
-            "SELECT class_source, count(*) FROM units_final WHERE unit_type = 'enterprise' GROUP BY 1 ORDER BY 1"),
+            "SELECT class_source, count(*) FROM units_final WHERE unit_type = 'enterprise' GROUP BY 1 ORDER BY 1"
+        ),
         "behaviour_of_deferring_units": counts(
-            "SELECT behaviour, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"),
+            "SELECT behaviour, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"
+        ),
         "repayment_style_of_deferring_units": counts(
-            "SELECT repay_style, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"),
+            "SELECT repay_style, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"
+        ),
         "units_deferring": con.execute("SELECT count(DISTINCT unit_id) FROM deferred").fetchall()[0][0],
         "persons": con.execute("SELECT count(*) FROM persons_final").fetchall()[0][0],
-        "employee_events": counts("SELECT event_type, count(*) FROM persons_final WHERE event_type IS NOT NULL GROUP BY 1 ORDER BY 1"),
-        "deregistered_units": con.execute("SELECT count(*) FROM units_final WHERE deregistered_on IS NOT NULL").fetchall()[0][0],
+        "employee_events": counts(
+            "SELECT event_type, count(*) FROM persons_final WHERE event_type IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ),
+        "deregistered_units": con.execute(
+            "SELECT count(*) FROM units_final WHERE deregistered_on IS NOT NULL"
+        ).fetchall()[0][0],
         "register_discrepancies": {
-            "missing_in_tax": con.execute("SELECT count(*) FROM register_planted WHERE planted = 'missing_in_tax'").fetchall()[0][0],
-            "amount_mismatch": con.execute("SELECT count(*) FROM register_planted WHERE planted = 'amount_mismatch'").fetchall()[0][0],
+            "missing_in_tax": con.execute(
+                "SELECT count(*) FROM register_planted WHERE planted = 'missing_in_tax'"
+            ).fetchall()[0][0],
+            "amount_mismatch": con.execute(
+                "SELECT count(*) FROM register_planted WHERE planted = 'amount_mismatch'"
+            ).fetchall()[0][0],
             "missing_in_health": con.execute(
-                "SELECT count(*) FROM tax_deferral_register_gen t WHERE NOT EXISTS (SELECT 1 FROM deferred d WHERE d.uscc = t.uscc AND d.period = t.period AND d.component = t.component)").fetchall()[0][0],
+                "SELECT count(*) FROM tax_deferral_register_gen t WHERE NOT EXISTS (SELECT 1 FROM deferred d WHERE "
+                "d.uscc = t.uscc AND d.period = t.period AND d.component = t.component)"
+            ).fetchall()[0][0],
         },
         "employee_share_unpaid": con.execute(
-            "SELECT count(*) FROM arrears r JOIN assessed a USING (unit_id, period) WHERE a.component = 'employee_medical' AND a.amount > 0").fetchall()[0][0],
+            "SELECT count(*) FROM arrears r JOIN assessed a USING (unit_id, period) WHERE a.component = "
+            "'employee_medical' AND a.amount > 0"
+        ).fetchall()[0][0],
         "overpayments": con.execute("SELECT count(*) FROM overpaid").fetchall()[0][0],
         "warnings": {
             "uscc_inner_check": con.execute("SELECT count(*) FROM units_final WHERE bad_org_check").fetchall()[0][0],
-            "unit_type_prefix": con.execute("SELECT count(*) FROM units_final WHERE unit_type = 'enterprise' AND uscc_prefix = '92'").fetchall()[0][0],
+            "unit_type_prefix": con.execute(
+                "SELECT count(*) FROM units_final WHERE unit_type = 'enterprise' AND uscc_prefix = '92'"
+            ).fetchall()[0][0],
         },
         "collection": {
             month: {
-                "unit_status": counts(f"SELECT status, count(*) FROM planned_unit_status WHERE report_month = '{month}' GROUP BY 1 ORDER BY 1"),
-                "risk_watch": counts(f"SELECT flag, count(DISTINCT unit_id) FROM planned_risk WHERE report_month = '{month}' GROUP BY 1 ORDER BY 1"),
+                "unit_status": counts(
+                    f"SELECT status, count(*) FROM planned_unit_status WHERE report_month = '{month}' GROUP BY 1 "
+                    f"ORDER BY 1"
+                ),
+                "risk_watch": counts(
+                    f"SELECT flag, count(DISTINCT unit_id) FROM planned_risk WHERE report_month = '{month}' GROUP BY "
+                    f"1 ORDER BY 1"
+                ),
             }
             for month in COLLECTION_MONTHS
         },
