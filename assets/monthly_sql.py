@@ -11,6 +11,7 @@ month's Parquet of an upstream policy asset). Reading anything else fails with D
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 import duckdb
@@ -25,9 +26,8 @@ from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
 
 CORE_DIR = Path(__file__).parent
-THRESHOLDS_FILE = CORE_DIR / "policy" / "sme_thresholds.yaml"  # 工信部联企业〔2011〕300号, as data
-# files written beside an asset's own output, read by later assets as inputs of their own
-SIDE_OUTPUTS = {"repayment_allocations": "repayment_schedule"}
+# An input that is policy data shipped with the code, not an asset: its name -> what creates its table
+StaticInputs = dict[str, Callable[[duckdb.DuckDBPyConnection], None]]
 # backfill_policy is marked beta in Dagster 1.13; single-run backfills are what monthly operation needs.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -39,18 +39,25 @@ class SqlAssetSpec(pydantic.BaseModel):
     inputs: list[str]
     description: str
     count_by: str | None = None
-    extra_outputs: tuple[str, ...] = ()
+    # temp tables the SQL leaves that are written beside the asset's own output (temp table -> table
+    # name), read by later assets as inputs of their own
+    extra_outputs: dict[str, str] = {}
 
 
-def input_key(name: str) -> dg.AssetKey | None:
-    """The asset that writes input ``name`` (None for policy data shipped with the code)."""
-    if name in STATIC_INPUTS:
-        return None
-    return ingest_key(name) if name in RAW_TABLES else dg.AssetKey([SIDE_OUTPUTS.get(name, name)])
+def side_outputs(sql_dir: Path) -> dict[str, str]:
+    """The extra outputs a stage's monthly assets write (table -> the asset writing it), for the
+    stages that read them to name as inputs."""
+    return {
+        out: name
+        for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()
+        for out in spec.extra_outputs.values()
+    }
 
 
-def _deps(inputs: list[str]) -> list[dg.AssetKey]:
-    return sorted({input_key(i) for i in inputs} - {None}, key=lambda k: k.to_user_string())
+def _deps(inputs: list[str], static: StaticInputs, upstream: dict[str, str]) -> list[dg.AssetKey]:
+    """The assets writing ``inputs`` (an upstream stage's extra output: the asset writing it)."""
+    keys = {ingest_key(i) if i in RAW_TABLES else dg.AssetKey([upstream.get(i, i)]) for i in inputs if i not in static}
+    return sorted(keys, key=lambda k: k.to_user_string())
 
 
 def _clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
@@ -60,7 +67,9 @@ def _clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
     return own if not RAW_TABLES[table].by_province or own.exists() else warehouse.clean_path(table)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str], province: str) -> None:
+def prepare(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[str], province: str, static: StaticInputs
+) -> None:
     """Once per connection and province: each raw input as a view of the province's rows
     (:mod:`assets.province_scope`) cut to the as-of date (the cut reads the ``report_month()``
     macro, which :func:`set_month` redefines); the 300号 table if declared; shared macros; the
@@ -81,8 +90,8 @@ def prepare(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, inputs: list[s
                 scoped = f"SELECT * FROM province_{name}"
             con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped}")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
-        elif name in STATIC_INPUTS:
-            STATIC_INPUTS[name](con)
+        elif name in static:
+            static[name](con)
         elif not _is_monthly(warehouse, name):  # a table that serves every month (the per-unit summaries)
             source = f"read_parquet({q(warehouse.policy_path(name))})"
             columns = con.sql(f"SELECT * FROM {source} LIMIT 0").columns
@@ -106,29 +115,11 @@ def set_month(
     for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
         con.execute(statement)
     for name in inputs:
-        if name not in RAW_TABLES and name not in STATIC_INPUTS and _is_monthly(warehouse, name):
+        if name not in RAW_TABLES and _is_monthly(warehouse, name):  # policy data has no monthly files
             con.execute(
                 f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
                 f"{q(warehouse.policy_path(name, month, province))})"
             )
-
-
-def _thresholds(con: duckdb.DuckDBPyConnection) -> None:
-    """The table ``sme_thresholds``: one row per industry code prefix of the 300号 table."""
-    spec = yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8"))
-    rows = []
-    for cat in spec["categories"]:
-        x, y, z = (cat.get(k) or [None, None, None] for k in ("X", "Y", "Z"))
-        rows += [(cat["category"], code, *x, *y, *z) for code in cat["codes"]]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE sme_thresholds (category VARCHAR, prefix VARCHAR, "
-        "x_cap BIGINT, x_medium BIGINT, x_small BIGINT, y_cap BIGINT, y_medium BIGINT, y_small BIGINT, "
-        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)"
-    )
-    con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-STATIC_INPUTS = {"sme_thresholds": _thresholds}  # inputs that are policy data, not assets
 
 
 def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
@@ -140,14 +131,15 @@ def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
 
 
 def rows_each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
-    """Rows of ``query(path, as_of)`` over every report month of ``asset``: ``path(name)`` is an input's file
-    of that month, ``as_of`` its last day as a SQL date."""
+    """Rows of ``query(path)`` over every report month of ``asset``: ``path(name)`` is an input's file of
+    that month; the query may use the month's macros of ``as_of.sql`` (``as_of_date()``, ``is_overdue``)."""
     out = []
     with warehouse.connect() as con:
         for month in warehouse.policy_months(asset):
+            for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
+                con.execute(statement)
             path = lambda name, m=month: q(warehouse.policy_path(name, m))  # noqa: E731
-            as_of = f"last_day(DATE '{month}-01')"
-            out += [(month, *r) for r in con.execute(query(path, as_of)).fetchall()]
+            out += [(month, *r) for r in con.execute(query(path)).fetchall()]
     return out
 
 
@@ -174,14 +166,14 @@ def run_month(
     province: str,
     inputs: list[str],
     sql_dir: Path,
-    extra_outputs: tuple[str, ...] = (),
+    extra_outputs: dict[str, str] | None = None,
 ) -> int:
     """Runs ``<sql_dir>/<name>.sql`` for ``province`` as of ``month``; writes its last statement's rows
-    and any named temp tables it left (``repayment_<extra>``)."""
+    and the temp tables it left that ``extra_outputs`` names (temp table -> table name)."""
     set_month(con, warehouse, month, province, inputs)
     rows = run_sql_file(con, sql_dir / f"{name}.sql", warehouse.policy_path(name, month, province))
-    for extra in extra_outputs:
-        write_parquet(con, f"SELECT * FROM {extra}", warehouse.policy_path(f"repayment_{extra}", month, province))
+    for temp, table in (extra_outputs or {}).items():
+        write_parquet(con, f"SELECT * FROM {temp}", warehouse.policy_path(table, month, province))
     return rows
 
 
@@ -189,10 +181,13 @@ def _declared(path: Path) -> dict[str, SqlAssetSpec]:
     return {name: SqlAssetSpec(**spec) for name, spec in yaml.safe_load(path.read_text(encoding="utf-8")).items()}
 
 
-def monthly_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
-    """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order."""
+def monthly_sql_assets(
+    group: str, sql_dir: Path, static: StaticInputs | None = None, upstream: dict[str, str] | None = None
+) -> list[dg.AssetsDefinition]:
+    """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order. ``static``: inputs that
+    are policy data; ``upstream``: earlier stages' extra outputs (:func:`side_outputs`)."""
     return [
-        monthly_sql_asset(name, spec, group, sql_dir)
+        monthly_sql_asset(name, spec, group, sql_dir, static or {}, upstream or {})
         for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()
     ]
 
@@ -212,7 +207,7 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         group_name=group,
         kinds={"duckdb", "parquet"},
         description=spec.description,
-        deps=_deps(spec.inputs),
+        deps=_deps(spec.inputs, {}, {}),
         owners=["team:data-engineering"],
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -235,7 +230,9 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
     return _asset
 
 
-def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
+def monthly_sql_asset(
+    name: str, spec: SqlAssetSpec, group: str, sql_dir: Path, static: StaticInputs, upstream: dict[str, str]
+) -> dg.AssetsDefinition:
     """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
     inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
 
@@ -243,7 +240,7 @@ def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         name=name,
         group_name=group,
         kinds={"duckdb", "parquet"},
-        deps=_deps(inputs),
+        deps=_deps(inputs, static, upstream),
         description=spec.description,
         owners=["team:data-engineering"],
         partitions_def=province_months,
@@ -255,7 +252,7 @@ def monthly_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         keys = sorted(split_key(k) for k in context.partition_keys)
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):
-                prepare(con, warehouse, inputs, province)
+                prepare(con, warehouse, inputs, province, static)
                 for month in [m for p, m in keys if p == province]:
                     started = time.monotonic()
                     rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)

@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.months import months_between
 from assets.profiles import profiles_in_use
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
@@ -64,12 +65,7 @@ def first_report_month() -> str:
 
 def months_through(last: str) -> list[str]:
     """Every report month from the first period through ``last`` (YYYY-MM), in order."""
-    months, month = [], first_report_month()
-    while month <= last:
-        months.append(month)
-        y, m = int(month[:4]), int(month[5:7])
-        month = f"{y + m // 12}-{m % 12 + 1:02d}"
-    return months
+    return months_between(first_report_month(), last)
 
 
 def latest_contribution_period(data_dir: Path) -> str | None:
@@ -100,4 +96,4 @@ def run_report_month(context: dg.AssetExecutionContext) -> str | None:
     run has neither (an unpartitioned asset materialized alone)."""
     tags = context.run.tags
     key = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_end")
-    return key.split("|")[-1] if key else None
+    return split_key(key)[1] if key else None

@@ -14,22 +14,19 @@ from __future__ import annotations
 import duckdb
 
 from assets.profiles import PolicyProfile
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from assets.storage import q
 
 
 def uscc_fallback_sql(profiles: list[PolicyProfile], column: str = "uscc") -> str:
     """The province of a USCC no unit holds, as a SQL expression over ``column``."""
     ordered = sorted(profiles, key=lambda p: p.policy_id)
     whens = [
-        f"WHEN substr({column}, 3, 6) IN ({', '.join(_lit(r) for r in p.regions)}) THEN {_lit(p.policy_id)}"
+        f"WHEN substr({column}, 3, 6) IN ({', '.join(q(r) for r in p.regions)}) THEN {q(p.policy_id)}"
         for p in ordered
         if p.regions
     ]
-    whens += [f"WHEN substr({column}, 3, 2) = {_lit(p.province_code[:2])} THEN {_lit(p.policy_id)}" for p in ordered]
-    return f"CASE {' '.join(whens)} ELSE {_lit(ordered[0].policy_id)} END"
+    whens += [f"WHEN substr({column}, 3, 2) = {q(p.province_code[:2])} THEN {q(p.policy_id)}" for p in ordered]
+    return f"CASE {' '.join(whens)} ELSE {q(ordered[0].policy_id)} END"
 
 
 def create_scope(
@@ -45,15 +42,14 @@ def create_scope(
         (region_code)""")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE scope_regions AS SELECT region_code FROM region_province WHERE policy_id = "
-        f"{_lit(province)}"
+        f"{q(province)}"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE scope_units AS SELECT unit_id FROM unit_province WHERE policy_id = "
-        f"{_lit(province)}"
+        f"CREATE OR REPLACE TEMP TABLE scope_units AS SELECT unit_id FROM unit_province WHERE policy_id = {q(province)}"
     )
     con.execute(
         f"CREATE OR REPLACE MACRO in_scope_uscc(x, holder) AS coalesce(holder, {uscc_fallback_sql(profiles, 'x')}) = "
-        f"{_lit(province)}"
+        f"{q(province)}"
     )
 
 

@@ -28,6 +28,7 @@ from pydantic import PrivateAttr
 from assets.contracts import RAW_TABLES
 from assets.lock import DataDirBusy, acquire, release
 from assets.profiles import PolicyProfile, load_profiles
+from assets.storage import q
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
@@ -230,7 +231,7 @@ class Warehouse(dg.ConfigurableResource):
         # closing(): dagster-duckdb closes only when the block succeeds; a failed step's connection
         # (with its Python UDFs) would otherwise live on in the traceback and DuckDB report it at exit
         with engine.get_connection() as con, closing(con):
-            con.execute("SET temp_directory = " + "'" + str(spill).replace("'", "''") + "'")
+            con.execute(f"SET temp_directory = {q(spill)}")
             con.execute("SET preserve_insertion_order = false")
             try:
                 yield con

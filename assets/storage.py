@@ -6,9 +6,14 @@ from pathlib import Path
 import duckdb
 
 
-def q(path: Path | str) -> str:
-    """A SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
+def q(value: Path | str) -> str:
+    """A SQL string literal (a path, a code, a text): the one place SQL quotes a value."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A SQL identifier (a column name), quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from assets.storage import q
+
 VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "expectations" / "vocabulary.yaml"
 
 
@@ -65,11 +67,7 @@ def describe(rule: str) -> str:
 
 def hint_sql(rule_expr: str) -> str:
     """SQL for the Chinese explanation and fix hint of a quarantine row's rule list."""
-
-    def lit(s: str) -> str:
-        return "'" + s.replace("'", "''") + "'"
-
-    entries = ", ".join(f"{lit(k)}: {lit(v['zh'] + '：' + v['hint'])}" for k, v in rule_texts().items())
+    entries = ", ".join(f"{q(k)}: {q(v['zh'] + '：' + v['hint'])}" for k, v in rule_texts().items())
     return (
         f"array_to_string(list_transform(string_split({rule_expr}, ';'), lambda r: split_part(r, ':', 2) || '：' || "
         f"coalesce(MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')"

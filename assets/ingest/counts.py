@@ -8,10 +8,9 @@ from pathlib import Path
 
 from assets.contracts import RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key
-from assets.ingest import rules as R
 from assets.ingest.sources import count_records, ignored_files, raw_files, relative_name
 from assets.resources import Warehouse
-from assets.storage import exact_preview, q
+from assets.storage import exact_preview, ident, q
 
 
 def warnings(con, table: RawTable) -> dict:
@@ -20,14 +19,13 @@ def warnings(con, table: RawTable) -> dict:
     for col in table.uscc_columns:
         # distinct values materialized first, so the Python UDF runs once a value, not once a row
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {R.ident(col)} AS v FROM clean"
+            f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {ident(col)} AS v FROM clean"
         )
         rows = con.execute(f"SELECT v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v) ORDER BY 1").fetchall()
         out[f"uscc_inner_check:{col}"] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
     if "unit_type" in table.columns:
         cases = " OR ".join(
-            f"(left(uscc, 2) = {R.literal(prefix)} AND unit_type NOT IN "
-            f"({', '.join(R.literal(t) for t in sorted(types))}))"
+            f"(left(uscc, 2) = {q(prefix)} AND unit_type NOT IN ({', '.join(q(t) for t in sorted(types))}))"
             for prefix, types in PREFIX_UNIT_TYPES.items()
         )
         rows = con.execute(f"SELECT unit_id, uscc, unit_type FROM clean WHERE {cases} ORDER BY 1").fetchall()
@@ -68,7 +66,7 @@ def table_summary(con, warehouse: Warehouse, table: RawTable, counts: dict) -> d
     # previews are stored in Dagster's event log and served to every UI user: persons only as person_key
     register_person_key(con, warehouse.pii_key)
     shown = ", ".join(
-        f"person_key({R.ident(c)}) AS {R.ident(c + '_key')}" if c in table.person_columns else R.ident(c)
+        f"person_key({ident(c)}) AS {ident(c + '_key')}" if c in table.person_columns else ident(c)
         for c in table.columns
     )
     counts["preview"] = exact_preview(

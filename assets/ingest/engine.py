@@ -15,9 +15,10 @@ from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary, warnings
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
-from assets.ingest.sources import list_sources, stage_table
+from assets.ingest.sources import list_sources
+from assets.ingest.staging import stage_table
 from assets.resources import Warehouse
-from assets.storage import q, scalar, sql_statements, write_parquet
+from assets.storage import ident, q, scalar, sql_statements, write_parquet
 from assets.vocabulary import hint_sql
 
 
@@ -50,9 +51,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     if table.references_unit:
         # a province's step accepts its own units only: a row of its folder naming another province's unit is
         # unknown there
-        own = (
-            f"region_code IN ({', '.join(R.literal(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
-        )
+        own = f"region_code IN ({', '.join(q(r) for r in share.regions) or 'NULL'})" if share.province else "TRUE"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
             f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}"
@@ -72,14 +71,14 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         )
 
     judged = staged / "judged.parquet"
-    raw = {c: R.ident(f"raw:{c}") for c in table.columns}
+    raw = {c: ident(f"raw:{c}") for c in table.columns}
     for statement in sql_statements(
         SQL_DIR / "ingest_checked.sql",
         cleaned_cells=R.cleaned_cells(table),
         rules=R.rules_expression(table, regions),
         staged_glob=staged_glob,
-        raw_cells=", ".join(f"{R.ident(c)} AS {raw[c]}" for c in table.columns),
-        raw_struct=", ".join(f"{R.ident(c)} := {raw[c]}" for c in table.columns),
+        raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
+        raw_struct=", ".join(f"{ident(c)} := {raw[c]}" for c in table.columns),
         typed=R.typed_cells(table),
         judged=q(judged),
     ):
@@ -100,7 +99,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         judged=q(judged),
         repeated_keys=R.repeated_keys_query(table),
         candidate=R.candidate_expression(table),
-        all_columns=", ".join(R.ident(c) for c in table.columns),
+        all_columns=", ".join(ident(c) for c in table.columns),
         conflict=R.conflict_expression(table),
     ):
         con.execute(statement)
@@ -117,7 +116,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         SQL_DIR / "ingest_quarantine.sql",
         staged=staged_rows,
         rejects=rejects,
-        raw_struct=", ".join(f"{R.ident(c)} := s.{R.ident(c)}" for c in table.columns),
+        raw_struct=", ".join(f"{ident(c)} := s.{ident(c)}" for c in table.columns),
         hint=hint_sql("q.rule"),
         field_count_hint=hint_sql("'field_count:record'"),
     )

@@ -24,7 +24,7 @@ import great_expectations as gx  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from assets.contracts import RawTable, load_suite  # noqa: E402
-from assets.ingest.rules import ident, literal  # noqa: E402
+from assets.storage import ident, q  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Counts without examples: Data Docs and check metadata must never show a raw (person) value.
@@ -168,7 +168,7 @@ def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, 
     con.execute("CREATE OR REPLACE TEMP TABLE gx_flagged (source_file VARCHAR, source_line BIGINT)")
     if flagged:
         con.executemany("INSERT INTO gx_flagged VALUES (?, ?)", flagged)
-    rule, column = literal(total["rule"]), literal("gx_only:" + total["column"])
+    rule, column = q(total["rule"]), q("gx_only:" + total["column"])
     has_rule = f"coalesce(list_contains(string_split(r.rules, ';'), {rule}), false)"
     total["gx_only"] = con.execute(
         f"SELECT count(*) FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}"

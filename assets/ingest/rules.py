@@ -8,6 +8,7 @@ units) follow. A row's ``rules`` is every broken rule joined by ``;`` in that or
 from __future__ import annotations
 
 from assets.contracts import RawTable
+from assets.storage import ident, q
 from assets.vocabulary import diagnoses
 
 # A cell longer than this is not a value of any column: its own rule, its raw value kept whole.
@@ -18,14 +19,6 @@ CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 # Surrounding white space SPEC section 5 trims: ASCII blanks and the ideographic space.
 TRIM_CODE_POINTS = (32, 9, 10, 13, 12288)
 TRIM_CHARS = " || ".join(f"chr({c})" for c in TRIM_CODE_POINTS)
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def cleaned_cells(table: RawTable) -> str:
@@ -49,9 +42,9 @@ def _expectation_predicate(expectation: dict) -> str:
     if kind == "expect_column_values_to_not_be_null":
         return f"{col} IS NULL"
     if kind == "expect_column_values_to_match_regex":
-        return f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {literal(kwargs['regex'])})"
+        return f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {q(kwargs['regex'])})"
     if kind == "expect_column_values_to_be_in_set":
-        values = ", ".join(literal(v) for v in kwargs["value_set"])
+        values = ", ".join(q(v) for v in kwargs["value_set"])
         return f"{col} IS NOT NULL AND {col} NOT IN ({values})"
     raise ValueError(f"ingest cannot compile expectation type {kind}")
 
@@ -68,7 +61,7 @@ def format_ok(table: RawTable, column: str, expr: str | None = None) -> str:
     """SQL true when the column (or ``expr`` standing for it) is non-null and passes its suite regex."""
     expr = expr or ident(column)
     regex = column_regex(table, column)
-    check = f" AND regexp_full_match({expr}, {literal(regex)})" if regex else ""
+    check = f" AND regexp_full_match({expr}, {q(regex)})" if regex else ""
     return f"{expr} IS NOT NULL{check}"
 
 
@@ -89,24 +82,21 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
         rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
     for col in table.typed_columns("date"):
         rules.append(
-            (
-                f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL",
-                literal(f"calendar_date:{col}"),
-            )
+            (f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", q(f"calendar_date:{col}"))
         )
     for col in table.positive_columns:
         rules.append(
-            (f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", literal(f"not_positive:{col}"))
+            (f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", q(f"not_positive:{col}"))
         )
     for col in table.region_columns:
-        known = ", ".join(literal(r) for r in regions)
-        rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", literal(f"unknown_region:{col}")))
+        known = ", ".join(q(r) for r in regions)
+        rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", q(f"unknown_region:{col}")))
     rules.append(_cell_rules(table))
     if table.references_unit:
         rules.append(
             (
                 '"unit_id" IS NOT NULL AND "unit_id" NOT IN (SELECT unit_id FROM accepted_units)',
-                literal("unknown_unit:unit_id"),
+                q("unknown_unit:unit_id"),
             )
         )
     return rules
@@ -117,12 +107,8 @@ def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
     CASE, so DuckDB evaluates their patterns only on the rows that break the rule (an AND in a
     projection would evaluate both sides on every row)."""
     if not explained_by:
-        return literal(name)
-    return (
-        "concat_ws(';', "
-        + ", ".join([literal(name), *(f"CASE WHEN {m} THEN {literal(d)} END" for d, m in explained_by)])
-        + ")"
-    )
+        return q(name)
+    return "concat_ws(';', " + ", ".join([q(name), *(f"CASE WHEN {m} THEN {q(d)} END" for d, m in explained_by)]) + ")"
 
 
 def _cell_rules(table: RawTable) -> tuple[str, str]:
@@ -132,11 +118,10 @@ def _cell_rules(table: RawTable) -> tuple[str, str]:
     cases = []
     for col in table.columns:
         cases.append(
-            f"CASE WHEN regexp_matches({ident(col)}, {literal(CONTROL_CHARS)}) THEN "
-            f"{literal('control_character:' + col)} END"
+            f"CASE WHEN regexp_matches({ident(col)}, {q(CONTROL_CHARS)}) THEN {q('control_character:' + col)} END"
         )
-        cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {literal('too_long:' + col)} END")
-    guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {literal(CONTROL_CHARS)})"
+        cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {q('too_long:' + col)} END")
+    guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {q(CONTROL_CHARS)})"
     return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
 
 
@@ -147,7 +132,7 @@ def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
     out = []
     for d in diagnoses():
         if rule in d.explains and (not d.columns or column in d.columns):
-            matches = " OR ".join(f"regexp_matches({ident(column)}, {literal(p)})" for p in d.patterns)
+            matches = " OR ".join(f"regexp_matches({ident(column)}, {q(p)})" for p in d.patterns)
             out.append((f"{d.rule}:{column}", matches))
     return out
 
@@ -178,7 +163,7 @@ def conflict_expression(table: RawTable) -> str:
     for key in table.keys:
         parts = ", ".join(ident(k) for k in key)
         cases.append(
-            f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {literal('duplicate_key:' + ','.join(key))} END"
+            f"CASE WHEN count(*) OVER (PARTITION BY {parts}) > 1 THEN {q('duplicate_key:' + ','.join(key))} END"
         )
     return "concat_ws(';', " + ", ".join(cases) + ")"
 

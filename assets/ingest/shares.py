@@ -16,7 +16,8 @@ from assets.contracts import RawTable
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary
 from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
-from assets.ingest.sources import BadInputFile, list_sources, raw_files, stage_table
+from assets.ingest.sources import BadInputFile, list_sources, raw_files
+from assets.ingest.staging import stage_table
 from assets.profiles import PolicyProfile
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -105,11 +106,11 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
 
 def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
     """How a shared file's records are split by province while staged (``ingest_split.sql``)."""
-    region_province = ", ".join(f"({R.literal(r)}, {R.literal(p.policy_id)})" for p in profiles for r in p.regions)
+    region_province = ", ".join(f"({q(r)}, {q(p.policy_id)})" for p in profiles for r in p.regions)
     params = dict(
         units=q(warehouse.clean_path("units")),
         region_province=region_province or "(NULL, NULL)",
-        orphans_to=R.literal(profiles[0].policy_id),
+        orphans_to=q(profiles[0].policy_id),
         cleaned_unit_id=R.cleaned_cell("unit_id"),
     )
     owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)

@@ -1,4 +1,5 @@
-"""Reading a raw table's folder: every CSV and Parquet file, in path order, as text.
+"""Reading a raw table's folder: every CSV and Parquet file, in path order (staged as text by
+:mod:`assets.ingest.staging`).
 
 CSV files are UTF-8 (with or without BOM) or GB18030; anything else stops the run with the
 file's name. GB18030 files are transcoded to UTF-8 (streaming) before DuckDB reads them.
@@ -11,13 +12,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import duckdb
+from assets.storage import q
 
 CHUNK = 1 << 22
 csv.field_size_limit(sys.maxsize)
@@ -118,144 +117,6 @@ def list_sources(files: list[Path]) -> list[SourceFile]:
     return out
 
 
-def _transcode(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, encoding="gb18030", newline="") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
-        shutil.copyfileobj(fin, fout, CHUNK)
-    return dst
-
-
-def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def stage_table(
-    con: duckdb.DuckDBPyConnection,
-    sources: list[SourceFile],
-    columns: tuple[str, ...],
-    staged_dir: Path,
-    root: Path,
-    route: Callable[[str], str] | None = None,
-) -> None:
-    """Write every readable record to ``staged_dir/part-NNNN.parquet`` and structural rejects to
-    ``staged_dir/rejects.parquet``; columns: source_file, source_line, then the contract's columns.
-
-    ``route`` (a query of a file's records -> the same with a ``_province`` column) splits the
-    records in the same write: ``staged_dir/<province>/part-NNNN-K.parquet``."""
-    if staged_dir.exists():
-        shutil.rmtree(staged_dir)
-    staged_dir.mkdir(parents=True)
-    transcoded = staged_dir / "_transcoded"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_rejects (source_file VARCHAR, source_line BIGINT, csv_line VARCHAR)"
-    )
-    for src in sources:
-        rel_name = relative_name(src.path, root)
-        if src.kind == "parquet":
-            try:
-                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(src.path)})").fetchall()]
-                con.execute(f"SELECT count(*) FROM read_parquet({_q(src.path)})").fetchall()
-            except duckdb.Error as error:
-                raise BadInputFile(
-                    f"{src.path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
-                    "may be truncated. Copy or re-export it again."
-                ) from None
-            check_header(src.path, names, columns)
-            present = set(names)
-            cells = ", ".join(
-                f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns
-            )
-            query = (
-                f"SELECT {_q(Path(rel_name))} AS source_file, file_row_number + 1 AS source_line, {cells} "
-                f"FROM read_parquet({_q(src.path)}, file_row_number = true)"
-            )
-        else:
-            path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
-            names = _header(path)
-            check_header(src.path, names, columns)
-            # each file gets its own rejects tables, so a reject is never attributed to another file
-            # (dropped first: DuckDB appends to the tables of an earlier table's file of that index)
-            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
-            reader = (
-                f"read_csv({_q(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
-                "strict_mode = true, ignore_errors = true, store_rejects = true, auto_detect = false, "
-                f"rejects_table = 'rejects_{src.index}', rejects_scan = 'reject_scans_{src.index}', "
-                f"max_line_size = {MAX_LINE_BYTES}, columns = {_header_columns(names)})"
-            )
-            present = set(names)
-            cells = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns)
-            # Accepted records keep file order. Without broken records the n-th record is line n + 1 (the
-            # header is line 1): written in one read. A file with broken records is written again, each
-            # record's line the n-th line not taken by a reject.
-            _write_part(
-                con,
-                f"SELECT {_q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, "
-                f"{cells} FROM {reader}",
-                staged_dir,
-                src.index,
-                route,
-            )
-            if not con.execute(f"SELECT count(*) FROM rejects_{src.index}").fetchall()[0][0]:
-                continue
-            for part in [
-                *staged_dir.glob(f"part-{src.index:04d}.parquet"),
-                *staged_dir.glob(f"*/part-{src.index:04d}-*.parquet"),
-            ]:
-                part.unlink()
-            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}"
-            )
-            con.execute(
-                f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name]
-            )
-            query = f"""
-                WITH rejected AS (SELECT source_line FROM staged_rejects WHERE source_file = {_q(Path(rel_name))}),
-                lines AS (
-                    SELECT row_number() OVER (ORDER BY l) AS n, l AS source_line
-                    FROM range(2, (SELECT count(*) FROM _file) + (SELECT count(*) FROM rejected) + 2) t(l)
-                    WHERE l NOT IN (SELECT source_line FROM rejected)
-                )
-                SELECT {_q(Path(rel_name))} AS source_file, lines.source_line, {", ".join(f'"{c}"' for c in columns)}
-                FROM _file JOIN lines USING (n)
-            """
-        _write_part(con, query, staged_dir, src.index, route)
-        con.execute("DROP TABLE IF EXISTS _file")
-    if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
-        cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
-        con.execute(
-            f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
-            f"TO {_q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)"
-        )
-    con.execute(f"COPY staged_rejects TO {_q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
-    shutil.rmtree(transcoded, ignore_errors=True)
-
-
-def _write_part(
-    con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int, route: Callable[[str], str] | None
-) -> None:
-    """One file's records to ``staged_dir/part-NNNN.parquet``, or split by ``route``."""
-    if route is None:
-        con.execute(
-            f"COPY ({query}) TO {_q(staged_dir / f'part-{index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
-        )
-    else:
-        _write_routed(con, route(query), staged_dir, index)
-
-
-def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int) -> None:
-    """One file's records, split by ``_province`` into ``staged_dir/<province>/part-NNNN-K.parquet``
-    (DuckDB writes ``_province=<value>/`` folders; renamed, so no reader takes them for Hive partitions)."""
-    written = staged_dir / f"_routing-{index:04d}"
-    con.execute(f"COPY ({query}) TO {_q(written)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_province))")
-    for folder in sorted(written.glob("_province=*")):
-        target = staged_dir / folder.name.split("=", 1)[1]
-        target.mkdir(exist_ok=True)
-        for k, part in enumerate(sorted(folder.glob("*.parquet"))):
-            part.rename(target / f"part-{index:04d}-{k}.parquet")
-    shutil.rmtree(written, ignore_errors=True)
-
-
 def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None:
     """The file's columns must be the contract's (a subset: optional columns may be absent), each once."""
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -278,13 +139,14 @@ def relative_name(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _header(path: Path) -> list[str]:
+def header(path: Path) -> list[str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return [h.strip() for h in next(csv.reader([fh.readline()]), [])]
 
 
-def _header_columns(names: list[str]) -> str:
-    return "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+def header_columns(names: list[str]) -> str:
+    """A CSV header's columns as DuckDB's ``read_csv(columns=…)``, every one text."""
+    return "{" + ", ".join(f"{q(n)}: 'VARCHAR'" for n in names) + "}"
 
 
 def count_records(path: Path) -> int:

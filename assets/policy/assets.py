@@ -10,8 +10,10 @@ partitioned by report month compute the state as of that month's last day and wr
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+import yaml
 
-from assets.monthly_sql import monthly_sql_assets, preview, summary_sql_assets
+from assets.monthly_sql import monthly_sql_assets, preview, side_outputs, summary_sql_assets
 from assets.resources import Warehouse
 from assets.storage import write_parquet
 
@@ -72,4 +74,26 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
     )
 
 
-policy_assets = [policy_regions, *summary_sql_assets(GROUP, SQL_DIR), *monthly_sql_assets(GROUP, SQL_DIR)]
+def sme_thresholds(con: duckdb.DuckDBPyConnection) -> None:
+    """The table ``sme_thresholds``: one row per industry code prefix of the 300号 table
+    (工信部联企业〔2011〕300号, as data: sme_thresholds.yaml)."""
+    spec = yaml.safe_load((SQL_DIR / "sme_thresholds.yaml").read_text(encoding="utf-8"))
+    rows = []
+    for cat in spec["categories"]:
+        x, y, z = (cat.get(k) or [None, None, None] for k in ("X", "Y", "Z"))
+        rows += [(cat["category"], code, *x, *y, *z) for code in cat["codes"]]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sme_thresholds (category VARCHAR, prefix VARCHAR, "
+        "x_cap BIGINT, x_medium BIGINT, x_small BIGINT, y_cap BIGINT, y_medium BIGINT, y_small BIGINT, "
+        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)"
+    )
+    con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+policy_assets = [
+    policy_regions,
+    *summary_sql_assets(GROUP, SQL_DIR),
+    *monthly_sql_assets(GROUP, SQL_DIR, static={"sme_thresholds": sme_thresholds}),
+]
+# what this stage writes beside its assets' own outputs (the repayment allocations), for later stages
+SIDE_OUTPUTS = side_outputs(SQL_DIR)

@@ -29,7 +29,7 @@ def obligations_add_up_to_ledger(warehouse: Warehouse) -> dg.AssetCheckResult:
     differing = rows_each_month(
         warehouse,
         "repayment_schedule",
-        lambda path, as_of: (
+        lambda path: (
             f"""
         WITH l AS (SELECT unit_id, period, component, sum(deferred_amount) AS deferred
                    FROM read_parquet({path("deferral_ledger")}) WHERE deferred_amount > 0 GROUP BY ALL),
@@ -64,7 +64,7 @@ def repaid_plus_outstanding_is_amount(warehouse: Warehouse) -> dg.AssetCheckResu
     bad = rows_each_month(
         warehouse,
         "repayment_schedule",
-        lambda path, as_of: (
+        lambda path: (
             f"""
         SELECT obligation_id FROM read_parquet({path("repayment_schedule")})
         WHERE repaid_amount + outstanding_amount <> amount OR repaid_amount < 0 OR outstanding_amount < 0
@@ -89,11 +89,11 @@ def every_overdue_obligation_in_one_notice(warehouse: Warehouse) -> dg.AssetChec
     bad = rows_each_month(
         warehouse,
         "repayment_notices",
-        lambda path, as_of: (
+        lambda path: (
             f"""
         WITH s AS (SELECT unit_id, count(*) AS n, sum(outstanding_amount) AS amount
                    FROM read_parquet({path("repayment_schedule")})
-                   WHERE outstanding_amount > 0 AND due_date < {as_of} GROUP BY unit_id),
+                   WHERE is_overdue(due_date, outstanding_amount) GROUP BY unit_id),
              o AS (SELECT unit_id, count(*) AS notices, sum(obligations) AS n, sum(outstanding_amount) AS amount
                    FROM read_parquet({path("repayment_notices")}) WHERE kind = 'overdue' GROUP BY unit_id)
         SELECT unit_id, s.n, o.n, o.notices FROM s FULL JOIN o USING (unit_id)
@@ -124,7 +124,7 @@ def statuses_add_up(warehouse: Warehouse) -> dg.AssetCheckResult:
     bad = rows_each_month(
         warehouse,
         "unit_status",
-        lambda path, as_of: (
+        lambda path: (
             f"""
         WITH l AS (SELECT count(*) AS units FROM (SELECT unit_id FROM read_parquet({path("deferral_ledger")})
                    GROUP BY unit_id HAVING sum(deferred_amount) > 0)),

@@ -4,7 +4,7 @@
 -- them as of D. A notice reflects payments up to D only.
 WITH open AS (
     SELECT s.*,
-        CASE WHEN s.due_date < as_of_date() THEN 'overdue'
+        CASE WHEN is_overdue(s.due_date, s.outstanding_amount) THEN 'overdue'
              WHEN s.due_date = as_of_date() THEN 'due_now'
              WHEN s.due_date > as_of_date() AND s.due_date <= last_day(as_of_date() + INTERVAL 1 DAY) THEN 'due_next_month'
         END AS kind

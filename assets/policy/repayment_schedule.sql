@@ -80,7 +80,7 @@ SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.person_key, f.trigge
     f.amount, f.due_date, t.repaid_amount,
     (f.amount - t.repaid_amount)::DECIMAL(18, 2) AS outstanding_amount,
     CASE WHEN f.amount - t.repaid_amount = 0 THEN 'paid'
-         WHEN f.due_date < as_of_date() THEN 'overdue'
+         WHEN is_overdue(f.due_date, f.amount - t.repaid_amount) THEN 'overdue'
          WHEN t.repaid_amount > 0 THEN 'partially_paid'
          ELSE 'pending' END AS status,
     round(t.late_part + CAST(f.amount - t.repaid_amount AS DECIMAL(38, 2)) * f.late_fee_daily_rate

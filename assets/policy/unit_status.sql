@@ -7,7 +7,7 @@ WITH deferred AS (
     FROM deferral_ledger GROUP BY unit_id HAVING sum(deferred_amount) > 0
 ), owed AS (
     SELECT unit_id, sum(repaid_amount) AS repaid_amount, sum(outstanding_amount) AS outstanding_amount,
-        sum(outstanding_amount) FILTER (WHERE outstanding_amount > 0 AND due_date < as_of_date()) AS overdue_amount,
+        sum(outstanding_amount) FILTER (WHERE is_overdue(due_date, outstanding_amount)) AS overdue_amount,
         sum(late_fee) AS late_fee
     FROM repayment_schedule GROUP BY unit_id
 )

@@ -13,18 +13,18 @@ Statistics are a few hundred rows a month, so Python and openpyxl are fine here.
 
 from __future__ import annotations
 
-import calendar
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 from openpyxl import Workbook
 
+from assets.months import first_moment, label, last_day
 from assets.profiles import PolicyProfile, RegionNames, region_names
 from assets.publication.chart import write_chart
 from assets.publication.checks import published_relation
+from assets.publication.notices import write_notices
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -69,15 +69,6 @@ DISCREPANCY_COLUMNS = [
     Column("税务金额", "money"),
     Column("差额", "money"),
 ]
-NOTICE_COLUMNS = [
-    Column("单位名称"),
-    Column("统一社会信用代码"),
-    Column("提醒类型"),
-    Column("应补缴金额", "money"),
-    Column("最早到期日"),
-    Column("滞纳金", "money"),
-    Column("截至日期"),
-]
 DISCREPANCY_SHEET = "差异明细"
 NOTES_SHEET = "口径说明"
 UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health does not know
@@ -85,13 +76,7 @@ UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health do
 
 def report_title(profile: PolicyProfile, month: str) -> str:
     """安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年8月）"""
-    return f"{profile.name}情况统计表（{int(month[:4])}年{int(month[5:7])}月）"
-
-
-def as_of_date(month: str) -> date:
-    """The report month's last day, D."""
-    y, m = int(month[:4]), int(month[5:7])
-    return date(y, m, calendar.monthrange(y, m)[1])
+    return f"{profile.name}情况统计表（{label(month)}）"
 
 
 def workbook_path(target: Path, province_code: str, month: str) -> Path:
@@ -135,7 +120,7 @@ def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
     return [
         (
             "报表口径",
-            f"本表反映截至 {as_of_date(month)}（报告月末日）已知的数据：所属期不晚于报告月的核定与缓缴登记、"
+            f"本表反映截至 {last_day(month)}（报告月末日）已知的数据：所属期不晚于报告月的核定与缓缴登记、"
             "缴费日期不晚于该日的税务征收、签署日期不晚于该日的承诺书与申请；其后补录的数据不改变本表。",
         ),
         ("政策依据", f"{profile.source}。各参数及其条款见政策配置 {profile.policy_id}。"),
@@ -193,7 +178,7 @@ def _write_province_month(
         if d["region_code"] in profile.regions
         or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])
     ]
-    block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(as_of_date(month)))
+    block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(last_day(month)))
     wb = Workbook()
     wb.remove(wb.active)
     counts = _open_counts(open_rows, profile.province_code)
@@ -225,7 +210,7 @@ def _write_province_month(
     )
     text_sheet(wb, NOTES_SHEET, f"{block.title}——{NOTES_SHEET}", _notes(profile, month))
     path = workbook_path(target, profile.province_code, month)
-    save(wb, path, block.title, datetime(int(month[:4]), int(month[5:7]), 1))  # the report month, not the clock
+    save(wb, path, block.title, first_moment(month))  # the report month, not the clock
     write_chart(
         path.with_name(f"chart_{profile.province_code}_{month}.png"),
         block.title,
@@ -237,50 +222,6 @@ def _write_province_month(
         names,
     )
     return path
-
-
-def write_notices(
-    con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames, month: str
-) -> list[Path]:
-    """催缴提醒清单: one workbook per pooling region with notices that month, sorted by amount (largest
-    first), for the collection staff of that region."""
-    path = warehouse.policy_path("repayment_notices", month, profile.policy_id)  # the province's own partition
-    if not path.exists():
-        return []
-    rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
-    notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
-    as_of = str(as_of_date(month))
-    written = []
-    for region in sorted({n["region_code"] for n in notices} & set(profile.regions)):
-        rows = [
-            [
-                n["unit_name"],
-                n["uscc"],
-                term("notice_kind", n["kind"]),
-                n["outstanding_amount"],
-                str(n["earliest_due_date"]),
-                n["late_fee"],
-                as_of,
-            ]
-            for n in notices
-            if n["region_code"] == region
-        ]
-        title = f"{names.name(region)}阶段性缓缴职工医保费催缴提醒清单（{int(month[:4])}年{int(month[5:7])}月）"
-        block = TitleBlock(title, f"{names.reporting_unit or names.province} {names.name(region)}", as_of)
-        wb = Workbook()
-        wb.remove(wb.active)
-        table_sheet(
-            wb,
-            "催缴提醒",
-            block,
-            NOTICE_COLUMNS,
-            rows,
-            note=f"本清单反映截至 {as_of} 的缴费情况：该日之后的缴费未计入，催缴前请核实。",
-        )
-        out = target / profile.province_code / month / f"notices_{region}_{month}.xlsx"
-        save(wb, out, title, datetime(int(month[:4]), int(month[5:7]), 1))
-        written.append(out)
-    return written
 
 
 def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> list[Path]:

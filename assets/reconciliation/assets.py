@@ -9,13 +9,14 @@ from pathlib import Path
 import dagster as dg
 
 from assets.monthly_sql import monthly_sql_assets
+from assets.policy.assets import SIDE_OUTPUTS
 from assets.resources import Warehouse
 from assets.storage import q
 
 GROUP = "reconciliation"
 SQL_DIR = Path(__file__).parent
 
-reconciliation_assets = monthly_sql_assets(GROUP, SQL_DIR)
+reconciliation_assets = monthly_sql_assets(GROUP, SQL_DIR, upstream=SIDE_OUTPUTS)
 reconciliation_discrepancies, deferral_plan, risk_watch, monthly_statistics = reconciliation_assets
 
 
