@@ -9,7 +9,7 @@ state as of that month's last day.
 
 The second dimension is the province (policy profile): persons are distinct within a province and
 every SPEC table and statistic is per unit, region or province, so a province's month reads only
-its own rows and its partitions can run on separate workers (issue 13). Pooling region is not a
+its own rows and its partitions can run on separate workers. Pooling region is not a
 dimension: the province rows of monthly_statistics count persons distinct across regions, and
 fanning out per region would multiply Dagster's bookkeeping (months x 29 regions) without
 shortening the critical path.
@@ -21,10 +21,10 @@ import dagster as dg
 import duckdb
 
 from assets.months import months_between
-from assets.profiles import profiles_in_use
+from assets.resources import profiles_in_use
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
-# The second dimension (issue 13): the policy profile, one per province. A province's month reads
+# The second dimension: the policy profile, one per province. A province's month reads
 # only that province's rows, so its partitions are independent and can run on different workers.
 provinces = dg.DynamicPartitionsDefinition(name="provinces")
 province_months = dg.MultiPartitionsDefinition({"province": provinces, "report_month": report_months})

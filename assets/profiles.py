@@ -176,17 +176,6 @@ def load_profiles(profiles_dir: str | Path | None = None) -> list[PolicyProfile]
     return profiles
 
 
-def profiles_in_use() -> list[PolicyProfile]:
-    """The profiles of ``DEFERRAL_PROFILES_DIR`` (the default folder when unset), for code without
-    the warehouse resource: partitions, the generator."""
-    return load_profiles(os.environ.get("DEFERRAL_PROFILES_DIR") or None)
-
-
-def region_policy(profiles: list[PolicyProfile]) -> dict[str, str]:
-    """region_code -> policy_id for every pooling region of a known profile."""
-    return {region: p.policy_id for p in profiles for region in p.regions}
-
-
 class RegionNames(BaseModel):
     """``<profiles_dir>/regions/<province_code>.yaml``: the names of a province's pooling regions."""
 

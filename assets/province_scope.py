@@ -1,4 +1,4 @@
-"""A province's share of every input (issue 13): the views a province partition's SQL reads.
+"""A province's share of every input: the views a province partition's SQL reads.
 
 Every row belongs to exactly one province, so the provinces' partitions add up to the whole:
 - a row with a ``region_code`` belongs to the profile that lists the region;

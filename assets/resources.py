@@ -1,9 +1,11 @@
 """Resources: the deployment's settings, where a run's data lives, and the DuckDB engine on it.
 
 Two resources, so that what differs per run can never blank what the deployment sets:
-- ``Settings`` holds every environment setting, each bound with ``dg.EnvVar`` in the
-  Definitions (``pipelines/definitions.py``). No launch path passes run config for it, so the CLI,
-  the UI launchpad, schedules, sensors and ``dagster asset materialize`` resolve it alike.
+- ``Settings`` holds every environment setting, each bound with ``dg.EnvVar`` by
+  :func:`settings_from_environment` (here), which the Definitions use. No launch path passes run
+  config for it, so the CLI, the UI launchpad, schedules, sensors and ``dagster asset materialize``
+  resolve it alike; code outside a run (partitions, the generator, Celery) reads
+  :func:`current_settings`, the same variables through ``dg.EnvVar``.
 - ``Warehouse`` holds what a run may choose (the data dir, whether GX judges every row) and
   depends on ``Settings``. The report month is the run's partition, not a resource field. Run config for
   ``warehouse`` replaces only its own fields.
@@ -45,6 +47,8 @@ SETTINGS_ENV = {
     "gx_data_docs": "DEFERRAL_GX_DATA_DOCS",
     "lock_wait_seconds": "DEFERRAL_LOCK_WAIT",
     "docs_url": "DEFERRAL_DOCS_URL",
+    "celery_broker": "DEFERRAL_CELERY_BROKER",
+    "celery_backend": "DEFERRAL_CELERY_BACKEND",
 }
 INT_SETTINGS = {"duckdb_threads", "gx_batch_rows", "gx_sample_rows", "gx_data_docs", "lock_wait_seconds"}
 LOCK_TAG = "deferral/lock"  # set by `deferral run`: its runs share the lock the command holds
@@ -72,6 +76,10 @@ class Settings(dg.ConfigurableResource):
     # DEFERRAL_DOCS_URL: where `deferral docs` (or the deployment's web server) serves data_docs/ and the
     # published reports, so the UI links to pages a browser opens (a file:// link from a web page does not)
     docs_url: str = "http://127.0.0.1:8765"
+    # DEFERRAL_CELERY_BROKER, DEFERRAL_CELERY_BACKEND (empty: the broker's URL): where `--executor celery`
+    # sends steps and where `deferral worker` takes them from; launcher and workers must name the same
+    celery_broker: str = "redis://127.0.0.1:6379/0"
+    celery_backend: str = ""
 
     @property
     def pii_key_kind(self) -> str:
@@ -248,6 +256,29 @@ class Warehouse(dg.ConfigurableResource):
                     ),
                     allow_retries=False,
                 ) from None
+
+
+def current_settings() -> Settings:
+    """The settings as the environment gives them now, for code that runs outside a Dagster run (the
+    partitions' provinces at definition time, the generator, a Celery worker's broker): each variable
+    resolved by ``dg.EnvVar`` as a run resolves it, with the same defaults."""
+    values = {}
+    for field, env in SETTINGS_ENV.items():
+        value = dg.EnvVar(env).get_value()
+        if value not in (None, ""):
+            values[field] = int(value) if field in INT_SETTINGS else value
+    return Settings(**values)
+
+
+def setting_is_set(field: str) -> bool:
+    """Whether the environment sets ``field`` (else its default applies)."""
+    return dg.EnvVar(SETTINGS_ENV[field]).get_value() not in (None, "")
+
+
+def profiles_in_use() -> list[PolicyProfile]:
+    """The profiles of ``DEFERRAL_PROFILES_DIR`` (the default folder when unset), for code without
+    the warehouse resource: partitions, the generator."""
+    return load_profiles(current_settings().profiles_dir or None)
 
 
 def settings_from_environment(**overrides) -> Settings:

@@ -1,4 +1,4 @@
-"""Benchmark (issue 10): the pipeline against a floor, at a generated scale, on this machine.
+"""Benchmark: the pipeline against a floor, at a generated scale, on this machine.
 
     .venv/bin/python bench/benchmark.py --scale city [--data-dir /tmp/bench-city] [--seed 7] [--skip-generate]
     .venv/bin/python bench/benchmark.py --scale province --seed 1 --data-dir /data/bench-province [--full-only]

@@ -1,5 +1,5 @@
--- The floor: only the work no implementation of this pipeline can avoid, as one DuckDB script
--- (issue 10). It reads every raw contribution row once (CSV and Parquet as the bureaus export
+-- The floor: only the work no implementation of this pipeline can avoid, as one DuckDB script.
+-- It reads every raw contribution row once (CSV and Parquet as the bureaus export
 -- them), sums assessments per unit x period x component, sums the assessments of the persons with
 -- an employee event, and writes both as Parquet. No validation, no policy, no publication.
 -- ${raw}: the data dir's raw/ folder; ${out}: where to write. Run by bench/benchmark.py.

@@ -1,4 +1,4 @@
-"""Benchmark (issue 13): four provinces at city scale, in-process and on 1 and 2 Celery workers.
+"""Benchmark: four provinces at city scale, in-process and on 1 and 2 Celery workers.
 
     .venv/bin/python bench/scale_out.py [--data-dir /tmp/bench-city4] [--seed 7] [--skip-generate]
                                         [--skip-in-process] [--as-of YYYY-MM] [--compare-with DIR]

@@ -12,36 +12,31 @@ must name the same broker.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, MULTI_PROC_CONFIG
 from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor
 
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+from assets.resources import SETTINGS_ENV, current_settings, setting_is_set
 
 
 def broker_url() -> str:
-    return os.environ.get("DEFERRAL_CELERY_BROKER") or DEFAULT_BROKER
+    return current_settings().celery_broker
 
 
 def backend_url() -> str:
-    return os.environ.get("DEFERRAL_CELERY_BACKEND") or broker_url()
+    return current_settings().celery_backend or broker_url()
 
 
 def celery_run_config() -> dict:
     """The ``celery`` choice of :func:`deferral_executor` as run config: the broker and backend read
     from the environment by Dagster's config system (``env:``) where set, else the defaults."""
 
-    def source(var: str, default: str):
-        return {"env": var} if os.environ.get(var) else default
+    def source(field: str, default: str):
+        return {"env": SETTINGS_ENV[field]} if setting_is_set(field) else default
 
     return {
-        "celery": {
-            "broker": source("DEFERRAL_CELERY_BROKER", DEFAULT_BROKER),
-            "backend": source("DEFERRAL_CELERY_BACKEND", backend_url()),
-        }
+        "celery": {"broker": source("celery_broker", broker_url()), "backend": source("celery_backend", backend_url())}
     }
 
 

@@ -7,7 +7,7 @@ the UI's launchpad may choose ``multiprocess`` or ``celery``.
   province) it computes each province's month as of its last day in one run, then publishes.
 - ``deferral_job``: both, for a one-click run in the UI.
 
-Scale-out (issue 13, ``deferral run --executor celery``) splits ``monthly_job`` so provinces run
+Scale-out (``deferral run --executor celery``) splits ``monthly_job`` so provinces run
 side by side: ``shared_job`` (the tables every province reads: profiles' regions, per-unit
 summaries), one ``province_job`` run per province over its months, then ``publish_job`` (the
 publication, and the checks of the province-partitioned assets, which read every province).

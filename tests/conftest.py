@@ -75,7 +75,7 @@ def write_table(
 
 @pytest.fixture(scope="session")
 def keyed_run(tmp_path_factory):
-    """The sample run once through `deferral run` with a configured key (issue 8 tests)."""
+    """The sample run once through `deferral run` with a configured key (the PII tests)."""
     from tests.trust import copy_sample, run
 
     data = copy_sample(tmp_path_factory.mktemp("keyed"))

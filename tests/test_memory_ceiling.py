@@ -1,5 +1,5 @@
 """A step that needs more memory than DEFERRAL_DUCKDB_MEMORY fails with one line naming the setting
-that raises it (issue 22), not DuckDB's tuning advice or a traceback."""
+that raises it, not DuckDB's tuning advice or a traceback."""
 
 import dagster as dg
 import pytest

@@ -18,8 +18,6 @@ import logging
 import os
 from pathlib import Path
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 import great_expectations as gx  # noqa: E402
 import pyarrow as pa  # noqa: E402
 

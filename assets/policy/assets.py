@@ -1,8 +1,8 @@
 """Policy assets (缓缴政策计算): from clean inputs to the deferral list, ledger and repayment schedule.
 
 Each asset runs the ``.sql`` file named after it on DuckDB over its upstream Parquet. Assets
-partitioned by report month compute the state as of that month's last day and write
-``warehouse/policy/<asset>/<YYYY-MM>.parquet``; a backfill over many months runs as one run
+partitioned by province and report month compute the state as of that month's last day and write
+``warehouse/policy/<asset>/<YYYY-MM>/<policy_id>.parquet``; a backfill over many months runs as one run
 (``BackfillPolicy.single_run``) that loops over the months. Rules come from the policy profiles
 (as the table ``policy_regions``), never from code branches on a policy_id.
 """

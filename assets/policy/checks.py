@@ -5,8 +5,12 @@ stops what reads them, publication included).
   obligations' amounts add up to the ledger's deferred amount (person-level obligations split a
   unit's deferral, they never add to it);
 - ``repaid_plus_outstanding_is_amount`` (repayment_schedule): every obligation's repaid and
-  outstanding amounts add up to its amount, and neither is negative.
-Both read every report month in the warehouse; the metadata names the months and rows that differ.
+  outstanding amounts add up to its amount, and neither is negative;
+- ``every_overdue_obligation_in_one_notice`` (repayment_notices): each overdue obligation is in
+  exactly one overdue notice of its unit, by count and amount;
+- ``statuses_add_up`` (unit_status): units by status add up to the units with a ledger deferral,
+  and only a unit in arrears is not regarded as paid.
+All four read every report month in the warehouse; the metadata names the months and rows that differ.
 """
 
 import dagster as dg

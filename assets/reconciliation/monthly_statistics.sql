@@ -61,7 +61,7 @@ WITH units_c AS (
 ), persons AS (
     -- distinct at each level: a person in two units of a province counts once in its row. Plain
     -- DISTINCT and GROUP BY, which spill; count(DISTINCT) under GROUPING SETS held every group's
-    -- persons in memory (3-4 s a month at province scale)
+    -- persons in memory, which does not spill
     SELECT region_code, category, count(*) AS persons_covered FROM covered GROUP BY ALL
     UNION ALL
     SELECT province_code, category, count(*) FROM (SELECT DISTINCT province_code, category, person_id FROM covered) GROUP BY ALL

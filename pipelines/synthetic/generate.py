@@ -11,14 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from assets.profiles import profiles_in_use
+from assets.resources import current_settings, profiles_in_use
 from assets.storage import q, sql_statements
 from pipelines.synthetic.plant import Planter, plant_bad_rows
 
@@ -210,7 +209,7 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
     con = duckdb.connect()
     con.execute("SET temp_directory = " + "'" + str(tmp_dir).replace("'", "''") + "'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET memory_limit = '{os.environ.get('DEFERRAL_DUCKDB_MEMORY', '8GB')}'")
+    con.execute(f"SET memory_limit = '{current_settings().duckdb_memory}'")
     _setup_regions(con, cfg, seed)
     for statement in [
         *sql_statements(MACROS),

@@ -1,6 +1,6 @@
 """Bad rows the generator plants into each table's ``zz_corrections.csv``, and what it expects ingest
 to find in them (``raw/manifest.json``): one rule per planted row, or a format rule and the diagnosis
-that explains it (issue 14's export forms, ``EXPORT_FORMS``)."""
+that explains it (the export forms bureaus produce, ``EXPORT_FORMS``)."""
 
 from __future__ import annotations
 
