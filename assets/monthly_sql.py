@@ -130,19 +130,6 @@ def preview(con: duckdb.DuckDBPyConnection, path) -> dg.MetadataValue:
     return dg.MetadataValue.md(exact_preview(con, f"SELECT {shown} FROM read_parquet({q(path)})"))
 
 
-def rows_each_month(warehouse: Warehouse, asset: str, query) -> list[tuple]:
-    """Rows of ``query(path)`` over every report month of ``asset``: ``path(name)`` is an input's file of
-    that month; the query may use the month's macros of ``as_of.sql`` (``as_of_date()``, ``is_overdue``)."""
-    out = []
-    with warehouse.connect() as con:
-        for month in warehouse.policy_months(asset):
-            for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
-                con.execute(statement)
-            path = lambda name, m=month: q(warehouse.policy_path(name, m))  # noqa: E731
-            out += [(month, *r) for r in con.execute(query(path)).fetchall()]
-    return out
-
-
 def counts_by(con: duckdb.DuckDBPyConnection, path, column: str) -> dict[str, int]:
     rows = con.execute(
         f"SELECT {column}::VARCHAR, count(*) FROM read_parquet({q(path)}) GROUP BY 1 ORDER BY 1"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.month_checks import invariant_checks
 from assets.monthly_sql import monthly_sql_assets
 from assets.policy.assets import SIDE_OUTPUTS
 from assets.resources import Warehouse
@@ -45,43 +46,6 @@ def reconciliation_clean(warehouse: Warehouse) -> dg.AssetCheckResult:
             "discrepancies": sum(by_kind.values()),
         },
     )
-
-
-@dg.asset_check(
-    asset=monthly_statistics,
-    blocking=True,
-    description=(
-        "For every report month: the province 'all' rows' deferred, cumulative, repaid, outstanding, overdue and late "
-        "fee totals equal the ledger's and the schedule's. 统计合计与台账、补缴计划一致。"
-    ),
-)
-def statistics_match_ledger_and_schedule(warehouse: Warehouse) -> dg.AssetCheckResult:
-    mismatches = []
-    with warehouse.connect() as con:
-        for month in warehouse.policy_months("monthly_statistics"):
-            path = lambda name, month=month: q(warehouse.policy_path(name, month))  # noqa: E731
-            stats = con.execute(
-                f"SELECT sum(deferred_amount), sum(cumulative_deferred), sum(cumulative_repaid), sum(outstanding), "
-                f"sum(overdue_outstanding), sum(late_fee) FROM read_parquet({path('monthly_statistics')}) s "
-                f"WHERE category = 'all' AND region_code IN (SELECT DISTINCT province_code FROM read_parquet("
-                f"{q(warehouse.policy_path('policy_regions'))}))"
-            ).fetchall()[0]
-            ledger = con.execute(
-                f"SELECT sum(deferred_amount) FILTER (WHERE period = '{month}'), sum(deferred_amount) "
-                f"FROM read_parquet({path('deferral_ledger')})"
-            ).fetchall()[0]
-            schedule = con.execute(
-                f"SELECT sum(repaid_amount), sum(outstanding_amount), sum(outstanding_amount) FILTER (WHERE status = "
-                f"'overdue'), "
-                f"sum(late_fee) FROM read_parquet({path('repayment_schedule')})"
-            ).fetchall()[0]
-            expected = [v or 0 for v in (*ledger, *schedule)]
-            got = [v or 0 for v in stats]
-            if got != expected:
-                mismatches.append(
-                    {"month": month, "statistics": [str(v) for v in got], "ledger_schedule": [str(v) for v in expected]}
-                )
-    return dg.AssetCheckResult(passed=not mismatches, metadata={"mismatches": dg.MetadataValue.json(mismatches)})
 
 
 ADDITIVE = [
@@ -139,4 +103,4 @@ def province_mismatches(con, stats: str, regions: str) -> list[tuple]:
         WHERE {differs} ORDER BY ALL""").fetchall()
 
 
-reconciliation_checks = [reconciliation_clean, statistics_match_ledger_and_schedule, province_equals_sum_of_regions]
+reconciliation_checks = [reconciliation_clean, province_equals_sum_of_regions, *invariant_checks(SQL_DIR)]
