@@ -21,7 +21,7 @@ import dagster as dg
 import duckdb
 
 from assets.months import months_between
-from assets.resources import profiles_in_use
+from assets.settings import profiles_in_use
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
 # The second dimension: the policy profile, one per province. A province's month reads

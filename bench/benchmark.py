@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 
 FLOOR = """
 import os, string, duckdb
-from assets.resources import Settings
+from assets.settings import Settings
 sql = string.Template(open(os.environ["BENCH_FLOOR_SQL"], encoding="utf-8").read()).substitute(
     raw=os.environ["BENCH_DATA_DIR"] + "/raw", out=os.environ["BENCH_FLOOR_OUT"])
 default = lambda field: Settings.model_fields[field].default  # noqa: E731  the pipeline's own defaults

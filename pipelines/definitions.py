@@ -12,7 +12,8 @@ from assets.policy.assets import policy_assets
 from assets.policy.checks import policy_checks
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets, reconciliation_checks
-from assets.resources import settings_from_environment, warehouse_resource
+from assets.resources import warehouse_resource
+from assets.settings import settings_from_environment
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest

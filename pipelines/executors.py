@@ -17,7 +17,7 @@ from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, MULTI_
 from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor
 
-from assets.resources import SETTINGS_ENV, current_settings, setting_is_set
+from assets.settings import SETTINGS_ENV, current_settings, setting_is_set
 
 
 def broker_url() -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from assets.contracts import RAW_TABLES
-from assets.resources import SAMPLE_DATA_DIR, settings_from_environment, warehouse_resource
+from assets.resources import SAMPLE_DATA_DIR, warehouse_resource
+from assets.settings import settings_from_environment
 
 # Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
 USCC_A = "91340100123456788L"  # SPEC section 2 example

@@ -13,7 +13,8 @@ from assets.policy.assets import policy_assets
 from assets.profiles import load_profiles
 from assets.publication.assets import published_assets
 from assets.reconciliation.assets import reconciliation_assets
-from assets.resources import settings_from_environment, warehouse_resource
+from assets.resources import warehouse_resource
+from assets.settings import settings_from_environment
 from pipelines.jobs import range_tags
 from tests.conftest import write_table
 

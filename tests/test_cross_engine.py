@@ -230,7 +230,8 @@ def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch
     import assets.ingest.rules as rules
     from assets.ingest.assets import ingest_assets
     from assets.ingest.checks import accounting_checks
-    from assets.resources import Settings, warehouse_resource
+    from assets.resources import warehouse_resource
+    from assets.settings import Settings
     from assets.validation.gx_checks import gx_checks
 
     real = rules._expectation_predicate

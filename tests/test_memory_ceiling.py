@@ -4,7 +4,8 @@ that raises it, not DuckDB's tuning advice or a traceback."""
 import dagster as dg
 import pytest
 
-from assets.resources import settings_from_environment, warehouse_resource
+from assets.resources import warehouse_resource
+from assets.settings import settings_from_environment
 
 
 def test_out_of_memory_names_the_setting(data_dir):

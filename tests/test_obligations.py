@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from assets.profiles import DEFAULT_PROFILES_DIR
-from assets.resources import DEV_PII_KEY
+from assets.settings import DEV_PII_KEY
 from tests.scenario import D, Scenario, person
 
 A, B, C, DD, E, F, G = (person(i) for i in range(1, 8))

@@ -97,33 +97,28 @@ def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[
     """Every check of every published table, on the staged folder."""
     _person_ids(con, warehouse)
     results = []
+
+    json = dg.MetadataValue.json
+
+    def result(table: str, check: str, passed: bool, **metadata) -> None:
+        results.append(dg.AssetCheckResult(asset_key=key_of(table), check_name=check, passed=passed, metadata=metadata))
+
     for table, columns in contract().items():
         rel = con.sql(published_relation(staging / table))
         got = [(c, str(t).replace(" ", "")) for c, t in zip(rel.columns, rel.types)]
         if "report_month" in columns:  # the Hive partition is read last; the contract puts it where SPEC does
             got = sorted(got, key=lambda ct: list(columns).index(ct[0]) if ct[0] in columns else len(columns))
         want = [(c, t) for c, (t, _, _) in columns.items()]
-        results.append(
-            dg.AssetCheckResult(
-                asset_key=key_of(table),
-                check_name="column_contract",
-                passed=got == want,
-                metadata={
-                    "expected": dg.MetadataValue.json([f"{c} {t}" for c, t in want]),
-                    "found": dg.MetadataValue.json([f"{c} {t}" for c, t in got]),
-                },
-            )
+        result(
+            table,
+            "column_contract",
+            got == want,
+            expected=json([f"{c} {t}" for c, t in want]),
+            found=json([f"{c} {t}" for c, t in got]),
         )
         money = [c for c, (t, _, _) in columns.items() if t == MONEY]
         not_decimal = [f"{c} {t}" for c, t in got if c in money and t != MONEY]
-        results.append(
-            dg.AssetCheckResult(
-                asset_key=key_of(table),
-                check_name="money_is_decimal",
-                passed=not not_decimal,
-                metadata={"money_columns": len(money), "not_decimal": dg.MetadataValue.json(not_decimal)},
-            )
-        )
+        result(table, "money_is_decimal", not not_decimal, money_columns=len(money), not_decimal=json(not_decimal))
         text = [c for c, t in got if t == "VARCHAR"]
         hits = {
             c: con.execute(
@@ -133,23 +128,15 @@ def check_publication(con, warehouse: Warehouse, staging: Path, key_of) -> list[
             for c in text
         }
         hits = {c: n for c, n in hits.items() if n}
-        results.append(
-            dg.AssetCheckResult(
-                asset_key=key_of(table),
-                check_name="no_raw_person_id",
-                passed=not hits,
-                metadata={"text_columns_checked": len(text), "columns_with_ids": dg.MetadataValue.json(hits)},
-            )
-        )
+        result(table, "no_raw_person_id", not hits, text_columns_checked=len(text), columns_with_ids=json(hits))
     bad = province_mismatches(
         con, published_relation(staging / "monthly_statistics"), q(warehouse.policy_path("policy_regions"))
     )
-    results.append(
-        dg.AssetCheckResult(
-            asset_key=key_of("monthly_statistics"),
-            check_name=PROVINCE_CHECK[0],
-            passed=not bad,
-            metadata={"count": len(bad), "rows_differing": dg.MetadataValue.json([list(b) for b in bad[:20]])},
-        )
+    result(
+        "monthly_statistics",
+        PROVINCE_CHECK[0],
+        not bad,
+        count=len(bad),
+        rows_differing=dg.MetadataValue.json([list(b) for b in bad[:20]]),
     )
     return results
