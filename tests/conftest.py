@@ -1,12 +1,11 @@
 import csv
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from assets.contracts import RAW_TABLES
-from assets.resources import SAMPLE_DATA_DIR, warehouse_resource
+from assets.resources import warehouse_resource
 from assets.settings import settings_from_environment
 
 # Valid identifiers: the SPEC's own examples and codes whose check characters were worked by hand.
@@ -50,8 +49,9 @@ def warehouse(data_dir: Path):
 @pytest.fixture
 def sample_copy(tmp_path: Path) -> Path:
     """The committed tiny sample, copied so a run writes only under tmp_path."""
-    shutil.copytree(SAMPLE_DATA_DIR / "raw", tmp_path / "raw")
-    return tmp_path
+    from tests.trust import copy_sample
+
+    return copy_sample(tmp_path)
 
 
 def write_table(

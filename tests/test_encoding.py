@@ -7,7 +7,7 @@ from assets.contracts import RAW_TABLES
 from assets.ingest.engine import ingest_table
 from assets.ingest.sources import UndecodableFileError, detect_encoding
 from tests.conftest import USCC_A, write_table
-from tests.test_ingest_rules import UNIT
+from tests.worlds import UNIT
 
 NAME = "运城市盐湖区恒通商贸有限公司"
 

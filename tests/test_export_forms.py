@@ -12,7 +12,7 @@ from assets.ingest.checks import accounting_checks
 from assets.resources import warehouse_resource
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
-from tests.trust import raw_person_ids
+from tests.trust import copy_sample, raw_person_ids
 
 # planted by the generator in the bundled sample (pipelines/synthetic/generate.py EXPORT_FORMS), by hand:
 FORMS = {
@@ -43,12 +43,8 @@ FORMS = {
 
 @pytest.fixture(scope="module")
 def validated(tmp_path_factory):
-    import shutil
-
-    from assets.resources import SAMPLE_DATA_DIR
-
     root = tmp_path_factory.mktemp("forms")
-    shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")
+    copy_sample(root)
     result = dg.materialize(
         [*ingest_assets, *accounting_checks, *gx_checks, validation_report],
         resources={"warehouse": warehouse_resource(str(root))},

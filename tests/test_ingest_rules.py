@@ -10,17 +10,8 @@ import pytest
 from assets.contracts import RAW_TABLES
 from assets.ingest.engine import ingest_table
 from tests.conftest import PERSON_A, USCC_A, write_table
+from tests.worlds import UNIT
 
-UNIT = {
-    "unit_id": "U1",
-    "uscc": USCC_A,
-    "unit_name": "合肥恒通科技有限公司",
-    "region_code": "340100",
-    "unit_type": "enterprise",
-    "industry_code": "C1301",
-    "registered_on": "2010-05-01",
-    "deregistered_on": "",
-}
 CONTRIBUTION = {
     "unit_id": "U1",
     "person_id": PERSON_A,

@@ -11,16 +11,13 @@ from assets.ingest.assets import ingest_assets
 from assets.ingest.checks import accounting_checks
 from assets.resources import warehouse_resource
 from assets.validation.gx_checks import gx_checks
+from tests.trust import copy_sample
 
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
-    import shutil
-
-    from assets.resources import SAMPLE_DATA_DIR
-
     root = tmp_path_factory.mktemp("sample")
-    shutil.copytree(SAMPLE_DATA_DIR / "raw", root / "raw")
+    copy_sample(root)
     result = dg.materialize(
         [*ingest_assets, *accounting_checks, *gx_checks], resources={"warehouse": warehouse_resource(str(root))}
     )

@@ -9,63 +9,22 @@ import pytest
 
 from assets.profiles import DEFAULT_PROFILES_DIR
 from assets.settings import DEV_PII_KEY
-from tests.scenario import D, Scenario, person
-
-A, B, C, DD, E, F, G = (person(i) for i in range(1, 8))
+from tests.scenario import D, Scenario
+from tests.worlds import DD, A, C, E, F, obligations_world
 
 
 def key(person_id: str) -> str:
     return hmac.new(DEV_PII_KEY.encode(), person_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def build(root):
-    s = Scenario(root)
-    s.reserve("340100", "2022-07", "1000.00")
-    s.reserve("140800", "2022-06", "1000.00")
-    small = dict(as_of="2022-03-31", size_class="small", source="statistics")
-    # DEP (Anhui, window 08-10, due 2022-11-30): A leaves on 2022-09-10; 09 is deferred only in part
-    dep = s.unit("DEP", 1)
-    s.add("sme_classifications", uscc=dep, **small)
-    for period in ("2022-08", "2022-09"):
-        s.contribution("DEP", A, period, "233.33")
-    for period in ("2022-08", "2022-09", "2022-10"):
-        s.contribution("DEP", B, period, "466.67")
-    s.payment("R09", dep, "2022-09", "350.00", "2022-10-15")  # regular: 350 of 700 paid
-    s.add("employee_events", unit_id="DEP", person_id=A, event_type="departure", event_date="2022-09-10")
-    s.payment("RP1", dep, "2022-09", "100.00", "2022-10-10", kind="repayment")
-    s.payment("RP2", dep, "2022-09", "200.00", "2022-12-05", kind="repayment")
-    s.payment("RP3", dep, "2022-10", "500.00", "2022-11-20", kind="repayment")
-    # SX (Shanxi 140800, window 07-09, due 2023-06-30): C retires, DD transfers out after the
-    # window, E has a departure and a retirement on the same day
-    sx = s.unit("SX", 2, region="140800")
-    s.add("sme_classifications", uscc=sx, **small)
-    for period in ("2022-07", "2022-08"):
-        s.contribution("SX", C, period, "300.00", employer_maternity="20.00")
-    for period in ("2022-07", "2022-08", "2022-09", "2022-10"):
-        s.contribution("SX", DD, period, "200.00", employer_maternity="10.00")
-        s.contribution("SX", E, period, "100.00", employer_maternity="5.00")
-    s.add("employee_events", unit_id="SX", person_id=C, event_type="retirement", event_date="2022-08-20")
-    s.add("employee_events", unit_id="SX", person_id=DD, event_type="transfer_out", event_date="2022-10-05")
-    s.add("employee_events", unit_id="SX", person_id=E, event_type="retirement", event_date="2022-11-10")
-    s.add("employee_events", unit_id="SX", person_id=E, event_type="departure", event_date="2022-11-10")
-    # DR (Anhui): deregisters on 2022-09-20, inside its window; F leaves on 2022-09-15
-    dr = s.unit("DR", 3, deregistered_on="2022-09-20")
-    s.add("sme_classifications", uscc=dr, **small)
-    for period in ("2022-08", "2022-09"):
-        s.contribution("DR", F, period, "100.00")
-        s.contribution("DR", G, period, "200.00")
-    s.add("employee_events", unit_id="DR", person_id=F, event_type="departure", event_date="2022-09-15")
-    return s
-
-
 @pytest.fixture(scope="module")
 def december(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("dec")).run(as_of="2022-12")
+    return obligations_world(tmp_path_factory.mktemp("dec")).run(as_of="2022-12")
 
 
 @pytest.fixture(scope="module")
 def november(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("nov")).run(as_of="2022-11")
+    return obligations_world(tmp_path_factory.mktemp("nov")).run(as_of="2022-11")
 
 
 def obligation(outputs, obligation_id):

@@ -6,7 +6,7 @@ import duckdb
 import assets.publication.assets as publication
 from assets.resources import warehouse_resource
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
-from tests.test_obligations import build
+from tests.worlds import obligations_world
 
 
 def test_raw_files_sensor_fires_on_new_files_only(sample_copy):
@@ -65,7 +65,7 @@ def _published(root):
 
 
 def test_rerun_is_idempotent(tmp_path):
-    scenario = build(tmp_path)
+    scenario = obligations_world(tmp_path)
     scenario.run(as_of="2022-12", publish=True)
     first = _published(tmp_path)
     bytes_first = {p: p.read_bytes() for p in (tmp_path / "published").rglob("*.parquet")}
@@ -76,7 +76,7 @@ def test_rerun_is_idempotent(tmp_path):
 
 
 def test_failed_publication_leaves_the_previous_one(tmp_path, monkeypatch):
-    scenario = build(tmp_path)
+    scenario = obligations_world(tmp_path)
     scenario.run(as_of="2022-12", publish=True)
     before = _published(tmp_path)
 

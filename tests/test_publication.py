@@ -1,9 +1,10 @@
 """The four published tables: SPEC section 4 columns, DECIMAL(18,2) money, no raw person ids."""
 
 import duckdb
+import pytest
 
 from assets.publication.assets import PUBLISHED_COLUMNS
-from tests.test_obligations import DD, A, B, C, E, F, G, build
+from tests.worlds import DD, A, B, C, E, F, G, obligations_world
 
 MONEY = {
     "outstanding_deferred",
@@ -18,8 +19,15 @@ MONEY = {
 }
 
 
-def test_published_tables(tmp_path):
-    out = build(tmp_path).run(as_of="2022-12", publish=True)
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """The obligations world run and published once as of 2022-12; the tests below only read it."""
+    root = tmp_path_factory.mktemp("published")
+    return root, obligations_world(root).run(as_of="2022-12", publish=True)
+
+
+def test_published_tables(published):
+    tmp_path, out = published
     con = duckdb.connect()
     for table, columns in PUBLISHED_COLUMNS.items():
         rel = con.sql(
@@ -43,17 +51,17 @@ def test_published_tables(tmp_path):
     assert n == [(len(out.rows("repayment_schedule")),)]
 
 
-def test_no_raw_person_id_in_published_bytes(tmp_path):
-    build(tmp_path).run(as_of="2022-12", publish=True)
+def test_no_raw_person_id_in_published_bytes(published):
+    tmp_path, _ = published
     blobs = [p.read_bytes() for p in (tmp_path / "published").rglob("*") if p.is_file()]
     assert blobs
     for person_id in (A, B, C, DD, E, F, G):
         assert not any(person_id.encode() in blob for blob in blobs)
 
 
-def test_no_raw_person_id_in_any_published_value(tmp_path):
+def test_no_raw_person_id_in_any_published_value(published):
     """Parquet pages are compressed, so the byte scan above is backed by a scan of decoded values."""
-    build(tmp_path).run(as_of="2022-12", publish=True)
+    tmp_path, _ = published
     con = duckdb.connect()
     ids = [A, B, C, DD, E, F, G]
     for path in (tmp_path / "published").rglob("*.parquet"):

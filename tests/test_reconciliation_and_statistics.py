@@ -11,57 +11,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.scenario import D, Scenario, person, uscc
-
-P1, P2, P3, P4 = (person(i) for i in range(1, 5))
-UNKNOWN = uscc(99, region="340100")
-MONTHS = ["2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12"]
+from tests.scenario import D
+from tests.worlds import UNKNOWN, statistics_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    return build_world(tmp_path_factory.mktemp("stats"))
-
-
-def build_world(root, publish: bool = False):
-    """The world above, run as of 2022-12 over MONTHS (and published, for the report's tests)."""
-    s = Scenario(root)
-    for region, month in (("340100", "2022-07"), ("349900", "2022-07"), ("140800", "2022-06")):
-        s.reserve(region, month, "1000.00")
-    a1 = s.unit("A1", 1)
-    s.add("sme_classifications", uscc=a1, as_of="2022-03-31", size_class="small", source="statistics")
-    a2 = s.unit("A2", 2, unit_type="individual_business", prefix="92")
-    a3 = s.unit("A3", 3, region="349900", unit_type="social_group", prefix="51")
-    s1 = s.unit("S1", 4, region="140800")
-    s.add("sme_classifications", uscc=s1, as_of="2022-03-31", size_class="micro", source="statistics")
-    for period in ("2022-08", "2022-09", "2022-10"):
-        s.contribution("A1", P1, period, "100.00", employee_medical="0.00")
-        s.contribution("A1", P2, period, "200.00", employee_medical="0.00")
-        s.contribution("A2", P3, period, "50.00", employee_medical="0.00")
-        s.contribution("A2", P1, period, "20.00", employee_medical="0.00")
-        s.contribution("A3", P1, period, "10.00", employee_medical="0.00")
-    for period in ("2022-07", "2022-08", "2022-09"):
-        s.contribution("S1", P4, period, "400.00", employer_maternity="40.00", employee_medical="100.00")
-    s.payment("E07", s1, "2022-07", "100.00", "2022-07-15", component="employee_medical")
-    s.payment("E08", s1, "2022-08", "100.00", "2022-08-15", component="employee_medical")
-    s.payment("RA1", a1, "2022-08", "300.00", "2022-09-05", kind="repayment")
-    s.payment("RA2", a1, "2022-09", "300.00", "2022-11-10", kind="repayment")
-    s.payment("RA3", a1, "2022-10", "300.00", "2022-12-02", kind="repayment")
-    s.payment("RA4", a3, "2022-08", "15.00", "2022-10-10", kind="repayment")
-    register = [(a1, p, "employer_medical", "300.00") for p in ("2022-08", "2022-09", "2022-10")]
-    register += [(a2, p, "employer_medical", "70.00") for p in ("2022-08", "2022-09")]  # 10 missing
-    register += [(a3, p, "employer_medical", "10.00") for p in ("2022-08", "2022-09", "2022-10")]
-    register += [(s1, p, "employer_medical", "400.00") for p in ("2022-07", "2022-08", "2022-09")]
-    register += [
-        (s1, "2022-07", "employer_maternity", "41.00"),
-        (s1, "2022-08", "employer_maternity", "40.00"),
-        (s1, "2022-09", "employer_maternity", "40.00"),
-    ]
-    register += [(a1, "2022-11", "employer_medical", "300.00"), (UNKNOWN, "2022-08", "employer_medical", "99.00")]
-    for code, period, component, amount in register:
-        s.add("tax_deferral_register", uscc=code, period=period, component=component, deferred_amount=amount)
-    out = s.run(as_of="2022-12", months=MONTHS, publish=publish)
-    return out, {"A1": a1, "A2": a2, "A3": a3, "S1": s1}
+    return statistics_world(tmp_path_factory.mktemp("stats"))
 
 
 def test_every_discrepancy_kind(world):

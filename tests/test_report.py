@@ -17,7 +17,7 @@ from PIL import Image
 from assets.publication import chart
 from assets.publication.report import write_report
 from assets.resources import warehouse_resource
-from tests.test_reconciliation_and_statistics import UNKNOWN, build_world
+from tests.worlds import UNKNOWN, statistics_world
 
 TITLE = "安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年12月）"
 SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工商户", "社会组织", "差异明细", "口径说明"]
@@ -26,7 +26,7 @@ SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工�
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    out, codes = build_world(root, publish=True)
+    out, codes = statistics_world(root, publish=True)
     return root, codes
 
 

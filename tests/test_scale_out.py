@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.resources import SAMPLE_DATA_DIR
 from pipelines.local_cluster import free_port, start_broker, start_worker, stop
+from tests.trust import copy_sample
 
 ROOT = Path(__file__).parent.parent
 PROFILES = os.pathsep.join(str(ROOT / "assets" / "policy" / "profiles" / d) for d in ("", "examples"))
@@ -56,7 +56,7 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
     )
     runs = {name: tmp_path / name for name in ("in_process", "celery")}
     for data_dir in runs.values():
-        shutil.copytree(SAMPLE_DATA_DIR / "raw", data_dir / "raw")
+        copy_sample(data_dir)
     contributions = runs["celery"] / "raw" / "contributions"
     for name, code in (
         ("contributions_anhui_2022.csv", "340000"),

@@ -59,9 +59,9 @@ def test_case_3_a_dagster_run_fails_cleanly_on_a_busy_data_dir(tmp_path):
 
 def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(tmp_path):
     import assets.publication.assets as publication
-    from tests.test_obligations import build
+    from tests.worlds import obligations_world
 
-    build(tmp_path).run(as_of="2022-12", publish=True)
+    obligations_world(tmp_path).run(as_of="2022-12", publish=True)
     published = tmp_path / "published"
     assert published.is_symlink()
     first = published.resolve()
@@ -80,7 +80,7 @@ def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(
 
     glob = f"{tmp_path}/published/**/*.parquet"
     assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{glob}', union_by_name = true)").fetchall()
-    build(tmp_path).run(as_of="2022-12", publish=True)
+    obligations_world(tmp_path).run(as_of="2022-12", publish=True)
     assert not leftover.exists() and not (tmp_path / ".published.99999.tmp").is_symlink()
     assert published.resolve() != first and first.exists()  # the earlier version is kept for the auditors
     assert sorted(p.name for p in first.rglob("*.parquet")) == sorted(
@@ -133,9 +133,9 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
 
     import duckdb
 
-    from tests.test_obligations import build
+    from tests.worlds import obligations_world
 
-    scenario = build(tmp_path)
+    scenario = obligations_world(tmp_path)
     scenario.run(as_of="2022-12", publish=True, months=["2022-08", "2022-09", "2022-10", "2022-11", "2022-12"])
     con = duckdb.connect()
     stats = f"{tmp_path}/published/monthly_statistics/**/*.parquet"

@@ -4,7 +4,6 @@ and a headless Chromium rendering the asset graph and the validation report."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.local_cluster import free_port
+from tests.trust import copy_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -53,16 +54,10 @@ LINEAGE = {
 UI_KEY = "ui-launchpad-key"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
-    shutil.copytree(ROOT / "data" / "sample" / "raw", root / "data" / "raw")
+    copy_sample(root / "data")
     home = root / "home"
     env_before = dict(os.environ)
     os.environ["DAGSTER_HOME"] = str(home)
