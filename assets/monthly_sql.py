@@ -8,7 +8,6 @@ month's Parquet of an upstream policy asset). Reading anything else fails with D
 "table does not exist", so the graph cannot drift from what the SQL reads.
 """
 
-import time
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -20,7 +19,6 @@ import yaml
 
 from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
-from assets.partitions import province_months, split_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
@@ -28,6 +26,8 @@ from assets.storage import exact_preview, q, sql_statements, write_parquet
 CORE_DIR = Path(__file__).parent
 # An input that is policy data shipped with the code, not an asset: its name -> what creates its table
 StaticInputs = dict[str, Callable[[duckdb.DuckDBPyConnection], None]]
+# Each table that serves every month (summary_tables.yaml) -> the clean tables it is computed from
+SUMMARY_INPUTS: dict[str, list[str]] = {}
 # backfill_policy is marked beta in Dagster 1.13; single-run backfills are what monthly operation needs.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -49,12 +49,12 @@ def side_outputs(sql_dir: Path) -> dict[str, str]:
     stages that read them to name as inputs."""
     return {
         out: name
-        for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()
+        for name, spec in declared(sql_dir / "monthly_assets.yaml").items()
         for out in spec.extra_outputs.values()
     }
 
 
-def _deps(inputs: list[str], static: StaticInputs, upstream: dict[str, str]) -> list[dg.AssetKey]:
+def deps_of(inputs: list[str], static: StaticInputs, upstream: dict[str, str]) -> list[dg.AssetKey]:
     """The assets writing ``inputs`` (an upstream stage's extra output: the asset writing it)."""
     keys = {ingest_key(i) if i in RAW_TABLES else dg.AssetKey([upstream.get(i, i)]) for i in inputs if i not in static}
     return sorted(keys, key=lambda k: k.to_user_string())
@@ -77,7 +77,10 @@ def prepare(
     con.execute("CREATE SCHEMA IF NOT EXISTS clean")
     create_scope(con, warehouse.profiles(), q(warehouse.clean_path("units")), province)
     set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
-    for name in inputs:
+    # the clean tables the summaries are computed from: only their province's rows (clean.<name>), which
+    # the month digests read (assets/month_digests.py); the SQL reads the summaries, not these
+    behind = [t for i in inputs for t in SUMMARY_INPUTS.get(i, []) if t not in inputs]
+    for name in [*inputs, *dict.fromkeys(behind)]:
         if name in RAW_TABLES:
             # a table ingested by province: the province's own file (the scope filter below keeps it exact)
             source = f"read_parquet({q(_clean_source(warehouse, name, province))})"
@@ -89,7 +92,8 @@ def prepare(
                 con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped}")
                 scoped = f"SELECT * FROM province_{name}"
             con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped}")
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
+            if name in inputs:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in static:
             static[name](con)
         elif not _is_monthly(warehouse, name):  # a table that serves every month (the per-unit summaries)
@@ -164,28 +168,16 @@ def run_month(
     return rows
 
 
-def _declared(path: Path) -> dict[str, SqlAssetSpec]:
+def declared(path: Path) -> dict[str, SqlAssetSpec]:
     return {name: SqlAssetSpec(**spec) for name, spec in yaml.safe_load(path.read_text(encoding="utf-8")).items()}
-
-
-def monthly_sql_assets(
-    group: str, sql_dir: Path, static: StaticInputs | None = None, upstream: dict[str, str] | None = None
-) -> list[dg.AssetsDefinition]:
-    """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order. ``static``: inputs that
-    are policy data; ``upstream``: earlier stages' extra outputs (:func:`side_outputs`)."""
-    return [
-        monthly_sql_asset(name, spec, group, sql_dir, static or {}, upstream or {})
-        for name, spec in _declared(sql_dir / "monthly_assets.yaml").items()
-    ]
 
 
 def summary_sql_assets(group: str, sql_dir: Path) -> list[dg.AssetsDefinition]:
     """The assets declared in ``<sql_dir>/summary_tables.yaml``: one table for every report month,
     computed from the clean tables as ingested (all periods), written to ``warehouse/policy/<name>.parquet``."""
-    return [
-        summary_sql_asset(name, spec, group, sql_dir)
-        for name, spec in _declared(sql_dir / "summary_tables.yaml").items()
-    ]
+    specs = declared(sql_dir / "summary_tables.yaml")
+    SUMMARY_INPUTS.update({name: spec.inputs for name, spec in specs.items()})
+    return [summary_sql_asset(name, spec, group, sql_dir) for name, spec in specs.items()]
 
 
 def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) -> dg.AssetsDefinition:
@@ -194,7 +186,7 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         group_name=group,
         kinds={"duckdb", "parquet"},
         description=spec.description,
-        deps=_deps(spec.inputs, {}, {}),
+        deps=deps_of(spec.inputs, {}, {}),
         owners=["team:data-engineering"],
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -213,53 +205,5 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
                     "preview": preview(con, path),
                 }
             )
-
-    return _asset
-
-
-def monthly_sql_asset(
-    name: str, spec: SqlAssetSpec, group: str, sql_dir: Path, static: StaticInputs, upstream: dict[str, str]
-) -> dg.AssetsDefinition:
-    """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
-    inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
-
-    @dg.asset(
-        name=name,
-        group_name=group,
-        kinds={"duckdb", "parquet"},
-        deps=_deps(inputs, static, upstream),
-        description=spec.description,
-        owners=["team:data-engineering"],
-        partitions_def=province_months,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-    )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        rows_by_month: dict[str, int] = {}
-        rows_by_province: dict[str, int] = {}
-        keys = sorted(split_key(k) for k in context.partition_keys)
-        with warehouse.connect() as con:
-            for province in sorted({p for p, _ in keys}):
-                prepare(con, warehouse, inputs, province, static)
-                for month in [m for p, m in keys if p == province]:
-                    started = time.monotonic()
-                    rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
-                    rows_by_month[month] = rows_by_month.get(month, 0) + rows
-                    rows_by_province[province] = rows
-                    context.log.info(
-                        f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s"
-                    )
-            last = max(m for _, m in keys)
-            path = warehouse.policy_path(name, last)
-            metadata = {
-                "dagster/row_count": dg.MetadataValue.int(rows_by_month[last]),
-                "as_of_month": last,
-                "rows_by_month": dg.MetadataValue.json(rows_by_month),
-                "rows_by_province": dg.MetadataValue.json(rows_by_province),
-                "path": dg.MetadataValue.path(str(path.parent)),
-                "preview": preview(con, path),
-            }
-            if count_by:
-                metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(counts_by(con, path, count_by))
-        return dg.MaterializeResult(metadata=metadata)
 
     return _asset

@@ -44,6 +44,8 @@ class Warehouse(dg.ConfigurableResource):
     data_dir: str
     # Great Expectations judges every row of every table (else every rejected row and a sample)
     full_validation: bool = False
+    # compute every report month again, even those whose inputs are unchanged (`deferral run --full`)
+    recompute_all: bool = False
     settings: dg.ResourceDependency[Settings]
     _lock_owner: Optional[str] = PrivateAttr(default=None)
 

@@ -88,6 +88,12 @@ def run(
             help="Great Expectations judges every row (default: every rejected row and a sample; SQL judges all)."
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Compute every report month again (default: only months whose inputs changed since)."
+        ),
+    ] = False,
 ) -> None:
     """Materialize every asset through Dagster; runs and checks show in the UI afterwards."""
     if as_of is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", as_of):
@@ -125,7 +131,7 @@ def run(
     except DataDirBusy as busy:
         fail(str(busy))
     try:
-        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token}, full_validation)
+        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token}, full_validation, full)
     finally:
         release(data_dir, token)
     if not ok:
@@ -158,6 +164,7 @@ def _run(
     home: Path,
     lock_tags: dict,
     full_validation: bool = False,
+    full: bool = False,
 ) -> bool:
     import dagster as dg
 
@@ -179,7 +186,11 @@ def _run(
     run_config = {
         **executor_config,
         "loggers": {"console": {"config": {"log_level": log_level}}},
-        "resources": {"warehouse": {"config": {"data_dir": str(data_dir), "full_validation": full_validation}}},
+        "resources": {
+            "warehouse": {
+                "config": {"data_dir": str(data_dir), "full_validation": full_validation, "recompute_all": full}
+            }
+        },
     }
 
     tags = {

@@ -13,7 +13,8 @@ import dagster as dg
 import duckdb
 import yaml
 
-from assets.monthly_sql import monthly_sql_assets, preview, side_outputs, summary_sql_assets
+from assets.month_steps import monthly_sql_assets
+from assets.monthly_sql import preview, side_outputs, summary_sql_assets
 from assets.resources import Warehouse
 from assets.storage import write_parquet
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.month_checks import invariant_checks
-from assets.monthly_sql import monthly_sql_assets
+from assets.month_steps import monthly_sql_assets
 from assets.policy.assets import SIDE_OUTPUTS
 from assets.resources import Warehouse
 from assets.storage import q

@@ -1,0 +1,95 @@
+"""What a province's report month was computed from, as a digest, so that a month whose inputs did
+not change is not computed again (monthly operation: a new month costs that month, not all history).
+
+A partition's digest (``<asset>/<YYYY-MM>/<policy_id>.digest`` beside its Parquet) covers:
+- the code: every ``.py``, ``.sql`` and ``.yaml`` under ``assets/``, the GX suites and DuckDB's
+  version (a changed rule, parameter file or engine recomputes everything);
+- the policy profiles in use (their content hashes);
+- each clean input *as known on the month's last day* (SPEC section 1): the province's rows dated on
+  or before the month (``known_from``), with the later facts known by then (``later_facts``), summed
+  as row hashes per month, so a late record for 2022-11 changes the digests of 2022-11 onwards only;
+- each upstream report-month input's own digest for the same province and month; a table that
+  serves every month (the per-unit summaries) counts as the clean tables it is computed from.
+Outputs are functions of these inputs (the SQL reads nothing else: assets/monthly_sql.py), so equal
+digests mean equal bytes; ``deferral run --full`` recomputes regardless.
+"""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from assets.contracts import EXPECTATIONS_DIR, RawTable
+from assets.profiles import PolicyProfile
+from assets.resources import Warehouse
+from assets.storage import ident
+
+ASSETS_DIR = Path(__file__).parent
+BEFORE_ANY_MONTH = "0000-00"
+
+
+@cache
+def code_digest() -> str:
+    """Every file whose change can change an output: the assets' code, SQL and data, the suites."""
+    files = sorted(
+        p for ext in ("py", "sql", "yaml") for p in ASSETS_DIR.rglob(f"*.{ext}") if "__pycache__" not in p.parts
+    )
+    files += sorted(EXPECTATIONS_DIR.glob("*.json"))
+    h = hashlib.sha256(duckdb.__version__.encode())
+    for path in files:
+        h.update(path.relative_to(ASSETS_DIR.parent).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def profiles_digest(profiles: list[PolicyProfile]) -> str:
+    return hashlib.sha256(" ".join(f"{p.policy_id}={p.content_hash}" for p in profiles).encode()).hexdigest()
+
+
+def _month(table: RawTable, column: str) -> str:
+    return f"strftime({ident(column)}, '%Y-%m')" if table.column_type(column) == "DATE" else ident(column)
+
+
+def known_by_month(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str, months: list[str]) -> dict[str, str]:
+    """For each report month, a digest of ``relation``'s rows (a table of ``table``'s columns) as known
+    on its last day: rows counted and their hashes summed from the month each became known, a
+    row's later fact (a deregistration) counted from the month it became known."""
+    columns = list(table.columns)
+    known = (
+        f"coalesce({_month(table, table.known_from)}, '{BEFORE_ANY_MONTH}')"
+        if table.known_from
+        else f"'{BEFORE_ANY_MONTH}'"
+    )
+    later = table.later_facts[0] if table.later_facts else None
+    if len(table.later_facts) > 1:
+        raise ValueError(f"{table.name}: one later fact per table is supported")
+    hidden = ", ".join("NULL" if c == later else ident(c) for c in columns)
+    shown = ", ".join(ident(c) for c in columns)
+    events = "SELECT k AS m, count(*) AS n, sum(h0) AS s FROM r GROUP BY k"
+    if later:
+        events += (
+            " UNION ALL SELECT greatest(k, l) AS m, 0 AS n, sum(h1 - h0) AS s FROM r WHERE l IS NOT NULL GROUP BY ALL"
+        )
+    rows = con.execute(f"""
+        WITH r AS (SELECT {known} AS k, {_month(table, later) if later else "NULL"} AS l,
+                          hash({hidden})::HUGEINT AS h0, hash({shown})::HUGEINT AS h1 FROM {relation})
+        SELECT m, sum(n)::BIGINT, sum(s)::HUGEINT FROM ({events}) GROUP BY m ORDER BY m""").fetchall()
+    out, n, s, i = {}, 0, 0, 0
+    for month in months:
+        while i < len(rows) and rows[i][0] <= month:
+            n, s, i = n + rows[i][1], s + rows[i][2], i + 1
+        out[month] = f"{n}:{s}"
+    return out
+
+
+def digest_path(warehouse: Warehouse, name: str, month: str, province: str) -> Path:
+    return warehouse.policy_path(name, month, province).with_suffix(".digest")
+
+
+def stored(warehouse: Warehouse, name: str, month: str, province: str) -> str | None:
+    path = digest_path(warehouse, name, month, province)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+def partition_digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

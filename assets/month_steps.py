@@ -1,0 +1,133 @@
+"""The report-month assets' steps: a ``.sql`` file per asset (assets/monthly_sql.py) run for each
+province and report month of the run, skipping a month whose inputs are unchanged since it was
+written (assets/month_digests.py), and telling the Dagster UI each partition's own figures.
+
+One step covers many partitions (a single-run backfill), and Dagster records one materialization
+per partition from it. Each partition's metadata (row count, rows by kind, path, preview, whether
+it was computed again and from what) is given with ``add_asset_metadata(partition_key=…)``, so the
+UI shows every partition its own truth; the step-wide metadata holds only run-level facts.
+逐月逐省计算：输入未变的月份不重算；界面上每个分区显示其自身的数字。
+"""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from assets import month_digests as digests
+from assets.contracts import RAW_TABLES
+from assets.monthly_sql import (
+    SUMMARY_INPUTS,
+    SqlAssetSpec,
+    StaticInputs,
+    counts_by,
+    declared,
+    deps_of,
+    prepare,
+    preview,
+    run_month,
+)
+from assets.partitions import province_month_key, province_months, split_key
+from assets.resources import Warehouse
+
+
+def monthly_sql_assets(
+    group: str, sql_dir: Path, static: StaticInputs | None = None, upstream: dict[str, str] | None = None
+) -> list[dg.AssetsDefinition]:
+    """The assets declared in ``<sql_dir>/monthly_assets.yaml``, in file order. ``static``: inputs that
+    are policy data; ``upstream``: earlier stages' extra outputs (:func:`assets.monthly_sql.side_outputs`)."""
+    return [
+        monthly_sql_asset(name, spec, group, sql_dir, static or {}, upstream or {})
+        for name, spec in declared(sql_dir / "monthly_assets.yaml").items()
+    ]
+
+
+def clean_sources(inputs: list[str]) -> list[str]:
+    """The clean tables a month reads, directly or through the tables that serve every month."""
+    found = [i for i in inputs if i in RAW_TABLES] + [t for i in inputs for t in SUMMARY_INPUTS.get(i, [])]
+    return list(dict.fromkeys(found))
+
+
+def monthly_sql_asset(
+    name: str, spec: SqlAssetSpec, group: str, sql_dir: Path, static: StaticInputs, upstream: dict[str, str]
+) -> dg.AssetsDefinition:
+    """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
+    inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
+    sources = clean_sources(inputs)
+    upstream_months = [i for i in inputs if i not in RAW_TABLES and i not in static and i not in SUMMARY_INPUTS]
+
+    @dg.asset(
+        name=name,
+        group_name=group,
+        kinds={"duckdb", "parquet"},
+        deps=deps_of(inputs, static, upstream),
+        description=spec.description,
+        owners=["team:data-engineering"],
+        partitions_def=province_months,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        keys = sorted(split_key(k) for k in context.partition_keys)
+        months = sorted({m for _, m in keys})
+        fixed = [digests.code_digest(), digests.profiles_digest(warehouse.profiles()), name]
+        computed, reused = [], []
+        with warehouse.connect() as con:
+            for province in sorted({p for p, _ in keys}):
+                prepare(con, warehouse, inputs, province, static)
+                known = {t: digests.known_by_month(con, RAW_TABLES[t], f"clean.{t}", months) for t in sources}
+                for month in [m for p, m in keys if p == province]:
+                    path = warehouse.policy_path(name, month, province)
+                    parts = [*fixed, *(f"{t}={known[t][month]}" for t in sources)]
+                    parts += [
+                        f"{i}={digests.stored(warehouse, upstream.get(i, i), month, province)}" for i in upstream_months
+                    ]
+                    digest = digests.partition_digest(parts)
+                    outputs = [path, *(warehouse.policy_path(t, month, province) for t in extra_outputs.values())]
+                    unchanged = (
+                        not warehouse.recompute_all
+                        and digests.stored(warehouse, name, month, province) == digest
+                        and all(p.exists() for p in outputs)
+                    )
+                    started = time.monotonic()
+                    if unchanged:
+                        reused.append(province_month_key(province, month))
+                    else:
+                        # the old digest goes first: a step that dies midway leaves the month to compute again
+                        digests.digest_path(warehouse, name, month, province).unlink(missing_ok=True)
+                        rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
+                        digests.digest_path(warehouse, name, month, province).write_text(digest, encoding="utf-8")
+                        computed.append(province_month_key(province, month))
+                        context.log.info(
+                            f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s"
+                        )
+                    context.add_asset_metadata(
+                        _partition_metadata(con, path, digest, not unchanged, count_by),
+                        partition_key=province_month_key(province, month),
+                    )
+        if reused:
+            context.log.info(f"{name}: {len(reused)} of {len(keys)} province months unchanged since written, kept")
+        return dg.MaterializeResult(
+            metadata={
+                "partitions_computed": dg.MetadataValue.json(computed),
+                "partitions_unchanged": len(reused),
+                "through_month": months[-1],
+            }
+        )
+
+    return _asset
+
+
+def _partition_metadata(con, path: Path, digest: str, computed: bool, count_by: str | None) -> dict:
+    """What the UI shows on one partition: its own rows, path, preview and provenance."""
+    from assets.storage import scalar
+
+    metadata = {
+        "dagster/row_count": dg.MetadataValue.int(scalar(con, f"SELECT count(*) FROM read_parquet('{path}')")),
+        "path": dg.MetadataValue.path(str(path)),
+        "computed_this_run": computed,
+        "input_digest": digest[:16],
+        "preview": preview(con, path),
+    }
+    if count_by:
+        metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(counts_by(con, path, count_by))
+    return metadata
