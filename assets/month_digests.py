@@ -14,36 +14,15 @@ Outputs are functions of these inputs (the SQL reads nothing else: assets/monthl
 digests mean equal bytes; ``deferral run --full`` recomputes regardless.
 """
 
-import hashlib
-from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from assets.contracts import EXPECTATIONS_DIR, RawTable
-from assets.profiles import PolicyProfile
+from assets.contracts import RawTable
 from assets.resources import Warehouse
 from assets.storage import ident
 
-ASSETS_DIR = Path(__file__).parent
 BEFORE_ANY_MONTH = "0000-00"
-
-
-@cache
-def code_digest() -> str:
-    """Every file whose change can change an output: the assets' code, SQL and data, the suites."""
-    files = sorted(
-        p for ext in ("py", "sql", "yaml") for p in ASSETS_DIR.rglob(f"*.{ext}") if "__pycache__" not in p.parts
-    )
-    files += sorted(EXPECTATIONS_DIR.glob("*.json"))
-    h = hashlib.sha256(duckdb.__version__.encode())
-    for path in files:
-        h.update(path.relative_to(ASSETS_DIR.parent).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
-def profiles_digest(profiles: list[PolicyProfile]) -> str:
-    return hashlib.sha256(" ".join(f"{p.policy_id}={p.content_hash}" for p in profiles).encode()).hexdigest()
 
 
 def _month(table: RawTable, column: str) -> str:
@@ -89,7 +68,3 @@ def digest_path(warehouse: Warehouse, name: str, month: str, province: str) -> P
 def stored(warehouse: Warehouse, name: str, month: str, province: str) -> str | None:
     path = digest_path(warehouse, name, month, province)
     return path.read_text(encoding="utf-8").strip() if path.exists() else None
-
-
-def partition_digest(parts: list[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

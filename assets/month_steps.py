@@ -29,6 +29,7 @@ from assets.monthly_sql import (
 )
 from assets.partitions import province_month_key, province_months, split_key
 from assets.resources import Warehouse
+from assets.versions import code_digest, digest_of, profiles_digest
 
 
 def monthly_sql_assets(
@@ -69,7 +70,7 @@ def monthly_sql_asset(
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         keys = sorted(split_key(k) for k in context.partition_keys)
         months = sorted({m for _, m in keys})
-        fixed = [digests.code_digest(), digests.profiles_digest(warehouse.profiles()), name]
+        fixed = [code_digest(), profiles_digest(warehouse.profiles()), name]
         computed, reused = [], []
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):
@@ -81,7 +82,7 @@ def monthly_sql_asset(
                     parts += [
                         f"{i}={digests.stored(warehouse, upstream.get(i, i), month, province)}" for i in upstream_months
                     ]
-                    digest = digests.partition_digest(parts)
+                    digest = digest_of(parts)
                     outputs = [path, *(warehouse.policy_path(t, month, province) for t in extra_outputs.values())]
                     unchanged = (
                         not warehouse.recompute_all

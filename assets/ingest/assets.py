@@ -101,6 +101,8 @@ def _report(context, warehouse: Warehouse, table: RawTable, counts: dict) -> dic
         context.log.warning(f"raw/{table.name}/ is missing: read as an empty table")
     if counts["ignored_files"]:
         context.log.warning(f"{table.name}: ignored files ({IGNORED_NOTE}): {', '.join(counts['ignored_files'])}")
+    if counts.get("kept"):
+        context.log.info(f"{table.name}: raw files, rules and settings unchanged since its last ingest: kept")
     context.log.info(
         f"{table.name}: read {counts['rows_read']:,} rows from {len(counts['files'])} files; accepted "
         f"{counts['accepted']:,}, quarantined {counts['quarantined']:,}, exact duplicates "

@@ -11,6 +11,7 @@ silently fixed: rows read = accepted + quarantined + exact duplicates, checked o
 
 from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import register_udfs
+from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary, warnings
 from assets.ingest.gx_runner import validate_rows, write_results
@@ -34,6 +35,8 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
 def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     """Ingests one share of a table (the whole table, or one province's rows); returns its counts."""
     table = RAW_TABLES[share.table]
+    if share.reuse:  # unchanged since its last ingest (assets/ingest/reuse.py)
+        return {**reuse.recorded_counts(warehouse, table.name, share.province), "kept": True}
     staged = warehouse.staged_dir(table.name, share.province)
     sources = list_sources(list(share.files))
     stage_table(con, sources, table.columns, staged, warehouse.root)
@@ -142,6 +145,8 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     )
     counts["files"] = listing(warehouse, sources) + list(share.listed)
     counts["warnings"] = warnings(con, table)
+    counts["digest"] = share.digest
     if share.province is None:
-        return table_summary(con, warehouse, table, counts)
+        counts = table_summary(con, warehouse, table, counts)
+    reuse.save(warehouse, table.name, share.province, share.digest, counts)
     return counts

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from assets.contracts import RawTable
+from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary
 from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
@@ -41,6 +42,8 @@ class Share:
     takes_orphans: bool = False  # the first province: shared rows whose unit is nobody's, shared files' broken lines
     regions: tuple[str, ...] = ()  # the province's pooling regions: its units are those with one of these
     listed: tuple[dict, ...] = field(default=())  # files reported by this step besides its own (the shared ones)
+    digest: str = ""  # what the table's ingest depends on (assets/ingest/reuse.py)
+    reuse: bool = False  # unchanged since the last ingest: its results and counts are kept
 
 
 def route_files(
@@ -73,9 +76,15 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
             f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "
             "files with the contract's header) and run again."
         )
+    digest = reuse.table_digest(warehouse, table)
+    kept = reuse.unchanged(warehouse, table, digest)
+    if not kept:
+        reuse.forget(warehouse, table.name)
     if not table.by_province:
-        return [Share(table.name, None, tuple(raw_files(raw_dir)))]
+        return [Share(table.name, None, tuple(raw_files(raw_dir)), digest=digest, reuse=kept)]
     profiles = warehouse.profiles()
+    if kept:
+        return [Share(table.name, p.policy_id, (), digest=digest, reuse=True) for p in profiles]
     own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
     shared_sources = list_sources(shared)
     staged_shared = warehouse.staged_dir(table.name, SHARED)
@@ -99,6 +108,7 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
             takes_orphans=i == 0,
             regions=p.regions,
             listed=listing(warehouse, shared_sources) if i == 0 else (),
+            digest=digest,
         )
         for i, p in enumerate(profiles)
     ]
@@ -120,7 +130,10 @@ def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
 
 def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict]) -> dict:
     """The provinces' counts summed into the table's, as one step would have reported them; the
-    table's validation record merged (``warehouse/validation/<table>.json``)."""
+    table's validation record merged (``warehouse/validation/<table>.json``); a table kept whole
+    (every province unchanged) reports what it recorded."""
+    if all(p.get("kept") for p in parts):
+        return {**reuse.recorded_counts(warehouse, table.name), "kept": True}
     counts = {key: sum(p[key] for p in parts) for key in ("accepted", "quarantined", "exact_duplicates")}
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse.quarantine_path(table.name, "*"))
     validations = [p["validation"] for p in parts]
@@ -136,4 +149,6 @@ def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict])
             merged = counts["warnings"].setdefault(name, {"count": 0, "examples": []})
             merged["count"] += w["count"]
             merged["examples"] = (merged["examples"] + w["examples"])[:10]
-    return table_summary(con, warehouse, table, counts)
+    counts = table_summary(con, warehouse, table, counts)
+    reuse.save(warehouse, table.name, None, parts[0]["digest"], counts)
+    return counts

@@ -1,0 +1,71 @@
+"""Ingest keeps what is still valid: a table whose raw files (each by path, size and SHA-256), rules,
+profiles and settings are those of its last ingest (and, for a table that references units, whose
+units are) is not read again; its clean, quarantine and duplicates files stay, and the step reports
+the counts it recorded. ``deferral run --full`` ingests every table again.
+入库复用：原始文件、规则与配置均未变化的表不再重读。
+
+The record is ``warehouse/ingest/<table>.json`` (a table ingested by province: one per province
+too, ``warehouse/ingest/<table>/<policy_id>.json``): the digest and the step's counts.
+"""
+
+import json
+from pathlib import Path
+
+from assets.contracts import RawTable
+from assets.ingest.sources import raw_files, relative_name
+from assets.resources import Warehouse
+from assets.versions import code_digest, digest_of, file_sha256, profiles_digest
+
+
+def _record(warehouse: Warehouse, table: str, province: str | None = None) -> Path:
+    folder = warehouse.root / "warehouse" / "ingest"
+    return folder / table / f"{province}.json" if province else folder / f"{table}.json"
+
+
+def table_digest(warehouse: Warehouse, table: RawTable) -> str:
+    """What a table's ingest result depends on."""
+    settings = warehouse.settings
+    parts = [
+        code_digest(),
+        profiles_digest(warehouse.profiles()),
+        f"gx {settings.gx_sample_rows} {settings.gx_batch_rows} {settings.gx_data_docs} {warehouse.full_validation}",
+    ]
+    parts += [
+        f"{relative_name(p, warehouse.root)} {p.stat().st_size} {file_sha256(p)}"
+        for p in raw_files(warehouse.raw_dir(table.name))
+    ]
+    if table.references_unit:
+        parts.append(f"units {recorded_digest(warehouse, 'units')}")
+    return digest_of(parts)
+
+
+def recorded_digest(warehouse: Warehouse, table: str) -> str | None:
+    path = _record(warehouse, table)
+    return json.loads(path.read_text(encoding="utf-8"))["digest"] if path.exists() else None
+
+
+def unchanged(warehouse: Warehouse, table: RawTable, digest: str) -> bool:
+    """Whether the table's last ingest had these inputs and its outputs are all still there."""
+    return (
+        not warehouse.recompute_all
+        and recorded_digest(warehouse, table.name) == digest
+        and warehouse.has_clean(table.name)
+        and warehouse.validation_path(table.name).exists()
+    )
+
+
+def save(warehouse: Warehouse, table: str, province: str | None, digest: str, counts: dict) -> None:
+    path = _record(warehouse, table, province)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"digest": digest, "counts": counts}, ensure_ascii=False, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def forget(warehouse: Warehouse, table: str) -> None:
+    """Before a table is ingested again: its record goes first, so a step that dies midway is redone."""
+    _record(warehouse, table).unlink(missing_ok=True)
+
+
+def recorded_counts(warehouse: Warehouse, table: str, province: str | None = None) -> dict:
+    return json.loads(_record(warehouse, table, province).read_text(encoding="utf-8"))["counts"]
