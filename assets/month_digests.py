@@ -14,15 +14,20 @@ Outputs are functions of these inputs (the SQL reads nothing else: assets/monthl
 digests mean equal bytes; ``deferral run --full`` recomputes regardless.
 """
 
+import json
 from pathlib import Path
 
 import duckdb
 
-from assets.contracts import RawTable
+from assets.contracts import RAW_TABLES, RawTable
+from assets.monthly_sql import clean_source
+from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
-from assets.storage import ident
+from assets.storage import ident, q
+from assets.versions import profiles_digest
 
 BEFORE_ANY_MONTH = "0000-00"
+_known: dict[tuple, dict[str, str]] = {}
 
 
 def _month(table: RawTable, column: str) -> str:
@@ -61,10 +66,47 @@ def known_by_month(con: duckdb.DuckDBPyConnection, table: RawTable, relation: st
     return out
 
 
-def digest_path(warehouse: Warehouse, name: str, month: str, province: str) -> Path:
+def clean_digests(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: list[str], province: str, months: list[str]
+) -> dict[str, dict[str, str]]:
+    """:func:`known_by_month` of each clean table's rows of ``province`` (as the report months read
+    them, assets/province_scope.py), remembered in this process while the files it read stay the same
+    (every report-month step of an in-process run reads the same contributions)."""
+    units = warehouse.clean_path("units")
+    out, scoped = {}, False
+    for table in tables:
+        source = clean_source(warehouse, table, province)
+        files = sorted(source.parent.glob(source.name))
+        key = (
+            table,
+            province,
+            tuple(months),
+            str(warehouse.root),
+            profiles_digest(warehouse.profiles()),
+            *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in [*files, units]),
+        )
+        if key not in _known:
+            if not scoped:
+                create_scope(con, warehouse.profiles(), q(units), province)
+                scoped = True
+            relation = f"({scoped_sql(f'read_parquet({q(source)})', list(RAW_TABLES[table].columns))})"
+            _known[key] = known_by_month(con, RAW_TABLES[table], relation, months)
+        out[table] = _known[key]
+    return out
+
+
+def record_path(warehouse: Warehouse, name: str, month: str, province: str) -> Path:
+    """``<name>/<month>/<province>.digest``: the partition's digest and what the UI shows of it."""
     return warehouse.policy_path(name, month, province).with_suffix(".digest")
 
 
-def stored(warehouse: Warehouse, name: str, month: str, province: str) -> str | None:
-    path = digest_path(warehouse, name, month, province)
-    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+def recorded(warehouse: Warehouse, name: str, month: str, province: str) -> dict:
+    path = record_path(warehouse, name, month, province)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def record(warehouse: Warehouse, name: str, month: str, province: str, entry: dict) -> None:
+    path = record_path(warehouse, name, month, province)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)

@@ -29,6 +29,7 @@ from assets.monthly_sql import (
 )
 from assets.partitions import province_month_key, province_months, split_key
 from assets.resources import Warehouse
+from assets.storage import q, scalar
 from assets.versions import code_digest, digest_of, profiles_digest
 
 
@@ -55,7 +56,8 @@ def monthly_sql_asset(
     """A report-month-partitioned asset computed by ``<sql_dir>/<name>.sql`` from ``spec.inputs``."""
     inputs, count_by, extra_outputs = spec.inputs, spec.count_by, spec.extra_outputs
     sources = clean_sources(inputs)
-    upstream_months = [i for i in inputs if i not in RAW_TABLES and i not in static and i not in SUMMARY_INPUTS]
+    # inputs written per report month by earlier assets (policy_regions counts through the profiles' digest)
+    earlier = [i for i in inputs if i not in RAW_TABLES and i not in static and i not in SUMMARY_INPUTS]
 
     @dg.asset(
         name=name,
@@ -74,37 +76,36 @@ def monthly_sql_asset(
         computed, reused = [], []
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):
-                prepare(con, warehouse, inputs, province, static)
-                known = {t: digests.known_by_month(con, RAW_TABLES[t], f"clean.{t}", months) for t in sources}
-                for month in [m for p, m in keys if p == province]:
-                    path = warehouse.policy_path(name, month, province)
+                own = [m for p, m in keys if p == province]
+                known = digests.clean_digests(con, warehouse, sources, province, months)
+                prepared = False
+                for month in own:
                     parts = [*fixed, *(f"{t}={known[t][month]}" for t in sources)]
                     parts += [
-                        f"{i}={digests.stored(warehouse, upstream.get(i, i), month, province)}" for i in upstream_months
+                        f"{i}={digests.recorded(warehouse, upstream.get(i, i), month, province).get('digest')}"
+                        for i in earlier
                     ]
                     digest = digest_of(parts)
+                    path = warehouse.policy_path(name, month, province)
                     outputs = [path, *(warehouse.policy_path(t, month, province) for t in extra_outputs.values())]
-                    unchanged = (
-                        not warehouse.recompute_all
-                        and digests.stored(warehouse, name, month, province) == digest
-                        and all(p.exists() for p in outputs)
-                    )
-                    started = time.monotonic()
-                    if unchanged:
-                        reused.append(province_month_key(province, month))
-                    else:
-                        # the old digest goes first: a step that dies midway leaves the month to compute again
-                        digests.digest_path(warehouse, name, month, province).unlink(missing_ok=True)
+                    entry = digests.recorded(warehouse, name, month, province)
+                    key = province_month_key(province, month)
+                    if warehouse.recompute_all or entry.get("digest") != digest or not all(p.exists() for p in outputs):
+                        if not prepared:
+                            prepare(con, warehouse, inputs, province, static)
+                            prepared = True
+                        # the old record goes first: a step that dies midway leaves the month to compute again
+                        digests.record_path(warehouse, name, month, province).unlink(missing_ok=True)
+                        started = time.monotonic()
                         rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
-                        digests.digest_path(warehouse, name, month, province).write_text(digest, encoding="utf-8")
-                        computed.append(province_month_key(province, month))
-                        context.log.info(
-                            f"{name} {province} as of {month}: {rows:,} rows in {time.monotonic() - started:.1f} s"
-                        )
-                    context.add_asset_metadata(
-                        _partition_metadata(con, path, digest, not unchanged, count_by),
-                        partition_key=province_month_key(province, month),
-                    )
+                        seconds = time.monotonic() - started
+                        context.log.info(f"{name} {province} as of {month}: {rows:,} rows in {seconds:.1f} s")
+                        entry = {"digest": digest, **_shown(con, path, count_by)}
+                        digests.record(warehouse, name, month, province, entry)
+                        computed.append(key)
+                    else:
+                        reused.append(key)
+                    context.add_asset_metadata(_metadata(entry, path, key in computed, count_by), partition_key=key)
         if reused:
             context.log.info(f"{name}: {len(reused)} of {len(keys)} province months unchanged since written, kept")
         return dg.MaterializeResult(
@@ -118,17 +119,24 @@ def monthly_sql_asset(
     return _asset
 
 
-def _partition_metadata(con, path: Path, digest: str, computed: bool, count_by: str | None) -> dict:
-    """What the UI shows on one partition: its own rows, path, preview and provenance."""
-    from assets.storage import scalar
+def _shown(con, path: Path, count_by: str | None) -> dict:
+    """What the UI shows of one partition, recorded with its digest (a kept partition shows it again)."""
+    return {
+        "rows": scalar(con, f"SELECT count(*) FROM read_parquet({q(path)})"),
+        "preview": preview(con, path).value,
+        "rows_by": counts_by(con, path, count_by) if count_by else None,
+    }
 
+
+def _metadata(entry: dict, path: Path, computed: bool, count_by: str | None) -> dict:
+    """One partition's metadata: its own rows, path, preview and provenance."""
     metadata = {
-        "dagster/row_count": dg.MetadataValue.int(scalar(con, f"SELECT count(*) FROM read_parquet('{path}')")),
+        "dagster/row_count": dg.MetadataValue.int(entry["rows"]),
         "path": dg.MetadataValue.path(str(path)),
         "computed_this_run": computed,
-        "input_digest": digest[:16],
-        "preview": preview(con, path),
+        "input_digest": entry["digest"][:16],
+        "preview": dg.MetadataValue.md(entry["preview"]),
     }
     if count_by:
-        metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(counts_by(con, path, count_by))
+        metadata[f"rows_by_{count_by}"] = dg.MetadataValue.json(entry["rows_by"])
     return metadata

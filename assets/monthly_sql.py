@@ -60,7 +60,7 @@ def deps_of(inputs: list[str], static: StaticInputs, upstream: dict[str, str]) -
     return sorted(keys, key=lambda k: k.to_user_string())
 
 
-def _clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
+def clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
     """The accepted rows a province's month reads: for a table ingested by province the province's
     file (every province's when ingest has not written one for it: a profile added since)."""
     own = warehouse.clean_path(table, province)
@@ -77,13 +77,10 @@ def prepare(
     con.execute("CREATE SCHEMA IF NOT EXISTS clean")
     create_scope(con, warehouse.profiles(), q(warehouse.clean_path("units")), province)
     set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
-    # the clean tables the summaries are computed from: only their province's rows (clean.<name>), which
-    # the month digests read (assets/month_digests.py); the SQL reads the summaries, not these
-    behind = [t for i in inputs for t in SUMMARY_INPUTS.get(i, []) if t not in inputs]
-    for name in [*inputs, *dict.fromkeys(behind)]:
+    for name in inputs:
         if name in RAW_TABLES:
             # a table ingested by province: the province's own file (the scope filter below keeps it exact)
-            source = f"read_parquet({q(_clean_source(warehouse, name, province))})"
+            source = f"read_parquet({q(clean_source(warehouse, name, province))})"
             scoped = scoped_sql(source, list(RAW_TABLES[name].columns))
             if not RAW_TABLES[name].by_province:
                 # the province's rows cut once per step, not once per report month (tax payments: 10 million
@@ -92,8 +89,7 @@ def prepare(
                 con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped}")
                 scoped = f"SELECT * FROM province_{name}"
             con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped}")
-            if name in inputs:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in static:
             static[name](con)
         elif not _is_monthly(warehouse, name):  # a table that serves every month (the per-unit summaries)

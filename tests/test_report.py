@@ -193,10 +193,10 @@ def test_rerun_writes_the_same_bytes_and_chart_falls_back(world, tmp_path, monke
     root, _ = world
     import duckdb
 
-    warehouse = warehouse_resource(str(root))
+    warehouse = warehouse_resource(str(root)).model_copy(update={"recompute_all": True})  # written, never kept
     published = (root / "published").resolve()
     with duckdb.connect() as con:
-        first = write_report(con, warehouse, published, tmp_path / "a", "2022-12")
+        first, _ = write_report(con, warehouse, published, tmp_path / "a", "2022-12")
         write_report(con, warehouse, published, tmp_path / "b", "2022-12")
     for path in first:
         twin = tmp_path / "b" / path.relative_to(tmp_path / "a")

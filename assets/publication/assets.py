@@ -139,7 +139,7 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
     staging.mkdir(parents=True)
     try:
         rows = {table: _write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
-        write_report(con, warehouse, staging, staging / "report", month)
+        _, report_inputs = write_report(con, warehouse, staging, staging / "report", month)
         (staging / MANIFEST).write_text(
             json.dumps(
                 {
@@ -148,6 +148,9 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
                     "rows": rows,
                     "pii_key": warehouse.settings.pii_key_kind,
                     "policy_profiles": profile_identities(warehouse),
+                    # what each month's workbook was made from: the next publication keeps a month whose
+                    # inputs are unchanged (assets/publication/report.py)
+                    "report_inputs": report_inputs,
                 },
                 indent=1,
             ),

@@ -13,6 +13,7 @@ Statistics are a few hundred rows a month, so Python and openpyxl are fine here.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,6 +26,7 @@ from assets.profiles import PolicyProfile, RegionNames, region_names
 from assets.publication.chart import write_chart
 from assets.publication.checks import published_relation
 from assets.publication.notices import write_notices
+from assets.publication.report_reuse import kept, report_inputs
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -224,33 +226,45 @@ def _write_province_month(
     return path
 
 
-def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> list[Path]:
+def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> tuple[list[Path], dict]:
     """Every province's workbooks and charts of every report month through ``month``, from the
-    publication's statistics under ``tables`` and each month's discrepancies, into ``target``."""
+    publication's statistics under ``tables`` and each month's discrepancies, into ``target``; a
+    month whose inputs are those of the current publication's is taken from it. Returns the files
+    and each month's input digest (``<province_code>/<month>`` -> digest)."""
     stats_rel = con.sql(published_relation(tables / "monthly_statistics"))
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
     for statement in sql_statements(MACROS):
         con.execute(statement)
-    jobs, written = [], []
+    previous = warehouse.root / "published" / "report"
+    manifest = previous.parent / "PUBLICATION.json"
+    before = json.loads(manifest.read_text(encoding="utf-8")).get("report_inputs", {}) if manifest.exists() else {}
+    jobs, written, inputs = [], [], {}
     for profile in warehouse.profiles():
         names = region_names(profile)
         own = [r for r in stats if r["region_code"] in profile.regions or r["region_code"] == profile.province_code]
-        jobs += [
-            (
-                warehouse.policy_path("reconciliation_discrepancies", m),
-                warehouse.policy_path("deferral_decisions", m),
-                target,
-                profile,
-                names,
-                m,
-                own,
+        for m in sorted({r["report_month"] for r in own}):
+            key = f"{profile.province_code}/{m}"
+            inputs[key] = report_inputs(warehouse, profile, names, m)
+            if inputs[key] is not None and before.get(key) == inputs[key] and (previous / key).is_dir():
+                written += kept(previous, target, key)
+                continue
+            jobs.append(
+                (
+                    warehouse.policy_path("reconciliation_discrepancies", m),
+                    warehouse.policy_path("deferral_decisions", m),
+                    target,
+                    profile,
+                    names,
+                    m,
+                    own,
+                )
             )
-            for m in sorted({r["report_month"] for r in own})
-        ]
     # openpyxl and matplotlib hold the GIL: the workbooks are written by DEFERRAL_DUCKDB_THREADS processes
     # (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one after the
     # other where this process may not have children (a Celery worker's pool process is daemonic)
-    processes = 1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, len(jobs))
+    processes = (
+        1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, max(len(jobs), 1))
+    )
     if processes > 1:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             written += pool.map(write_province_month, jobs)
@@ -259,4 +273,4 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
     # the lists collection staff act on: the publication's month (each earlier publication kept its own)
     for profile in warehouse.profiles():
         written += write_notices(con, warehouse, target, profile, region_names(profile), month)
-    return written
+    return written, {k: v for k, v in inputs.items() if v is not None}
