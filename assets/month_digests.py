@@ -24,7 +24,7 @@ from assets.monthly_sql import clean_source
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import ident, q
-from assets.versions import profiles_digest
+from assets.versions import code_digest, digest_of, profiles_digest
 
 BEFORE_ANY_MONTH = "0000-00"
 _known: dict[tuple, dict[str, str]] = {}
@@ -34,16 +34,13 @@ def _month(table: RawTable, column: str) -> str:
     return f"strftime({ident(column)}, '%Y-%m')" if table.column_type(column) == "DATE" else ident(column)
 
 
-def known_by_month(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str, months: list[str]) -> dict[str, str]:
-    """For each report month, a digest of ``relation``'s rows (a table of ``table``'s columns) as known
-    on its last day: rows counted and their hashes summed from the month each became known, a
-    row's later fact (a deregistration) counted from the month it became known."""
+def _events(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str) -> list[tuple]:
+    """(month, rows, hash sum) that ``relation``'s rows (a table of ``table``'s columns) add to what is
+    known from that month on: each row from the month it became known (``known_from``), a row's later
+    fact (a deregistration) from the month it became known."""
     columns = list(table.columns)
-    known = (
-        f"coalesce({_month(table, table.known_from)}, '{BEFORE_ANY_MONTH}')"
-        if table.known_from
-        else f"'{BEFORE_ANY_MONTH}'"
-    )
+    start = f"'{BEFORE_ANY_MONTH}'"
+    known = f"coalesce({_month(table, table.known_from)}, {start})" if table.known_from else start
     later = table.later_facts[0] if table.later_facts else None
     if len(table.later_facts) > 1:
         raise ValueError(f"{table.name}: one later fact per table is supported")
@@ -51,17 +48,19 @@ def known_by_month(con: duckdb.DuckDBPyConnection, table: RawTable, relation: st
     shown = ", ".join(ident(c) for c in columns)
     events = "SELECT k AS m, count(*) AS n, sum(h0) AS s FROM r GROUP BY k"
     if later:
-        events += (
-            " UNION ALL SELECT greatest(k, l) AS m, 0 AS n, sum(h1 - h0) AS s FROM r WHERE l IS NOT NULL GROUP BY ALL"
-        )
-    rows = con.execute(f"""
+        events += " UNION ALL SELECT greatest(k, l), 0, sum(h1 - h0) FROM r WHERE l IS NOT NULL GROUP BY ALL"
+    return con.execute(f"""
         WITH r AS (SELECT {known} AS k, {_month(table, later) if later else "NULL"} AS l,
                           hash({hidden})::HUGEINT AS h0, hash({shown})::HUGEINT AS h1 FROM {relation})
         SELECT m, sum(n)::BIGINT, sum(s)::HUGEINT FROM ({events}) GROUP BY m ORDER BY m""").fetchall()
+
+
+def _cumulative(events: list[tuple], months: list[str]) -> dict[str, str]:
+    """For each of ``months`` (ascending), the rows and hash sum known on its last day."""
     out, n, s, i = {}, 0, 0, 0
     for month in months:
-        while i < len(rows) and rows[i][0] <= month:
-            n, s, i = n + rows[i][1], s + rows[i][2], i + 1
+        while i < len(events) and events[i][0] <= month:
+            n, s, i = n + events[i][1], s + events[i][2], i + 1
         out[month] = f"{n}:{s}"
     return out
 
@@ -69,9 +68,10 @@ def known_by_month(con: duckdb.DuckDBPyConnection, table: RawTable, relation: st
 def clean_digests(
     con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: list[str], province: str, months: list[str]
 ) -> dict[str, dict[str, str]]:
-    """:func:`known_by_month` of each clean table's rows of ``province`` (as the report months read
-    them, assets/province_scope.py), remembered in this process while the files it read stay the same
-    (every report-month step of an in-process run reads the same contributions)."""
+    """For each clean table and report month, a digest of the table's rows of ``province`` (as the
+    report months read them, assets/province_scope.py) known on the month's last day. The rows are
+    hashed once in this process while the files they come from stay the same (every report-month
+    step of an in-process run reads the same contributions)."""
     units = warehouse.clean_path("units")
     out, scoped = {}, False
     for table in tables:
@@ -80,8 +80,6 @@ def clean_digests(
         key = (
             table,
             province,
-            tuple(months),
-            str(warehouse.root),
             profiles_digest(warehouse.profiles()),
             *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in [*files, units]),
         )
@@ -90,9 +88,44 @@ def clean_digests(
                 create_scope(con, warehouse.profiles(), q(units), province)
                 scoped = True
             relation = f"({scoped_sql(f'read_parquet({q(source)})', list(RAW_TABLES[table].columns))})"
-            _known[key] = known_by_month(con, RAW_TABLES[table], relation, months)
-        out[table] = _known[key]
+            _known[key] = _events(con, RAW_TABLES[table], relation)
+        out[table] = _cumulative(_known[key], sorted(months))
     return out
+
+
+def inputs_by_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, months: list[str]) -> dict[str, str]:
+    """For each report month, one digest of everything a report month can read: the code, the
+    profiles and every clean table of every province as known on its last day."""
+    fixed = [code_digest(), profiles_digest(warehouse.profiles())]
+    known = {
+        p.policy_id: clean_digests(con, warehouse, list(RAW_TABLES), p.policy_id, months) for p in warehouse.profiles()
+    }
+    return {
+        m: digest_of([*fixed, *(f"{p} {t} {d[m]}" for p, by in sorted(known.items()) for t, d in by.items())])
+        for m in months
+    }
+
+
+def first_changed_month(warehouse: Warehouse, months: list[str]) -> tuple[str | None, dict[str, str]]:
+    """The first of ``months`` whose inputs (:func:`inputs_by_month`) differ from those of the last
+    report-month run recorded in ``warehouse/monthly_inputs.json`` (None: none differs), and the
+    current digests to record when this run succeeds. Months before it need no run at all."""
+    path = warehouse.root / "warehouse" / "monthly_inputs.json"
+    try:
+        before = {} if warehouse.recompute_all else json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    with warehouse.connect() as con:
+        now = inputs_by_month(con, warehouse, months)
+    return next((m for m in months if before.get(m) != now[m]), None), now
+
+
+def record_inputs(warehouse: Warehouse, now: dict[str, str]) -> None:
+    """After a successful report-month run: what its months were computed from."""
+    path = warehouse.root / "warehouse" / "monthly_inputs.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(now, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
 
 
 def record_path(warehouse: Warehouse, name: str, month: str, province: str) -> Path:
@@ -102,7 +135,10 @@ def record_path(warehouse: Warehouse, name: str, month: str, province: str) -> P
 
 def recorded(warehouse: Warehouse, name: str, month: str, province: str) -> dict:
     path = record_path(warehouse, name, month, province)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or unreadable: the month is computed
+        return {}
 
 
 def record(warehouse: Warehouse, name: str, month: str, province: str, entry: dict) -> None:

@@ -105,7 +105,7 @@ def monthly_sql_asset(
                         computed.append(key)
                     else:
                         reused.append(key)
-                    context.add_asset_metadata(_metadata(entry, path, key in computed, count_by), partition_key=key)
+                    _partition_metadata(context, key, _metadata(entry, path, key in computed, count_by))
         if reused:
             context.log.info(f"{name}: {len(reused)} of {len(keys)} province months unchanged since written, kept")
         return dg.MaterializeResult(
@@ -117,6 +117,22 @@ def monthly_sql_asset(
         )
 
     return _asset
+
+
+def _partition_metadata(context: dg.AssetExecutionContext, key: str, metadata: dict) -> None:
+    """``context.add_asset_metadata(metadata, partition_key=key)`` for a partition of this step. The
+    public call checks the key against every key of the step's range, listing the dynamic partitions
+    from the instance each time (a fifth of an unchanged run's time for 26 partitions of 13 assets);
+    ``key`` comes from ``context.partition_keys``, so the step context's accumulator takes it directly
+    (Dagster 1.13 internals, pinned; docs/architecture.md)."""
+    step = context.get_step_execution_context()
+    accumulator = getattr(step, "_metadata_accumulator", None)
+    if accumulator is None or not hasattr(accumulator, "with_additional_asset_metadata"):
+        context.add_asset_metadata(metadata, partition_key=key)
+        return
+    step._metadata_accumulator = accumulator.with_additional_asset_metadata(  # noqa: SLF001
+        asset_key=context.asset_key, partition_key=key, metadata=metadata
+    )
 
 
 def _shown(con, path: Path, count_by: str | None) -> dict:

@@ -8,6 +8,7 @@ month's Parquet of an upstream policy asset). Reading anything else fails with D
 "table does not exist", so the graph cannot drift from what the SQL reads.
 """
 
+import json
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,7 @@ from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
+from assets.versions import code_digest, digest_of
 
 CORE_DIR = Path(__file__).parent
 # An input that is policy data shipped with the code, not an asset: its name -> what creates its table
@@ -187,6 +189,18 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.policy_path(name)
+        # computed from the clean tables as ingested: unchanged while their ingests are
+        ingested = [warehouse.ingest_digest(t) for t in spec.inputs]
+        digest = digest_of([code_digest(), *(f"{t} {d}" for t, d in zip(spec.inputs, ingested))])
+        record = path.with_suffix(".digest")
+        try:
+            entry = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entry = {}
+        if not warehouse.recompute_all and None not in ingested and entry.get("digest") == digest and path.exists():
+            context.log.info(f"{name}: its clean inputs are unchanged since it was computed: kept")
+            return dg.MaterializeResult(metadata=_summary_metadata(entry, path, computed=False))
+        record.unlink(missing_ok=True)
         with warehouse.connect() as con:
             for table in spec.inputs:
                 con.execute(
@@ -194,12 +208,17 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
                 )
             register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
             rows = run_sql_file(con, sql_dir / f"{name}.sql", path)
-            return dg.MaterializeResult(
-                metadata={
-                    "dagster/row_count": dg.MetadataValue.int(rows),
-                    "path": dg.MetadataValue.path(str(path)),
-                    "preview": preview(con, path),
-                }
-            )
+            entry = {"digest": digest, "rows": rows, "preview": preview(con, path).value}
+        record.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+        return dg.MaterializeResult(metadata=_summary_metadata(entry, path, computed=True))
 
     return _asset
+
+
+def _summary_metadata(entry: dict, path: Path, computed: bool) -> dict:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(entry["rows"]),
+        "path": dg.MetadataValue.path(str(path)),
+        "computed_this_run": computed,
+        "preview": dg.MetadataValue.md(entry["preview"]),
+    }

@@ -29,6 +29,11 @@ def next_month(month: str) -> str:
     return f"{y + m // 12}-{m % 12 + 1:02d}"
 
 
+def prior(month: str) -> str:
+    y, m = _parts(month)
+    return f"{y - (m == 1)}-{(m - 2) % 12 + 1:02d}"
+
+
 def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` through ``last``, in order (empty when ``last`` is earlier)."""
     months, month = [], first

@@ -16,6 +16,7 @@ database that spills to ``<data-dir>/warehouse/_spill``; no DuckDB file is share
 steps, so steps can run in parallel processes or on other machines.
 """
 
+import json
 import multiprocessing
 import os
 from contextlib import closing, contextmanager
@@ -125,6 +126,19 @@ class Warehouse(dg.ConfigurableResource):
     def quarantine_path(self, table: str, province: Optional[str] = None) -> Path:
         """The quarantine file one ingest step writes: ``quarantine.parquet``, or the province's."""
         return self.quarantine_dir(table) / f"{province or 'quarantine'}.parquet"
+
+    def ingest_record_path(self, table: str, province: Optional[str] = None) -> Path:
+        """``warehouse/ingest/<table>.json``: what a table's last ingest read and reported
+        (assets/ingest/reuse.py); a table ingested by province also has one per province."""
+        folder = self.root / "warehouse" / "ingest"
+        return folder / table / f"{province}.json" if province else folder / f"{table}.json"
+
+    def ingest_digest(self, table: str) -> Optional[str]:
+        """The digest of a table's last ingest (None before the first)."""
+        try:
+            return json.loads(self.ingest_record_path(table).read_text(encoding="utf-8"))["digest"]
+        except (OSError, ValueError, KeyError):
+            return None
 
     def validation_path(self, table: str, province: Optional[str] = None) -> Path:
         """``warehouse/validation/<table>.json``: GX's and the SQL rules' verdicts on a table (for a table

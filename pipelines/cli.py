@@ -168,7 +168,11 @@ def _run(
 ) -> bool:
     import dagster as dg
 
-    from assets.partitions import provinces
+    from assets.month_digests import first_changed_month, record_inputs
+    from assets.months import prior
+    from assets.partitions import months_through, province_month_key, provinces
+    from assets.resources import Warehouse
+    from assets.settings import current_settings
     from pipelines.definitions import ingest_job_def, monthly_job_def
     from pipelines.executors import celery_run_config
     from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, range_tags
@@ -223,6 +227,24 @@ def _run(
                     instance, run_config, {**tags, "deferral/as_of": month}, first_month, month, run_ids
                 )
             else:
+                # months before the first whose inputs changed since the last run are not run at all
+                # (their partitions keep their materializations); the range always holds the as-of month
+                warehouse = Warehouse(
+                    data_dir=str(data_dir),
+                    recompute_all=full,
+                    full_validation=full_validation,
+                    settings=current_settings(),
+                )
+                changed, inputs_now = first_changed_month(warehouse, months_through(month))
+                # a month this Dagster instance never recorded (a new DAGSTER_HOME on an existing data dir) is run
+                recorded = instance.get_materialized_partitions(dg.AssetKey("monthly_statistics"))
+                ids = instance.get_dynamic_partitions(provinces.name)
+                unseen = [
+                    m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)
+                ]
+                first = min(changed or month, *unseen, month)
+                if first > first_month:
+                    typer.echo(f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept")
                 monthly = dg.execute_job(
                     dg.reconstructable(monthly_job_def),
                     instance=instance,
@@ -230,10 +252,12 @@ def _run(
                     tags={
                         **tags,
                         "deferral/as_of": month,
-                        **range_tags(first_month, month, instance.get_dynamic_partitions(provinces.name)),
+                        **range_tags(first, month, instance.get_dynamic_partitions(provinces.name)),
                     },
                 )
                 run_ids.append(monthly.run_id)
+                if monthly.success:
+                    record_inputs(warehouse, inputs_now)
         print_summary(instance, run_ids, data_dir)
     if problem:
         typer.echo(f"deferral: {problem}", err=True)

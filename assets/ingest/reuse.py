@@ -9,17 +9,11 @@ too, ``warehouse/ingest/<table>/<policy_id>.json``): the digest and the step's c
 """
 
 import json
-from pathlib import Path
 
 from assets.contracts import RawTable
 from assets.ingest.sources import raw_files, relative_name
 from assets.resources import Warehouse
 from assets.versions import code_digest, digest_of, file_sha256, profiles_digest
-
-
-def _record(warehouse: Warehouse, table: str, province: str | None = None) -> Path:
-    folder = warehouse.root / "warehouse" / "ingest"
-    return folder / table / f"{province}.json" if province else folder / f"{table}.json"
 
 
 def table_digest(warehouse: Warehouse, table: RawTable) -> str:
@@ -35,27 +29,22 @@ def table_digest(warehouse: Warehouse, table: RawTable) -> str:
         for p in raw_files(warehouse.raw_dir(table.name))
     ]
     if table.references_unit:
-        parts.append(f"units {recorded_digest(warehouse, 'units')}")
+        parts.append(f"units {warehouse.ingest_digest('units')}")
     return digest_of(parts)
-
-
-def recorded_digest(warehouse: Warehouse, table: str) -> str | None:
-    path = _record(warehouse, table)
-    return json.loads(path.read_text(encoding="utf-8"))["digest"] if path.exists() else None
 
 
 def unchanged(warehouse: Warehouse, table: RawTable, digest: str) -> bool:
     """Whether the table's last ingest had these inputs and its outputs are all still there."""
     return (
         not warehouse.recompute_all
-        and recorded_digest(warehouse, table.name) == digest
+        and warehouse.ingest_digest(table.name) == digest
         and warehouse.has_clean(table.name)
         and warehouse.validation_path(table.name).exists()
     )
 
 
 def save(warehouse: Warehouse, table: str, province: str | None, digest: str, counts: dict) -> None:
-    path = _record(warehouse, table, province)
+    path = warehouse.ingest_record_path(table, province)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"digest": digest, "counts": counts}, ensure_ascii=False, default=str), encoding="utf-8")
@@ -64,8 +53,8 @@ def save(warehouse: Warehouse, table: str, province: str | None, digest: str, co
 
 def forget(warehouse: Warehouse, table: str) -> None:
     """Before a table is ingested again: its record goes first, so a step that dies midway is redone."""
-    _record(warehouse, table).unlink(missing_ok=True)
+    warehouse.ingest_record_path(table).unlink(missing_ok=True)
 
 
 def recorded_counts(warehouse: Warehouse, table: str, province: str | None = None) -> dict:
-    return json.loads(_record(warehouse, table, province).read_text(encoding="utf-8"))["counts"]
+    return json.loads(warehouse.ingest_record_path(table, province).read_text(encoding="utf-8"))["counts"]
