@@ -18,11 +18,10 @@ import logging
 import os
 from pathlib import Path
 
-import great_expectations as gx  # noqa: E402
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from assets.contracts import RawTable, load_suite  # noqa: E402
-from assets.storage import ident, q  # noqa: E402
+from assets.contracts import RawTable, load_suite
+from assets.storage import ident, q
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Counts without examples: Data Docs and check metadata must never show a raw (person) value.
@@ -30,8 +29,16 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "inc
 ROW_IDS = ["source_file", "source_line"]
 
 
+def _gx():
+    """Great Expectations, imported when a table is judged (a run that keeps every table never needs it:
+    its import is a few seconds)."""
+    import great_expectations
+
+    return great_expectations
+
+
 def _context(docs_dir: Path | None = None):
-    context = gx.get_context(mode="ephemeral")
+    context = _gx().get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     if docs_dir is not None:
         context.add_data_docs_site(
@@ -46,13 +53,13 @@ def _context(docs_dir: Path | None = None):
 
 
 def _validation(context, name: str, expectations: list[dict], meta: dict | None = None):
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations, meta=meta or {}))
+    suite = context.suites.add(_gx().ExpectationSuite(name=name, expectations=expectations, meta=meta or {}))
     batch = (
         context.data_sources.add_pandas(f"{name}_rows")
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("rows")
     )
-    return context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
+    return context.validation_definitions.add(_gx().ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
 
 
 def _batches(con, table: RawTable, relation: str, batch_rows: int):
