@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -23,20 +24,36 @@ def generate(
     scale: Annotated[str, typer.Option(help="tiny | city | city4 (four provinces) | province")] = "tiny",
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing raw/ (its files are deleted).")] = False,
+    through: Annotated[
+        Optional[str],
+        typer.Option(
+            help="YYYY-MM: write the data as monthly exports up to this month; a later --through on the same "
+            "data dir (same scale and seed) adds the new months' files and changes none."
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic raw tables for both policy profiles, and a manifest of what was planted."""
     from pipelines.synthetic.generate import generate as run_generate
+    from pipelines.synthetic.monthly_exports import may_add_months
 
+    if through is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", through):
+        raise typer.BadParameter("--through must be YYYY-MM")
     raw = data_dir / "raw"
-    if raw.exists() and any(raw.iterdir()) and not force:
+    adding = through is not None and may_add_months(raw, scale, seed)
+    if raw.exists() and any(raw.iterdir()) and not force and not adding:
         fail(
             f"{raw} already holds files (a real export?); nothing was changed. Choose another --data-dir, or pass "
             "--force to delete it and generate anew."
         )
     try:
-        manifest = run_generate(data_dir, scale, seed)
+        if force and raw.exists():
+            shutil.rmtree(raw)
+        manifest = run_generate(data_dir, scale, seed, through=through)
     except ValueError as problem:  # an unknown scale, or profiles that do not cover the scale's regions
         fail(str(problem))
+    if "tables" not in manifest:
+        typer.echo(f"wrote the monthly exports through {through} to {raw} (the last month brings raw/manifest.json)")
+        return
     rows = sum(t["rows"] for t in manifest["tables"].values())
     typer.echo(f"wrote {rows:,} rows in 9 tables to {raw} (manifest: raw/manifest.json)")
 

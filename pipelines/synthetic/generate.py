@@ -18,6 +18,8 @@ import duckdb
 
 from assets.settings import current_settings, profiles_in_use
 from assets.storage import q, sql_statements
+from pipelines.synthetic import monthly_exports
+from pipelines.synthetic.manifest import planted_summary
 from pipelines.synthetic.plans import plant_bad_rows
 from pipelines.synthetic.plant import Planter
 from pipelines.synthetic.scales import (
@@ -98,14 +100,58 @@ def _transcode(path: Path, encoding: str, bom: bool = False) -> None:
     tmp.replace(path)
 
 
-def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
+def _default_layout(con: duckdb.DuckDBPyConnection, raw: Path, cfg: Scale, out) -> None:
+    """Every table's files as one export (``out(table, query, name, fmt)`` writes one)."""
+    # units: most in UTF-8 with a BOM, a fifth in GB18030 as some bureau systems export it
+    out("units", "SELECT * FROM units_gen WHERE hash(unit_id) % 5 <> 0", "units_a.csv")
+    _transcode(raw / "units" / "units_a.csv", "utf-8", bom=True)
+    out("units", "SELECT * FROM units_gen WHERE hash(unit_id) % 5 = 0", "units_b_gb18030.csv")
+    _transcode(raw / "units" / "units_b_gb18030.csv", "gb18030")
+
+    anhui = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id = 'anhui-2022'"
+    shanxi = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id <> 'anhui-2022'"
+    if cfg.province_folders:
+        for profile in profiles_in_use():
+            out(
+                "contributions",
+                f"SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) "
+                f"WHERE u.policy_id = '{profile.policy_id}'",
+                f"{profile.province_code}/contributions_{profile.policy_id}.parquet",
+                "parquet",
+            )
+        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
+    elif cfg.parquet_bulk:
+        out("contributions", anhui, "contributions_anhui.parquet", "parquet")
+        out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
+        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
+    else:
+        out("contributions", f"SELECT * FROM ({anhui}) WHERE period < '2023-01'", "contributions_anhui_2022.csv")
+        # the 2023 file carries periods as YYYYMM, as some 核定 exports do
+        out(
+            "contributions",
+            f"SELECT * REPLACE (replace(period, '-', '') AS period) FROM ({anhui}) WHERE period >= '2023-01'",
+            "contributions_anhui_2023.csv",
+        )
+        out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
+        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.csv")
+    out("tax_deferral_register", "SELECT * FROM tax_deferral_register_gen", "tax_deferral_register.csv")
+    out("fund_reserves", "SELECT * FROM fund_reserves_gen", "fund_reserves.csv")
+    out("sme_classifications", "SELECT * FROM sme_gen", "sme_classifications.csv")
+    out("commitments", "SELECT * FROM commitments_gen", "commitments.csv")
+    out("elections", "SELECT * FROM elections_gen", "elections.csv")
+    out("employee_events", "SELECT * FROM employee_events_gen", "employee_events.csv")
+
+
+def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1, through: str | None = None) -> dict:
+    """Writes the raw tables (``through``: as monthly exports up to that month, adding only the months
+    not written yet: pipelines/synthetic/monthly_exports.py) and returns the manifest."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     cfg = SCALES[scale]
     raw = Path(data_dir) / "raw"
-    if raw.exists():
+    if raw.exists() and not (through and monthly_exports.may_add_months(raw, scale, seed)):
         shutil.rmtree(raw)
-    raw.mkdir(parents=True)
+    raw.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(data_dir) / ".generate_tmp"
     con = duckdb.connect()
     con.execute("SET temp_directory = " + "'" + str(tmp_dir).replace("'", "''") + "'")
@@ -146,45 +192,21 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
             rows_written.get(table, 0) + con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
         )
 
-    # units: most in UTF-8 with a BOM, a fifth in GB18030 as some bureau systems export it
-    out("units", "SELECT * FROM units_gen WHERE hash(unit_id) % 5 <> 0", "units_a.csv")
-    _transcode(raw / "units" / "units_a.csv", "utf-8", bom=True)
-    out("units", "SELECT * FROM units_gen WHERE hash(unit_id) % 5 = 0", "units_b_gb18030.csv")
-    _transcode(raw / "units" / "units_b_gb18030.csv", "gb18030")
-
-    anhui = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id = 'anhui-2022'"
-    shanxi = "SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) WHERE u.policy_id <> 'anhui-2022'"
-    if cfg.province_folders:
-        for profile in profiles_in_use():
-            out(
-                "contributions",
-                f"SELECT c.* FROM contributions_v c JOIN units_final u USING (unit_id) "
-                f"WHERE u.policy_id = '{profile.policy_id}'",
-                f"{profile.province_code}/contributions_{profile.policy_id}.parquet",
-                "parquet",
-            )
-        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
-    elif cfg.parquet_bulk:
-        out("contributions", anhui, "contributions_anhui.parquet", "parquet")
-        out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
-        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.parquet", "parquet")
+    if through:
+        first = min(p.first_period for p in profiles_in_use())
+        last = con.execute("SELECT max(period) FROM contributions_v").fetchall()[0][0]
+        bulk = cfg.parquet_bulk or cfg.province_folders
+        monthly_exports.write_months(con, raw, first, last, through, bulk, _copy)
+        monthly_exports.write_marker(raw, scale, seed)
+        if through < last or (raw / "manifest.json").exists():
+            # the corrections and the manifest come with the last month's exports, once
+            con.close()
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            return {"scale": scale, "seed": seed, "through": through, "complete": through >= last}
+        for table, source in monthly_exports.SOURCES.items():
+            rows_written[table] = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
     else:
-        out("contributions", f"SELECT * FROM ({anhui}) WHERE period < '2023-01'", "contributions_anhui_2022.csv")
-        # the 2023 file carries periods as YYYYMM, as some 核定 exports do
-        out(
-            "contributions",
-            f"SELECT * REPLACE (replace(period, '-', '') AS period) FROM ({anhui}) WHERE period >= '2023-01'",
-            "contributions_anhui_2023.csv",
-        )
-        out("contributions", shanxi, "contributions_shanxi.parquet", "parquet")
-        out("tax_payments", "SELECT * FROM tax_payments_gen", "tax_payments.csv")
-    out("tax_deferral_register", "SELECT * FROM tax_deferral_register_gen", "tax_deferral_register.csv")
-    out("fund_reserves", "SELECT * FROM fund_reserves_gen", "fund_reserves.csv")
-    out("sme_classifications", "SELECT * FROM sme_gen", "sme_classifications.csv")
-    out("commitments", "SELECT * FROM commitments_gen", "commitments.csv")
-    out("elections", "SELECT * FROM elections_gen", "elections.csv")
-    out("employee_events", "SELECT * FROM employee_events_gen", "employee_events.csv")
-
+        _default_layout(con, raw, cfg, out)
     for table in columns:
         planted = planter.rows.get(table, [])
         lines = planter.raw_lines.get(table, [])
@@ -210,72 +232,9 @@ def generate(data_dir: str | Path, scale: str = "tiny", seed: int = 1) -> dict:
             }
             for table in columns
         },
-        "planted": _planted_summary(con),
+        "planted": planted_summary(con),
     }
     (raw / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     con.close()
     shutil.rmtree(tmp_dir, ignore_errors=True)
     return manifest
-
-
-def _planted_summary(con: duckdb.DuckDBPyConnection) -> dict:
-    def counts(query: str) -> dict:
-        return {str(k): int(v) for k, v in con.sql(query).fetchall()}
-
-    return {
-        "units_by_type": counts("SELECT unit_type, count(*) FROM units_final GROUP BY 1 ORDER BY 1"),
-        "enterprise_classification_source": counts(
-            "SELECT class_source, count(*) FROM units_final WHERE unit_type = 'enterprise' GROUP BY 1 ORDER BY 1"
-        ),
-        "behaviour_of_deferring_units": counts(
-            "SELECT behaviour, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"
-        ),
-        "repayment_style_of_deferring_units": counts(
-            "SELECT repay_style, count(*) FROM units_final WHERE defers GROUP BY 1 ORDER BY 1"
-        ),
-        "units_deferring": con.execute("SELECT count(DISTINCT unit_id) FROM deferred").fetchall()[0][0],
-        "persons": con.execute("SELECT count(*) FROM persons_final").fetchall()[0][0],
-        "employee_events": counts(
-            "SELECT event_type, count(*) FROM persons_final WHERE event_type IS NOT NULL GROUP BY 1 ORDER BY 1"
-        ),
-        "deregistered_units": con.execute(
-            "SELECT count(*) FROM units_final WHERE deregistered_on IS NOT NULL"
-        ).fetchall()[0][0],
-        "register_discrepancies": {
-            "missing_in_tax": con.execute(
-                "SELECT count(*) FROM register_planted WHERE planted = 'missing_in_tax'"
-            ).fetchall()[0][0],
-            "amount_mismatch": con.execute(
-                "SELECT count(*) FROM register_planted WHERE planted = 'amount_mismatch'"
-            ).fetchall()[0][0],
-            "missing_in_health": con.execute(
-                "SELECT count(*) FROM tax_deferral_register_gen t WHERE NOT EXISTS (SELECT 1 FROM deferred d WHERE "
-                "d.uscc = t.uscc AND d.period = t.period AND d.component = t.component)"
-            ).fetchall()[0][0],
-        },
-        "employee_share_unpaid": con.execute(
-            "SELECT count(*) FROM arrears r JOIN assessed a USING (unit_id, period) WHERE a.component = "
-            "'employee_medical' AND a.amount > 0"
-        ).fetchall()[0][0],
-        "overpayments": con.execute("SELECT count(*) FROM overpaid").fetchall()[0][0],
-        "warnings": {
-            "uscc_inner_check": con.execute("SELECT count(*) FROM units_final WHERE bad_org_check").fetchall()[0][0],
-            "unit_type_prefix": con.execute(
-                "SELECT count(*) FROM units_final WHERE unit_type = 'enterprise' AND uscc_prefix = '92'"
-            ).fetchall()[0][0],
-        },
-        "collection": {
-            month: {
-                "unit_status": counts(
-                    f"SELECT status, count(*) FROM planned_unit_status WHERE report_month = '{month}' GROUP BY 1 "
-                    f"ORDER BY 1"
-                ),
-                "risk_watch": counts(
-                    f"SELECT flag, count(DISTINCT unit_id) FROM planned_risk WHERE report_month = '{month}' GROUP BY "
-                    f"1 ORDER BY 1"
-                ),
-            }
-            for month in COLLECTION_MONTHS
-        },
-        "reserve_regions": counts("SELECT reserve_status, count(*) FROM regions GROUP BY 1 ORDER BY 1"),
-    }
