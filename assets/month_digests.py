@@ -24,7 +24,7 @@ from assets.monthly_sql import clean_source
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import ident, q
-from assets.versions import code_digest, digest_of, profiles_digest
+from assets.versions import digest_of, profiles_digest, setup_digest
 
 BEFORE_ANY_MONTH = "0000-00"
 _known: dict[tuple, dict[str, str]] = {}
@@ -96,7 +96,7 @@ def clean_digests(
 def inputs_by_month(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, months: list[str]) -> dict[str, str]:
     """For each report month, one digest of everything a report month can read: the code, the
     profiles and every clean table of every province as known on its last day."""
-    fixed = [code_digest(), profiles_digest(warehouse.profiles())]
+    fixed = [setup_digest(warehouse.profiles(), warehouse.pii_key)]
     known = {
         p.policy_id: clean_digests(con, warehouse, list(RAW_TABLES), p.policy_id, months) for p in warehouse.profiles()
     }

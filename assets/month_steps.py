@@ -30,7 +30,7 @@ from assets.monthly_sql import (
 from assets.partitions import province_month_key, province_months, split_key
 from assets.resources import Warehouse
 from assets.storage import q, scalar
-from assets.versions import code_digest, digest_of, profiles_digest
+from assets.versions import digest_of, setup_digest
 
 
 def monthly_sql_assets(
@@ -72,7 +72,7 @@ def monthly_sql_asset(
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         keys = sorted(split_key(k) for k in context.partition_keys)
         months = sorted({m for _, m in keys})
-        fixed = [code_digest(), profiles_digest(warehouse.profiles()), name]
+        fixed = [setup_digest(warehouse.profiles(), warehouse.pii_key), name]
         computed, reused = [], []
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):

@@ -23,7 +23,7 @@ from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
-from assets.versions import code_digest, digest_of
+from assets.versions import digest_of, setup_digest
 
 CORE_DIR = Path(__file__).parent
 # An input that is policy data shipped with the code, not an asset: its name -> what creates its table
@@ -191,7 +191,8 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         path = warehouse.policy_path(name)
         # computed from the clean tables as ingested: unchanged while their ingests are
         ingested = [warehouse.ingest_digest(t) for t in spec.inputs]
-        digest = digest_of([code_digest(), *(f"{t} {d}" for t, d in zip(spec.inputs, ingested))])
+        setup = setup_digest(warehouse.profiles(), warehouse.pii_key)
+        digest = digest_of([setup, *(f"{t} {d}" for t, d in zip(spec.inputs, ingested))])
         record = path.with_suffix(".digest")
         try:
             entry = json.loads(record.read_text(encoding="utf-8"))

@@ -36,6 +36,12 @@ def profiles_digest(profiles: list[PolicyProfile]) -> str:
     return hashlib.sha256(" ".join(f"{p.policy_id}={p.content_hash}" for p in profiles).encode()).hexdigest()
 
 
+def setup_digest(profiles: list[PolicyProfile], pii_key: str) -> str:
+    """The code, the profiles and the person_key key (hashed with the rest, never kept as such): what
+    every computed table depends on besides its data."""
+    return digest_of([code_digest(), profiles_digest(profiles), "person_key " + pii_key])
+
+
 def file_sha256(path: Path) -> str:
     """A file's SHA-256, remembered for this process while its size and modification time stay."""
     stat = path.stat()

@@ -13,7 +13,7 @@ from assets import month_digests
 from assets.profiles import PolicyProfile, RegionNames
 from assets.publication.chart import cjk_font
 from assets.resources import Warehouse
-from assets.versions import code_digest, digest_of
+from assets.versions import digest_of, setup_digest
 
 
 def report_inputs(warehouse: Warehouse, profile: PolicyProfile, names: RegionNames, month: str) -> str | None:
@@ -31,7 +31,13 @@ def report_inputs(warehouse: Warehouse, profile: PolicyProfile, names: RegionNam
     recorded = [month_digests.recorded(warehouse, n, m, p).get("digest") for n, m, p in parts]
     if None in recorded or warehouse.recompute_all:
         return None
-    fixed = [code_digest(), profile.content_hash, names.model_dump_json(), str(cjk_font()), matplotlib.__version__]
+    fixed = [
+        setup_digest(warehouse.profiles(), warehouse.pii_key),
+        profile.content_hash,
+        names.model_dump_json(),
+        str(cjk_font()),
+        matplotlib.__version__,
+    ]
     return digest_of([*fixed, *(f"{n} {m} {p} {d}" for (n, m, p), d in zip(parts, recorded))])
 
 
