@@ -166,6 +166,28 @@ def test_checks_and_metadata_are_visible(server):
 SAMPLE_MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m in range(1, 8)]
 
 
+def test_each_partition_shows_its_own_row_count_and_path(server):
+    """Two partitions of two report-month assets: the UI's row count and path are the partition's own
+    file's (counted here with DuckDB), not the run's totals."""
+    import duckdb
+
+    for asset in ("monthly_statistics", "deferral_ledger"):
+        for province, month in (("anhui-2022", "2022-08"), ("shanxi-2022", "2023-07")):
+            data = graphql(
+                server,
+                f"""{{ assetOrError(assetKey: {{path: ["{asset}"]}}) {{ ... on Asset {{
+                assetMaterializations(partitions: ["{province}|{month}"]) {{ partition metadataEntries {{
+                label ... on IntMetadataEntry {{ intValue }} ... on PathMetadataEntry {{ path }} }} }} }} }} }}""",
+            )
+            (event,) = data["assetOrError"]["assetMaterializations"][:1]
+            entries = {m["label"]: m for m in event["metadataEntries"]}
+            path = server["data"] / "warehouse" / "policy" / asset / month / f"{province}.parquet"
+            rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
+            assert event["partition"] == f"{province}|{month}"
+            assert entries["dagster/row_count"]["intValue"] == rows, (asset, province, month)
+            assert Path(entries["path"]["path"]).resolve() == path.resolve()
+
+
 def test_partitions_end_at_the_last_month_with_data(server):
     data = graphql(
         server,
