@@ -15,12 +15,16 @@ publication, and the checks of the province-partitioned assets, which read every
 
 import dagster as dg
 
+from assets.contracts import RAW_TABLES
+from assets.ingest.assets import raw_key
 from assets.partitions import province_month_key
 from assets.policy.assets import policy_assets
 from assets.reconciliation.assets import reconciliation_assets
 from pipelines.executors import deferral_executor
 
-INGEST = dg.AssetSelection.groups("ingest", "validation")
+# the raw sources too: observed at the start of an ingest run, so each ingest records the version it read
+RAW = dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES))
+INGEST = dg.AssetSelection.groups("ingest", "validation") | RAW
 PUBLISH = dg.AssetSelection.groups("publication")
 PARTITIONED_ASSETS = [a for a in [*policy_assets, *reconciliation_assets] if a.partitions_def]
 PARTITIONED = dg.AssetSelection.assets(*PARTITIONED_ASSETS)
