@@ -177,16 +177,6 @@ def test_checks_and_metadata_are_visible(server):
 SAMPLE_MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m in range(1, 8)]
 
 
-def test_after_a_run_no_unpartitioned_asset_is_unsynced(server):
-    """The raw exports are observed at the start of the ingest run, so each ingest records the version it
-    read: after `deferral run` nothing is *Unsynced* (before, every ingest asset was: its input version
-    was logged inside its own step, after the fact)."""
-    nodes = graphql(server, "{ assetNodes { assetKey { path } isPartitioned isObservable staleStatus } }")["assetNodes"]
-    status = {"/".join(n["assetKey"]["path"]): n["staleStatus"] for n in nodes if not n["isPartitioned"]}
-    assert {k for k in status if k.startswith("ingest/")} == {f"ingest/{t}" for t in LINEAGE_TABLES}
-    assert {k: v for k, v in status.items() if v != "FRESH" and not k.startswith("raw/")} == {}
-
-
 def test_each_partition_shows_its_own_row_count_and_path(server):
     """Two partitions of two report-month assets: the UI's row count and path are the partition's own
     file's (counted here with DuckDB), not the run's totals."""
@@ -422,3 +412,22 @@ def test_validation_report_renders_styled_offline(server):
     with Image.open(shot) as image:
         pixels = set(image.convert("RGB").getdata())
     assert (0x3B, 0x6E, 0xA5) in pixels  # the inline stylesheet's table-header blue: CSS applied without a network
+
+
+def test_a_second_run_with_no_change_leaves_nothing_unsynced(server):
+    """The raw exports are observed at the start of the ingest run, so each ingest records the version it
+    read: after a second `deferral run` with no file changed nothing is *Unsynced* (before, every ingest
+    asset was: its input version was logged inside its own step, after the fact). Last in this module:
+    it runs again on the server's data dir."""
+    env_before = dict(os.environ)
+    os.environ.update(DAGSTER_HOME=str(server["tmp"] / "home"), DEFERRAL_GX_DATA_DOCS="0")
+    try:
+        result = CliRunner().invoke(app, ["run", "--data-dir", str(server["data"])])
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    assert result.exit_code == 0, result.output
+    nodes = graphql(server, "{ assetNodes { assetKey { path } isPartitioned isObservable staleStatus } }")["assetNodes"]
+    status = {"/".join(n["assetKey"]["path"]): n["staleStatus"] for n in nodes if not n["isPartitioned"]}
+    assert {k for k in status if k.startswith("ingest/")} == {f"ingest/{t}" for t in LINEAGE_TABLES}
+    assert {k: v for k, v in status.items() if v != "FRESH" and not k.startswith("raw/")} == {}
