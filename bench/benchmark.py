@@ -34,8 +34,15 @@ HERE = Path(__file__).parent
 FLOOR = """
 import os, string, duckdb
 from assets.settings import Settings
+from pathlib import Path
+raw = Path(os.environ["BENCH_DATA_DIR"]) / "raw"
+files = sorted((raw / "contributions").rglob("*"))
+csv = [str(p) for p in files if p.suffix == ".csv"]
+parquet = [str(p) for p in files if p.suffix == ".parquet"]
+parts = ([f"SELECT * FROM read_csv({csv}, all_varchar = true, header = true, ignore_errors = true)"] if csv else [])
+parts += [f"SELECT * FROM read_parquet({parquet})"] if parquet else []
 sql = string.Template(open(os.environ["BENCH_FLOOR_SQL"], encoding="utf-8").read()).substitute(
-    raw=os.environ["BENCH_DATA_DIR"] + "/raw", out=os.environ["BENCH_FLOOR_OUT"])
+    raw=str(raw), out=os.environ["BENCH_FLOOR_OUT"], contributions=" UNION ALL BY NAME ".join(parts))
 default = lambda field: Settings.model_fields[field].default  # noqa: E731  the pipeline's own defaults
 con = duckdb.connect(config={"memory_limit": os.environ.get("DEFERRAL_DUCKDB_MEMORY", default("duckdb_memory")),
                              "threads": int(os.environ.get("DEFERRAL_DUCKDB_THREADS", default("duckdb_threads"))),

@@ -2,7 +2,8 @@
 -- It reads every raw contribution row once (CSV and Parquet as the bureaus export
 -- them), sums assessments per unit x period x component, sums the assessments of the persons with
 -- an employee event, and writes both as Parquet. No validation, no policy, no publication.
--- ${raw}: the data dir's raw/ folder; ${out}: where to write. Run by bench/benchmark.py.
+-- ${raw}: the data dir's raw/ folder; ${contributions}: every contribution file read as text (bench/benchmark.py
+-- lists them); ${out}: where to write. Run by bench/benchmark.py.
 SET preserve_insertion_order = false;
 
 CREATE TEMP TABLE contributions AS
@@ -10,11 +11,7 @@ SELECT unit_id, person_id, period,
     TRY_CAST(employer_medical AS DECIMAL(18, 2)) AS employer_medical,
     TRY_CAST(employer_maternity AS DECIMAL(18, 2)) AS employer_maternity,
     TRY_CAST(employee_medical AS DECIMAL(18, 2)) AS employee_medical
-FROM (
-    SELECT * FROM read_csv('${raw}/contributions/*.csv', all_varchar = true, header = true, ignore_errors = true)
-    UNION ALL BY NAME
-    SELECT * FROM read_parquet('${raw}/contributions/*.parquet')
-);
+FROM (${contributions});
 
 COPY (
     SELECT unit_id, period, x.component, sum(x.amount) AS assessed
