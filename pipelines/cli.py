@@ -185,14 +185,14 @@ def _run(
 ) -> bool:
     import dagster as dg
 
-    from assets.month_digests import first_changed_month, record_inputs
+    from assets.month_digests import record_inputs
     from assets.months import prior
-    from assets.partitions import months_through, province_month_key, provinces
+    from assets.partitions import provinces
     from assets.resources import Warehouse
     from assets.settings import current_settings
     from pipelines.definitions import ingest_job_def, monthly_job_def
     from pipelines.executors import celery_run_config
-    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, range_tags
+    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, first_month_to_run, range_tags
     from pipelines.scale_out import run_provinces_side_by_side
     from pipelines.summary import print_summary
 
@@ -244,22 +244,13 @@ def _run(
                     instance, run_config, {**tags, "deferral/as_of": month}, first_month, month, run_ids
                 )
             else:
-                # months before the first whose inputs changed since the last run are not run at all
-                # (their partitions keep their materializations); the range always holds the as-of month
                 warehouse = Warehouse(
                     data_dir=str(data_dir),
                     recompute_all=full,
                     full_validation=full_validation,
                     settings=current_settings(),
                 )
-                changed, inputs_now = first_changed_month(warehouse, months_through(month))
-                # a month this Dagster instance never recorded (a new DAGSTER_HOME on an existing data dir) is run
-                recorded = instance.get_materialized_partitions(dg.AssetKey("monthly_statistics"))
-                ids = instance.get_dynamic_partitions(provinces.name)
-                unseen = [
-                    m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)
-                ]
-                first = min(changed or month, *unseen, month)
+                first, inputs_now = first_month_to_run(instance, warehouse, month)
                 if first > first_month:
                     typer.echo(f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept")
                 monthly = dg.execute_job(

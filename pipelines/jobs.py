@@ -17,7 +17,8 @@ import dagster as dg
 
 from assets.contracts import RAW_TABLES
 from assets.ingest.assets import raw_key
-from assets.partitions import province_month_key
+from assets.month_digests import first_changed_month
+from assets.partitions import months_through, province_month_key, provinces
 from assets.policy.assets import policy_assets
 from assets.reconciliation.assets import reconciliation_assets
 from pipelines.executors import deferral_executor
@@ -87,3 +88,15 @@ CODE_LOCATION = "deferral"
 
 def code_location_tags() -> dict[str, str]:
     return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}
+
+
+def first_month_to_run(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str, dict[str, str]]:
+    """The first report month a run through ``month`` must run: the first whose inputs changed since
+    the last successful run, or that this Dagster instance never recorded (a new DAGSTER_HOME on an
+    existing data dir), else ``month`` itself; earlier months keep their partitions' materializations.
+    Also the months' input digests, to record when the run succeeds (docs/architecture.md)."""
+    changed, inputs_now = first_changed_month(warehouse, months_through(month))
+    recorded = instance.get_materialized_partitions(dg.AssetKey("monthly_statistics"))
+    ids = instance.get_dynamic_partitions(provinces.name)
+    unseen = [m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)]
+    return min(changed or month, *unseen, month), inputs_now
