@@ -62,6 +62,7 @@ def _build_raw_source(table: RawTable) -> dg.SourceAsset:
     @dg.observable_source_asset(
         key=raw_key(table.name),
         group_name="ingest",
+        tags={"dagster/kind/csv": "", "dagster/kind/parquet": ""},  # kinds, as the decorator takes them
         description=f"{table.title}: the files under raw/{table.name}/ as the bureau exports them (CSV "
         f"UTF-8/GB18030 or Parquet); observed with each file's size and SHA-256. 原始导出文件。",
     )
