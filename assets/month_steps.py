@@ -29,7 +29,6 @@ from assets.monthly_sql import (
 )
 from assets.partitions import province_month_key, province_months, split_key
 from assets.resources import Warehouse
-from assets.storage import q, scalar
 from assets.versions import digest_of, setup_digest
 
 
@@ -100,7 +99,7 @@ def monthly_sql_asset(
                         rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
                         seconds = time.monotonic() - started
                         context.log.info(f"{name} {province} as of {month}: {rows:,} rows in {seconds:.1f} s")
-                        entry = {"digest": digest, **_shown(con, path, count_by)}
+                        entry = {"digest": digest, **_shown(con, path, rows, count_by)}
                         digests.record(warehouse, name, month, province, entry)
                         computed.append(key)
                     else:
@@ -135,10 +134,11 @@ def _partition_metadata(context: dg.AssetExecutionContext, key: str, metadata: d
     )
 
 
-def _shown(con, path: Path, count_by: str | None) -> dict:
-    """What the UI shows of one partition, recorded with its digest (a kept partition shows it again)."""
+def _shown(con, path: Path, rows: int, count_by: str | None) -> dict:
+    """What the UI shows of one partition (``rows``: as written), recorded with its digest (a kept
+    partition shows it again)."""
     return {
-        "rows": scalar(con, f"SELECT count(*) FROM read_parquet({q(path)})"),
+        "rows": rows,
         "preview": preview(con, path).value,
         "rows_by": counts_by(con, path, count_by) if count_by else None,
     }
