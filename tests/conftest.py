@@ -24,6 +24,7 @@ def pytest_configure(config):
     config.option.basetemp = str(shm / f"deferral-tests-{os.getuid()}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """pytest-xdist groups (``--dist=loadgroup``): a test module stays in one process with its module
     fixtures, and every test of the session's ``keyed_run`` (a whole sample run) joins one group, so
