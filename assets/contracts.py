@@ -20,6 +20,7 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
 # SQL type for each format rule named in a suite's ``meta.rule``; other columns stay VARCHAR.
 RULE_TYPES = {"money": "DECIMAL(18,2)", "date": "DATE", "integer": "BIGINT", "period": "VARCHAR"}
+VALUE_KINDS = ("format", *RULE_TYPES)  # the suite rules that say what form a column's values take
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ class RawTable:
 
     def typed_columns(self, rule: str) -> list[str]:
         return [col for r, col, _ in self.column_rules() if r == rule]
+
+    def value_kinds(self) -> dict[str, str]:
+        """column -> the form its suite holds it to (format, money, period, date, integer): what a
+        diagnosis's hint speaks of (an amount in scientific notation is not an id number)."""
+        kinds: dict[str, str] = {}
+        for rule, col, _ in self.column_rules():
+            if rule in VALUE_KINDS:
+                kinds.setdefault(col, rule)
+        return kinds
 
 
 @cache

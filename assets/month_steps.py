@@ -72,7 +72,7 @@ def monthly_sql_asset(
         keys = sorted(split_key(k) for k in context.partition_keys)
         months = sorted({m for _, m in keys})
         fixed = [setup_digest(warehouse.profiles(), warehouse.pii_key), name]
-        computed, reused = [], []
+        computed, reused, rows_written = [], [], 0
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):
                 own = [m for p, m in keys if p == province]
@@ -98,15 +98,18 @@ def monthly_sql_asset(
                         started = time.monotonic()
                         rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
                         seconds = time.monotonic() - started
-                        context.log.info(f"{name} {province} as of {month}: {rows:,} rows in {seconds:.1f} s")
+                        context.log.debug(f"{name} {province} as of {month}: {rows:,} rows in {seconds:.1f} s")
+                        rows_written += rows
                         entry = {"digest": digest, **_shown(con, path, rows, count_by)}
                         digests.record(warehouse, name, month, province, entry)
                         computed.append(key)
                     else:
                         reused.append(key)
                     _partition_metadata(context, key, _metadata(entry, path, key in computed, count_by))
-        if reused:
-            context.log.info(f"{name}: {len(reused)} of {len(keys)} province months unchanged since written, kept")
+        context.log.info(
+            f"{name}: {len(keys)} province months, {len(computed)} computed ({rows_written:,} rows), "
+            f"{len(reused)} unchanged since written (kept)"
+        )
         return dg.MaterializeResult(
             metadata={
                 "partitions_computed": dg.MetadataValue.json(computed),

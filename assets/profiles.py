@@ -184,12 +184,29 @@ class RegionNames(BaseModel):
     province: str
     reporting_unit: str
     regions: dict[str, str]
+    # the bureau that acts for a region where it is not "<region name>医疗保障局" (a provincial-level pool)
+    bureaus: dict[str, str] = {}
 
     def name(self, code: str) -> str:
         """A region's name; the province's own code names the province total (全省合计)."""
         if code == self.province_code:
             return f"{self.province}合计"
         return self.regions.get(code, code)
+
+    def known_name(self, code: str) -> str | None:
+        """The name the region names data gives a region or the province (安徽省), else None."""
+        if code == self.province_code:
+            return self.province if self.province != code else None
+        return self.regions.get(code)
+
+    def bureau(self, code: str) -> str:
+        """The medical-insurance bureau of a region (合肥市医疗保障局): whose lists collection staff
+        work from. A region without a name is its province's (the reporting unit, with the code)."""
+        if code in self.bureaus:
+            return self.bureaus[code]
+        if code in self.regions:
+            return f"{self.regions[code]}医疗保障局"
+        return f"{self.reporting_unit or self.province} {code}"
 
 
 def region_names(profile: PolicyProfile) -> RegionNames:
@@ -198,10 +215,7 @@ def region_names(profile: PolicyProfile) -> RegionNames:
     path = Path(profile.source_file).parent / "regions" / f"{profile.province_code}.yaml"  # beside its profile
     if not path.is_file():
         return RegionNames(
-            province_code=profile.province_code,
-            province=profile.province_code,
-            reporting_unit="",
-            regions={r: r for r in profile.regions},
+            province_code=profile.province_code, province=profile.province_code, reporting_unit="", regions={}
         )
     try:
         return RegionNames(**yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -21,12 +21,21 @@ class Diagnosis:
     columns: tuple[str, ...]
     zh: str
     en: str
-    hint: str
+    hint: str  # for any kind of column
+    hints: dict  # value kind -> the hint for a column of that kind (format: ids, money: amounts …)
 
 
 @cache
 def _load() -> dict:
     return yaml.safe_load(VOCABULARY_FILE.read_text(encoding="utf-8"))
+
+
+def _hints(hint) -> tuple[str, dict]:
+    """A diagnosis's ``hint``: one text, or a text per value kind of the column (the first also
+    stands for any other kind)."""
+    if isinstance(hint, dict):
+        return next(iter(hint.values())), dict(hint)
+    return hint, {}
 
 
 @cache
@@ -39,7 +48,7 @@ def diagnoses() -> tuple[Diagnosis, ...]:
             tuple(d.get("columns", ())),
             d["zh"],
             d["en"],
-            d["hint"],
+            *_hints(d["hint"]),
         )
         for d in _load()["diagnoses"]
     )
@@ -54,23 +63,33 @@ def rule_texts() -> dict[str, dict[str, str]]:
     return texts
 
 
-def describe(rule: str) -> str:
-    """``money:employer_medical;fullwidth:employer_medical`` -> the Chinese explanations and hints."""
-    parts = []
-    for item in rule.split(";"):
-        kind, _, column = item.partition(":")
-        text = rule_texts().get(kind)
-        if text:
-            parts.append(f"{column}：{text['zh']}（{text['hint']}）")
-    return "；".join(parts)
+def rule_text(rule: str, value_kinds: dict[str, str] | None = None) -> dict[str, str]:
+    """``<kind>:<column>`` -> {zh, en, hint}; a diagnosis's hint is the one for its column's value kind
+    (``value_kinds``: the table's, :meth:`assets.contracts.RawTable.value_kinds`)."""
+    kind, _, column = rule.partition(":")
+    text = dict(rule_texts().get(kind, {}))
+    by_kind = {d.rule: d.hints for d in diagnoses() if d.hints}.get(kind, {})
+    value_kind = (value_kinds or {}).get(column)
+    if value_kind in by_kind:
+        text["hint"] = by_kind[value_kind]
+    return text
 
 
-def hint_sql(rule_expr: str) -> str:
-    """SQL for the Chinese explanation and fix hint of a quarantine row's rule list."""
-    entries = ", ".join(f"{q(k)}: {q(v['zh'] + '：' + v['hint'])}" for k, v in rule_texts().items())
+def hint_sql(rule_expr: str, value_kinds: dict[str, str] | None = None) -> str:
+    """SQL for the Chinese explanation and fix hint of a quarantine row's rule list: a rule of a
+    column with a hint of its own (:func:`rule_text`) first, else its kind's."""
+    specific = {
+        f"{d.rule}:{column}": rule_text(f"{d.rule}:{column}", value_kinds)
+        for d in diagnoses()
+        if d.hints
+        for column in (value_kinds or {})
+    }
+    entries = ", ".join(
+        f"{q(k)}: {q(v['zh'] + '：' + v['hint'])}" for k, v in [*specific.items(), *rule_texts().items()]
+    )
     return (
         f"array_to_string(list_transform(string_split({rule_expr}, ';'), lambda r: split_part(r, ':', 2) || '：' || "
-        f"coalesce(MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')"
+        f"coalesce(MAP {{{entries}}}[r], MAP {{{entries}}}[split_part(r, ':', 1)], split_part(r, ':', 1))), '；')"
     )
 
 

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Optional
@@ -64,25 +65,6 @@ def _valid_months(data_dir: Path) -> tuple[str, Optional[str]]:
     return first_report_month(), latest_contribution_period(data_dir)
 
 
-def _mark_killed_runs(instance, data_dir: Path) -> None:
-    """Runs of this data dir still STARTED while we hold its lock died with their process."""
-    import dagster as dg
-
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-            tags={"deferral/data_dir": str(data_dir)},
-        )
-    )
-    for stale in runs:
-        instance.report_run_failed(
-            stale,
-            "its process ended without finishing the run (killed?); marked failed by the "
-            "next `deferral run` on this data dir",
-        )
-        typer.echo(f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed")
-
-
 @app.command()
 def run(
     data_dir: Annotated[Path, typer.Option(help="Data dir holding raw/.")],
@@ -98,6 +80,9 @@ def run(
     log_level: Annotated[
         str, typer.Option(help="Dagster console log level: INFO shows progress, DEBUG every event.")
     ] = "INFO",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Every line Dagster and the steps log (--log-level DEBUG).")
+    ] = False,
     wait: Annotated[int, typer.Option(help="Seconds to wait while another run writes this data dir.")] = 0,
     full_validation: Annotated[
         bool,
@@ -148,7 +133,8 @@ def run(
     except DataDirBusy as busy:
         fail(str(busy))
     try:
-        ok = _run(data_dir, as_of, executor, log_level, home, {LOCK_TAG: token}, full_validation, full)
+        level = "DEBUG" if verbose else log_level
+        ok = _run(data_dir, as_of, executor, level, home, {LOCK_TAG: token}, full_validation, full)
     finally:
         release(data_dir, token)
     if not ok:
@@ -166,10 +152,7 @@ def docs(
     from pipelines.docs_server import serve
 
     data_dir = data_dir.resolve()
-    typer.echo(
-        f"serving {data_dir / 'data_docs'} and {data_dir / 'published' / 'report'} at http://127.0.0.1:{port}/ "
-        "(Ctrl-C stops)"
-    )
+    typer.echo(f"serving {data_dir / 'data_docs'} and {data_dir / 'published/report'} on 127.0.0.1:{port} (Ctrl-C)")
     serve(data_dir, port)
 
 
@@ -192,7 +175,15 @@ def _run(
     from assets.settings import current_settings
     from pipelines.definitions import ingest_job_def, monthly_job_def
     from pipelines.executors import celery_run_config
-    from pipelines.jobs import IN_PROCESS, MULTIPROCESS, code_location_tags, first_month_to_run, range_tags
+    from pipelines.jobs import (
+        IN_PROCESS,
+        MULTIPROCESS,
+        code_location_tags,
+        first_month_to_run,
+        mark_killed_runs,
+        range_tags,
+        with_console_steps,
+    )
     from pipelines.scale_out import run_provinces_side_by_side
     from pipelines.summary import print_summary
 
@@ -204,6 +195,7 @@ def _run(
 
     # only the warehouse's data dir: the settings resource (DEFERRAL_* through dg.EnvVar) is never
     # touched by run config; the report month is the run's partition range
+    started = time.monotonic()
     run_config = {
         **executor_config,
         "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -223,8 +215,16 @@ def _run(
     monthly = None
     problem = ""
     with dg.DagsterInstance.get() as instance:
-        _mark_killed_runs(instance, data_dir)
-        ingest = dg.execute_job(dg.reconstructable(ingest_job_def), instance=instance, run_config=run_config, tags=tags)
+        for stale in mark_killed_runs(instance, data_dir):
+            typer.echo(
+                f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed"
+            )
+        ingest = dg.execute_job(
+            dg.reconstructable(ingest_job_def),
+            instance=instance,
+            run_config=with_console_steps(run_config, ingest_job_def()),
+            tags=tags,
+        )
         run_ids = [ingest.run_id]
         if ingest.success:
             first_month, latest = _valid_months(data_dir)
@@ -256,7 +256,7 @@ def _run(
                 monthly = dg.execute_job(
                     dg.reconstructable(monthly_job_def),
                     instance=instance,
-                    run_config=run_config,
+                    run_config=with_console_steps(run_config, monthly_job_def()),
                     tags={
                         **tags,
                         "deferral/as_of": month,
@@ -266,10 +266,9 @@ def _run(
                 run_ids.append(monthly.run_id)
                 if monthly.success:
                     record_inputs(warehouse, inputs_now)
-        print_summary(instance, run_ids, data_dir)
-    if problem:
-        typer.echo(f"deferral: {problem}", err=True)
-    typer.echo(f"Dagster home: {home}  (open the UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml)")
+        if problem:
+            typer.echo(f"deferral: {problem}", err=True)
+        print_summary(instance, run_ids, data_dir, home, time.monotonic() - started)
     return bool(ingest.success and monthly and monthly.success)
 
 
@@ -281,14 +280,20 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Steps this worker runs at once (each is one DuckDB step).")] = 1,
     log_level: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
-    """Start a Celery worker for `deferral run --executor celery` (and the launchpad's celery executor):
-    it takes steps from the broker DEFERRAL_CELERY_BROKER (default redis://127.0.0.1:6379/0) and runs
-    them with this machine's DEFERRAL_* settings. Stop it with Ctrl-C or SIGTERM."""
+    """Start a Celery worker for `deferral run --executor celery` and the launchpad: steps from the broker
+    DEFERRAL_CELERY_BROKER (default redis://127.0.0.1:6379/0), run with this machine's DEFERRAL_* settings."""
     from pipelines.executors import broker_url, start_worker
 
     typer.echo(f"worker {name}: steps from {broker_url()}, {concurrency} at a time (Ctrl-C stops)")
     start_worker(name, concurrency, log_level)
 
 
+def main() -> None:
+    """The ``deferral`` console script (see :func:`pipelines.console.end_after`)."""
+    from pipelines.console import end_after
+
+    end_after(app)
+
+
 if __name__ == "__main__":
-    app()
+    main()

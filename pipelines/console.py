@@ -1,35 +1,173 @@
-"""The console logger of every run: Dagster's lines, but a failed step shows its error's message,
-never a stack trace (the full trace stays in Dagster's event log, in the UI)."""
+"""The console logger of every run: what an operator expects from a long job.
+
+At INFO (the default) a line per step as it finishes — ``[k/N]`` steps of the run, the step's
+time, the run's elapsed time and what the step said (rows read, partitions computed and kept) —
+warnings and errors as they happen, and a heartbeat while a step runs long (a line every
+``heartbeat_seconds`` without output: the step and how long it has run). No run ids: a run's
+console is one run. A failed step shows its error's message, never a stack trace (the full
+trace stays in Dagster's event log, in the UI). At DEBUG (``deferral run --verbose``) every line
+Dagster and the steps log, as they come (each partition's line among them).
+
+Where steps run in processes of their own (multiprocess, Celery) a process sees only its step:
+its lines carry no ``k/N``.
+"""
+
+from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+import threading
+import time
 
 import dagster as dg
 
 _FAILURE_PREFIX = re.compile(r"^(dagster\._core\.definitions\.events\.)?Failure: ")
 
 
+def concise(line: str) -> str:
+    """A failed step's message without its stack trace (DuckDB's caret lines dropped)."""
+    head, sep, _ = line.partition("\n\nStack Trace:")
+    if not sep:
+        return line
+    parts = [p.strip() for p in head.split("\n") if p.strip() and set(p.strip()) - set("^~ -")]
+    return " ".join(_FAILURE_PREFIX.sub("", p) for p in parts)
+
+
 class ConciseFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        head, sep, _ = line.partition("\n\nStack Trace:")
-        if not sep:
-            return line
-        parts = [p.strip() for p in head.split("\n") if p.strip() and set(p.strip()) - set("^~ -")]
-        return " ".join(_FAILURE_PREFIX.sub("", p) for p in parts)
+        return concise(super().format(record))
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+class ProgressHandler(logging.Handler):
+    """Folds Dagster's records into a line per step (see the module's docstring)."""
+
+    def __init__(self, stream, steps: list[str], heartbeat_seconds: float):
+        super().__init__(logging.DEBUG)
+        self.stream = stream
+        self.steps = set(steps)  # the asset steps reported (checks and observations fold into the summary)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.started = time.monotonic()
+        self.last_output = self.started
+        self.running: dict[str, float] = {}  # step key -> when it started
+        self.said: dict[str, list[str]] = {}  # step key -> its INFO lines, shown when it finishes
+        self.done: set[str] = set()  # ops finished (a mapped op's copies count once)
+        self.seen_run_start = False
+        if heartbeat_seconds > 0:
+            threading.Thread(target=self._heartbeat, daemon=True, name="console-heartbeat").start()
+
+    def _write(self, line: str) -> None:
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        self.stream.flush()
+        self.last_output = time.monotonic()
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(min(self.heartbeat_seconds, 5))
+            with self.lock:
+                now = time.monotonic()
+                if self.running and now - self.last_output >= self.heartbeat_seconds:
+                    step, since = min(self.running.items(), key=lambda item: item[1])
+                    elapsed = _clock(now - self.started)
+                    self._write(f"… {step} running for {_clock(now - since)} (run elapsed {elapsed})")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key")
+        message = meta.get("orig_message") or record.getMessage()
+        # (logging.Handler.handle holds self.lock, the handler's RLock, around emit; the heartbeat takes it too)
+        if event is not None:
+            self._event(event, step)
+        elif record.levelno >= logging.WARNING:
+            where = step or (f"resource {meta['resource_name']}" if meta.get("resource_name") else "")
+            self._write(f"{record.levelname} {where + ': ' if where else ''}{concise(message)}")
+        elif record.levelno >= logging.INFO:
+            if step:
+                self.said.setdefault(step, []).append(message)
+            else:
+                self._write(message)
+
+    def _event(self, event, step: str | None) -> None:
+        kind = event.event_type
+        if kind == dg.DagsterEventType.RUN_START:
+            self.seen_run_start = True
+            self.started = time.monotonic()
+        elif kind == dg.DagsterEventType.STEP_START and step:
+            self.running[step] = time.monotonic()
+        elif kind == dg.DagsterEventType.STEP_SUCCESS and step:
+            seconds = time.monotonic() - self.running.pop(step, time.monotonic())
+            node = step.split("[")[0].split(".")[0]  # a graph's op (name.op) and a mapped copy (op[key]) count once
+            if self.steps and node not in self.steps:
+                self.said.pop(step, None)
+                return
+            self.done.add(node)
+            progress = f"[{len(self.done):>2}/{len(self.steps)}] " if self.seen_run_start and self.steps else ""
+            said = " · ".join(self.said.pop(step, []))
+            self._write(
+                f"{progress}{step} {seconds:.1f} s (elapsed {_clock(time.monotonic() - self.started)})"
+                + (f": {said}" if said else "")
+            )
+        elif kind == dg.DagsterEventType.STEP_FAILURE and step:
+            self.running.pop(step, None)
+            self.said.pop(step, None)
+            error = event.event_specific_data.error
+            cause = (error.cause or error).message if error else ""
+            self._write(f"FAILED {step}: {concise(cause).splitlines()[0] if cause.strip() else 'see the UI'}")
+
+
+_PROGRESS: dict[str, ProgressHandler] = {}  # run id -> its handler
 
 
 @dg.logger(
-    config_schema={"log_level": dg.Field(str, is_required=False, default_value="INFO")},
-    description="Console lines for operators: progress and warnings; a failed step's message without its trace.",
+    config_schema={
+        "log_level": dg.Field(str, is_required=False, default_value="INFO"),
+        "steps": dg.Field([str], is_required=False, default_value=[]),
+        "heartbeat_seconds": dg.Field(float, is_required=False, default_value=30.0),
+    },
+    description="Console lines for operators: a line per step with progress, warnings, a heartbeat in long "
+    "steps, a failed step's message without its trace; every line at DEBUG.",
 )
 def console(init_context: dg.InitLoggerContext) -> logging.Logger:
+    """Dagster initializes a run's loggers more than once in a process (the run, then its steps): a
+    run's progress is one handler, kept by run id, so the count goes on across them."""
+    config = init_context.logger_config
     logger = logging.getLogger("deferral")
-    logger.setLevel(init_context.logger_config["log_level"].upper())
+    level = config["log_level"].upper()
+    logger.setLevel(level)
     logger.handlers = []
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(ConciseFormatter("%(asctime)s - %(levelname)s - %(message)s"))
+    if level == "DEBUG":
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(ConciseFormatter("%(asctime)s - %(levelname)s - %(message)s"))
+    else:
+        logger.setLevel(logging.DEBUG)  # Dagster's events come at DEBUG: the handler folds them into lines
+        handler = _PROGRESS.get(init_context.run_id)
+        if handler is None:
+            handler = ProgressHandler(sys.stderr, config["steps"], config["heartbeat_seconds"])
+            _PROGRESS.clear()  # one run at a time in a process: the previous run's handler is done
+            _PROGRESS[init_context.run_id] = handler
     logger.addHandler(handler)
     logger.propagate = False
     return logger
+
+
+def end_after(app) -> None:
+    """Runs the command ``app``, then ends the process without the interpreter's teardown (output
+    flushed; every run, lock and file is closed by then). DuckDB's Python bindings print dozens of
+    "nanobind: leaked …" lines during that teardown when its module outlives the objects that refer
+    to it — a matter of teardown order, not of an open connection (every connection of a run is
+    closed; docs/architecture.md) — and an operator's last line must be the run's summary."""
+    code = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

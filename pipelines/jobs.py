@@ -100,3 +100,40 @@ def first_month_to_run(instance: dg.DagsterInstance, warehouse, month: str) -> t
     ids = instance.get_dynamic_partitions(provinces.name)
     unseen = [m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)]
     return min(changed or month, *unseen, month), inputs_now
+
+
+def asset_steps(job: dg.JobDefinition) -> list[str]:
+    """The nodes of ``job`` that materialize assets (not their checks, not the raw sources'
+    observations): the steps the console reports, its ``k/N``."""
+    from dagster._core.definitions.dependency import NodeHandle  # not exported; how the asset layer is keyed
+
+    names = []
+    for name in job.graph.node_dict:
+        assets_def = job.asset_layer.get_assets_def_for_node(NodeHandle(name, None))
+        if assets_def is not None and assets_def.keys and assets_def.is_materializable:
+            names.append(name)
+    return sorted(names)
+
+
+def with_console_steps(run_config: dict, job: dg.JobDefinition) -> dict:
+    """``run_config`` with the console logger told ``job``'s asset steps (its k/N)."""
+    console = run_config["loggers"]["console"]["config"]
+    return {**run_config, "loggers": {"console": {"config": {**console, "steps": asset_steps(job)}}}}
+
+
+def mark_killed_runs(instance: dg.DagsterInstance, data_dir) -> list[dg.DagsterRun]:
+    """Runs of this data dir still STARTED while the caller holds its lock died with their process:
+    marked failed, and returned."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={"deferral/data_dir": str(data_dir)},
+        )
+    )
+    for stale in runs:
+        instance.report_run_failed(
+            stale,
+            "its process ended without finishing the run (killed?); marked failed by the "
+            "next `deferral run` on this data dir",
+        )
+    return list(runs)

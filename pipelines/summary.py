@@ -50,11 +50,13 @@ def _figure_lines(con, published: Path) -> list[str]:
     ]
 
 
-def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Path) -> None:
+def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Path, home: Path, seconds: float) -> None:
+    """The last lines of ``deferral run``: the runs, each table's rows, the checks, the figures, where
+    to read them, the total time. Nothing is printed after it."""
     print()
+    runs = [instance.get_run_by_id(run_id) for run_id in run_ids]
+    print("runs: " + ", ".join(f"{r.job_name} {r.status.value} ({r.run_id[:8]})" for r in runs if r))
     for run_id in run_ids:
-        run = instance.get_run_by_id(run_id)
-        print(f"run {run_id} {run.job_name if run else ''} {run.status.value if run else ''}")
         for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
             event = record.event_log_entry.dagster_event
             error = event.event_specific_data.error
@@ -94,7 +96,9 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
         print("person_key: configured key (DEFERRAL_PII_KEY)")
     for line in _figures(data_dir):
         print(line)
-    print(
-        f"published: {data_dir / 'published'}   quarantine: {data_dir / 'quarantine'}   "
-        f"data docs: {data_dir / 'data_docs' / 'index.html'}"
-    )
+    print(f"published: {data_dir / 'published'} (bureau workbooks under report/<province>/<month>/)")
+    report = data_dir / "data_docs" / "validation_report.html"
+    print(f"validation report: {report}   quarantine: {data_dir / 'quarantine'}")
+    print(f"Dagster UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml")
+    minutes, rest = divmod(round(seconds), 60)
+    print(f"done in {minutes}:{rest:02d}")

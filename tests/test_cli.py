@@ -26,9 +26,11 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DEFERRAL_GX_SAMPLE_ROWS", "1000")  # the sample's 30,000 contributions: GX judges a sample
     monkeypatch.setenv("DEFERRAL_GX_DATA_DOCS", "0")  # GX's own site is not read here
-    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-10"])
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-10", "--verbose"])
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output and "published:" in result.output
+    # --verbose: every line, each partition's among them (the default console folds them into a line per step)
+    assert "deferral_ledger anhui-2022 as of 2022-09: " in result.output
     con = duckdb.connect()
     periods = con.execute(
         f"SELECT max(period) FROM read_parquet('{sample_copy}/published/deferral_ledger/*.parquet')"

@@ -95,7 +95,7 @@ def test_print_settings_fonts_and_formats(world):
         assert ws.freeze_panes is not None
         assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == {"宋体"}
     ws = wb["汇总"]
-    assert ws.freeze_panes == "B4" and ws.auto_filter.ref.startswith("A3:R")
+    assert ws.freeze_panes == "B4" and ws.auto_filter.ref.startswith("A3:S")  # 统筹地区 … 核对一致, 说明
     header = [c.value for c in ws[3]]
     row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "合肥市")
     assert row[header.index("待补缴金额")].number_format == "#,##0.00"
@@ -110,10 +110,16 @@ def test_region_names_and_open_discrepancies_agree(world):
     assert {code: r["统筹地区"] for code, r in summary.items()} == {
         "340100": "合肥市",
         "349900": "省直",
+        None: "（未知统筹地区）",  # the unknown USCC's discrepancy: a row of its own, so the total adds up
         "340000": "安徽省合计",
     }
-    assert {code: r["未结差异笔数"] for code, r in summary.items()} == {"340100": 2, "349900": 1, "340000": 4}
-    assert {code: r["核对一致"] for code, r in summary.items()} == {"340100": "否", "349900": "否", "340000": "否"}
+    assert {code: r["未结差异笔数"] for code, r in summary.items()} == {"340100": 2, "349900": 1, None: 1, "340000": 4}
+    assert {code: r["核对一致"] for code, r in summary.items()} == {
+        "340100": "否",
+        "349900": "否",
+        None: "否",
+        "340000": "否",
+    }
     small = {r["区划代码"]: r["未结差异笔数"] for r in _table(_book(root)["小型企业"])}
     assert small["340100"] == 1 and small["349900"] == 0 and small["340000"] == 1  # A1's only
     social = {r["区划代码"]: r["未结差异笔数"] for r in _table(_book(root)["社会组织"])}

@@ -25,7 +25,7 @@ from assets.ingest.sources import IGNORED_NOTE, BadInputFile, raw_files, relativ
 from assets.partitions import latest_contribution_period, register_report_months
 from assets.resources import Warehouse
 from assets.versions import file_sha256
-from assets.vocabulary import rule_texts
+from assets.vocabulary import rule_text
 
 # observable_source_asset is marked beta in Dagster 1.13; observing the raw exports is what lineage needs
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -35,11 +35,11 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-def explain_rules(by_rule: dict[str, int]) -> str:
+def explain_rules(by_rule: dict[str, int], table: RawTable) -> str:
     """The quarantine counts as staff read them: rule, rows, what it means, how to fix (vocabulary.yaml)."""
     lines = ["| rule 规则 | rows 行数 | 说明 | 处理办法 |", "|---|---:|---|---|"]
     for rule, n in sorted(by_rule.items()):
-        text = rule_texts().get(rule.split(":")[0], {})
+        text = rule_text(rule, table.value_kinds())
         lines.append(f"| {rule} | {n:,} | {text.get('zh', '')} | {text.get('hint', '')} |")
     return "\n".join(lines) if by_rule else "nothing quarantined 无隔离记录"
 
@@ -133,7 +133,7 @@ def _report(context, warehouse: Warehouse, table: RawTable, counts: dict) -> dic
         "exact_duplicates": dg.MetadataValue.int(counts["exact_duplicates"]),
         "dagster/row_count": dg.MetadataValue.int(counts["accepted"]),
         "quarantine_by_rule": dg.MetadataValue.json(counts["quarantine_by_rule"]),
-        "quarantine_explained": dg.MetadataValue.md(explain_rules(counts["quarantine_by_rule"])),
+        "quarantine_explained": dg.MetadataValue.md(explain_rules(counts["quarantine_by_rule"], table)),
         "files": dg.MetadataValue.json(counts["files"]),
         "ignored_files": dg.MetadataValue.json(counts["ignored_files"]),
         "missing_folder": dg.MetadataValue.bool(counts["missing_folder"]),

@@ -120,7 +120,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         staged=staged_rows,
         rejects=rejects,
         raw_struct=", ".join(f"{ident(c)} := s.{ident(c)}" for c in table.columns),
-        hint=hint_sql("q.rule"),
+        hint=hint_sql("q.rule", table.value_kinds()),
         field_count_hint=hint_sql("'field_count:record'"),
     )
     quarantined, raw_missing, *_ = quarantine_sql("staged")
@@ -141,7 +141,11 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     }
     counts["quarantine_by_rule"] = quarantine_by_rule(con, quarantine_path)
     counts["validation"] = write_results(
-        warehouse.validation_path(table.name, share.province), table, gx_outcome, counts["quarantine_by_rule"]
+        warehouse.validation_path(table.name, share.province),
+        table,
+        gx_outcome,
+        counts["quarantine_by_rule"],
+        counts["quarantined"],
     )
     counts["files"] = listing(warehouse, sources) + list(share.listed)
     counts["warnings"] = warnings(con, table)

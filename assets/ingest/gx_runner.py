@@ -234,8 +234,10 @@ def merge_outcomes(records: list[dict]) -> dict:
     return {"expectations": expectations, "batches": sum(r["batches"] for r in records), "coverage": coverage}
 
 
-def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict) -> dict:
-    """warehouse/validation/<table>.json: what the check and the validation report read."""
+def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict, rows_quarantined: int) -> dict:
+    """warehouse/validation/<table>.json: what the check and the validation report read.
+    ``quarantined``: rule hits per rule (a row breaking two rules counts under each);
+    ``rows_quarantined``: the quarantine's rows (exact duplicates aside)."""
     for e in outcome["expectations"]:
         e["quarantined"] = quarantined.get(e["rule"], 0)
     record = {
@@ -246,6 +248,7 @@ def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict)
         "coverage": outcome["coverage"],
         "expectations": outcome["expectations"],
         "quarantine_by_rule": quarantined,
+        "rows_quarantined": rows_quarantined,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")

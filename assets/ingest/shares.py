@@ -138,7 +138,11 @@ def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict])
     counts["quarantine_by_rule"] = quarantine_by_rule(con, warehouse.quarantine_path(table.name, "*"))
     validations = [p["validation"] for p in parts]
     counts["validation"] = write_results(
-        warehouse.validation_path(table.name), table, merge_outcomes(validations), counts["quarantine_by_rule"]
+        warehouse.validation_path(table.name),
+        table,
+        merge_outcomes(validations),
+        counts["quarantine_by_rule"],
+        counts["quarantined"],
     )
     counts["files"] = sorted((f for p in parts for f in p["files"]), key=lambda f: f["file"])
     if warehouse.settings.gx_data_docs:

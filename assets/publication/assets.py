@@ -16,7 +16,6 @@ as person_key (HMAC-SHA256 with DEFERRAL_PII_KEY); quarantine and warehouse file
 identifiers, are never published.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,13 +25,12 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import run_report_month
-from assets.publication.checks import check_publication, check_specs, column_description, contract, published_relation
+from assets.publication.checks import check_publication, check_specs, column_description, published_relation
 from assets.publication.report import write_report
+from assets.publication.tables import PUBLISHED_COLUMNS, column_sources, register_directory, write_table
 from assets.resources import Warehouse
-from assets.storage import exact_preview, q, write_parquet
+from assets.storage import exact_preview, q
 
-# SPEC section 4 columns, in order (assets/publication/columns.yaml, with types and descriptions).
-PUBLISHED_COLUMNS = {table: list(columns) for table, columns in contract().items()}
 DESCRIPTIONS = {
     "fund_reserve_status": "Fund reserve per pooling region: months payable, eligibility, outstanding deferral. "
     "统筹基金可支付月数与待补缴。",
@@ -53,49 +51,8 @@ DESCRIPTIONS = {
 }
 
 
-# tables published with every report month (Hive-partitioned by report_month), and their row order
-HISTORY = {
-    "monthly_statistics": "region_code, category",
-    "repayment_notices": "unit_id, kind",
-    "unit_status": "unit_id",
-    "risk_watch": "unit_id, flag",
-}
 PUBLICATIONS = "publications"
 MANIFEST = "PUBLICATION.json"
-
-
-def _write_content_named(con, columns: str, source: Path, order: str, folder: Path) -> int:
-    """COPY ``columns`` of ``source`` (one file, or the glob of a month's province files) ordered by
-    ``order`` into ``folder/part-<sha256 of the bytes>.parquet``; returns rows written. The rows
-    pass through a temp table first: DuckDB's Parquet bytes depend on how the rows were read (one
-    file or several), and a published file must not depend on how many provinces made it."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE publishing AS SELECT {columns} FROM read_parquet({q(source)})")
-    rows = con.execute("SELECT count(*) FROM publishing").fetchall()[0][0]
-    # (an empty table's bytes are the other way round: the same read directly, not through a table)
-    relation = "publishing" if rows else f"(SELECT {columns} FROM read_parquet({q(source)}))"
-    tmp = folder / "part.tmp"
-    n = write_parquet(con, f"SELECT * FROM {relation} ORDER BY {order}", tmp)
-    con.execute("DROP TABLE publishing")
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
-    tmp.replace(folder / f"part-{digest}.parquet")
-    return n
-
-
-def _write_table(con, warehouse: Warehouse, table: str, month: str, target: Path) -> int:
-    columns = PUBLISHED_COLUMNS[table]
-    target.mkdir(parents=True, exist_ok=True)
-    if table in HISTORY:  # every report month through the publication's, Hive-partitioned
-        select = ", ".join(c for c in columns if c != "report_month")
-        return sum(
-            _write_content_named(
-                con, select, warehouse.policy_path(table, m), HISTORY[table], target / f"report_month={m}"
-            )
-            for m in warehouse.policy_months(table)
-            if m <= month
-        )
-    return _write_content_named(
-        con, ", ".join(columns), warehouse.policy_path(table, month), ", ".join(columns), target
-    )
 
 
 def _clean_leftovers(root: Path) -> list[str]:
@@ -138,7 +95,8 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
     staging = root / PUBLICATIONS / f".staging-{name}"
     staging.mkdir(parents=True)
     try:
-        rows = {table: _write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
+        register_directory(con, warehouse)
+        rows = {table: write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
         _, report_inputs = write_report(con, warehouse, staging, staging / "report", month)
         (staging / MANIFEST).write_text(
             json.dumps(
@@ -185,7 +143,10 @@ def _table_metadata(con, warehouse: Warehouse, table: str, version: Path, n: int
     )
     of_month = " WHERE report_month = " + q(month) if "report_month" in rel.columns else ""  # the run's month
     lineage = dg.TableColumnLineage(
-        deps_by_column={c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in PUBLISHED_COLUMNS[table]}
+        deps_by_column={
+            c: [dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sources]
+            for c, sources in column_sources(table, month).items()
+        }
     )
     return {
         "dagster/row_count": dg.MetadataValue.int(n),

@@ -75,6 +75,8 @@ def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) 
     ):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharex=True)
         for ax, (column, zh, en) in zip(axes, PANELS):
+            if not any(r[column] for r in series):  # nothing yet: an axis from 0, not matplotlib's -0.04…0.04
+                ax.set_ylim(0, 1)
             for region in regions:
                 points = sorted((r["report_month"], float(r[column])) for r in series if r["region_code"] == region)
                 label = names.name(region) if family else region

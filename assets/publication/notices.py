@@ -21,9 +21,9 @@ NOTICE_COLUMNS = [
     Column("统一社会信用代码"),
     Column("提醒类型"),
     Column("应补缴金额", "money"),
-    Column("最早到期日"),
+    Column("最早到期日", "date"),
     Column("滞纳金", "money"),
-    Column("截至日期"),
+    Column("截至日期", "date"),
 ]
 
 
@@ -37,7 +37,7 @@ def write_notices(
         return []
     rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
     notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
-    as_of = str(last_day(month))
+    as_of = last_day(month)
     written = []
     for region in sorted({n["region_code"] for n in notices} & set(profile.regions)):
         rows = [
@@ -46,7 +46,7 @@ def write_notices(
                 n["uscc"],
                 term("notice_kind", n["kind"]),
                 n["outstanding_amount"],
-                str(n["earliest_due_date"]),
+                n["earliest_due_date"],
                 n["late_fee"],
                 as_of,
             ]
@@ -54,7 +54,7 @@ def write_notices(
             if n["region_code"] == region
         ]
         title = f"{names.name(region)}阶段性缓缴职工医保费催缴提醒清单（{label(month)}）"
-        block = TitleBlock(title, f"{names.reporting_unit or names.province} {names.name(region)}", as_of)
+        block = TitleBlock(title, names.bureau(region), str(as_of))
         wb = Workbook()
         wb.remove(wb.active)
         table_sheet(

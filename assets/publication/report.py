@@ -27,6 +27,14 @@ from assets.publication.chart import write_chart
 from assets.publication.checks import published_relation
 from assets.publication.notices import write_notices
 from assets.publication.report_reuse import kept, report_inputs
+from assets.publication.statistics_sheet import (
+    CATEGORIES,
+    STAT_SHEET_COLUMNS,
+    UNKNOWN_REGION,
+    eligibility_notes,
+    open_counts,
+    stat_rows,
+)
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -35,31 +43,6 @@ from assets.vocabulary import term
 HERE = Path(__file__).parent
 MACROS = HERE.parent / "macros.sql"
 
-# monthly_statistics column -> (报表表头, kind)
-STAT_COLUMNS = {
-    "units_deferring": ("缓缴单位数", "count"),
-    "persons_covered": ("涉及参保职工数", "count"),
-    "deferred_amount": ("当月缓缴金额", "money"),
-    "cumulative_deferred": ("累计缓缴金额", "money"),
-    "repaid_in_month": ("当月补缴金额", "money"),
-    "cumulative_repaid": ("累计补缴金额", "money"),
-    "outstanding": ("待补缴金额", "money"),
-    "overdue_outstanding": ("逾期金额", "money"),
-    "late_fee": ("滞纳金", "money"),
-    "tax_units_deferring": ("税务缓缴单位数", "count"),
-    "tax_deferred_amount": ("税务缓缴金额", "money"),
-    "discrepancies": ("当期差异笔数", "count"),
-    "units_in_arrears": ("欠费单位数", "count"),
-    "units_flagged": ("风险预警单位数", "count"),
-}
-STAT_SHEET_COLUMNS = [
-    Column("统筹地区"),
-    Column("区划代码"),
-    *(Column(h, k) for h, k in STAT_COLUMNS.values()),
-    Column("未结差异笔数", "count"),
-    Column("核对一致"),
-]
-CATEGORIES = ["all", "medium", "small", "micro", "individual_business", "social_org"]
 DISCREPANCY_COLUMNS = [
     Column("统筹地区"),
     Column("单位名称"),
@@ -73,7 +56,6 @@ DISCREPANCY_COLUMNS = [
 ]
 DISCREPANCY_SHEET = "差异明细"
 NOTES_SHEET = "口径说明"
-UNKNOWN_REGION = "（未知统筹地区）"  # a discrepancy of a unit health does not know
 
 
 def report_title(profile: PolicyProfile, month: str) -> str:
@@ -83,39 +65,6 @@ def report_title(profile: PolicyProfile, month: str) -> str:
 
 def workbook_path(target: Path, province_code: str, month: str) -> Path:
     return target / province_code / month / f"report_{province_code}_{month}.xlsx"
-
-
-def _stat_rows(stats: list[dict], category: str, names: RegionNames, open_by_row: dict) -> tuple[list[list], set[int]]:
-    rows = sorted(
-        (r for r in stats if r["category"] == category),
-        key=lambda r: (r["region_code"] == names.province_code, r["region_code"]),
-    )
-    out, bold = [], set()
-    for n, r in enumerate(rows):
-        opened = open_by_row.get((r["region_code"], category), 0)
-        out.append(
-            [
-                names.name(r["region_code"]),
-                r["region_code"],
-                *(r[c] for c in STAT_COLUMNS),
-                opened,
-                term("boolean", bool(r["reconciled"]) and opened == 0),
-            ]
-        )
-        if r["region_code"] == names.province_code:
-            bold.add(n)
-    return out, bold
-
-
-def _open_counts(open_rows: list[dict], province_code: str) -> dict[tuple[str, str], int]:
-    """Open discrepancies per (region or province, category): 'all' counts every one, a category
-    those of its units (a unit unknown to health counts under 'all' only)."""
-    counts: dict[tuple[str, str], int] = {}
-    for d in open_rows:
-        for region in {d["region_code"], province_code} - {None}:
-            for category in {"all", d["category"]} - {None}:
-                counts[(region, category)] = counts.get((region, category), 0) + 1
-    return counts
 
 
 def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
@@ -152,27 +101,31 @@ def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
 
 
 def write_province_month(job: tuple) -> Path:
-    """The workbook and chart of one province and report month (``job``: the month's discrepancies and
-    decisions files, the target folder, profile, region names, month and the province's statistics),
-    on a DuckDB connection of its own, so that months can be written by several processes."""
-    discrepancies, decisions, target, profile, names, month, stats = job
+    """The workbook and chart of one province and report month (``job``: the month's discrepancies,
+    decisions and fund reserve files, the target folder, profile, region names, month and the
+    province's statistics), on a DuckDB connection of its own, so that months can be written by
+    several processes."""
+    inputs, target, profile, names, month, stats = job
     with duckdb.connect() as con:
         for statement in sql_statements(MACROS):
             con.execute(statement)
-        return _write_province_month(con, discrepancies, decisions, target, profile, names, month, stats)
+        return _write_province_month(con, inputs, target, profile, names, month, stats)
 
 
 def _write_province_month(
     con,
-    discrepancies: Path,
-    decisions: Path,
+    inputs: dict[str, Path],
     target: Path,
     profile: PolicyProfile,
     names: RegionNames,
     month: str,
     stats: list[dict],
 ) -> Path:
-    (query,) = sql_statements(HERE / "open_discrepancies.sql", discrepancies=q(discrepancies), decisions=q(decisions))
+    (query,) = sql_statements(
+        HERE / "open_discrepancies.sql",
+        discrepancies=q(inputs["reconciliation_discrepancies"]),
+        decisions=q(inputs["deferral_decisions"]),
+    )
     rel = con.sql(query)
     open_rows = [
         d
@@ -183,10 +136,14 @@ def _write_province_month(
     block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(last_day(month)))
     wb = Workbook()
     wb.remove(wb.active)
-    counts = _open_counts(open_rows, profile.province_code)
+    counts = open_counts(open_rows, profile.province_code)
+    notes = {}
+    if inputs["fund_reserve_status"].exists():
+        reserves = con.sql(f"SELECT * FROM read_parquet({q(inputs['fund_reserve_status'])})")
+        notes = eligibility_notes([dict(zip(reserves.columns, r)) for r in reserves.fetchall()], profile)
     month_stats = [r for r in stats if r["report_month"] == month]
     for category in CATEGORIES:
-        rows, bold = _stat_rows(month_stats, category, names, counts)
+        rows, bold = stat_rows(month_stats, category, names, counts, notes)
         table_sheet(wb, term("category", category), block, STAT_SHEET_COLUMNS, rows, bold)
     details = [
         [
@@ -250,8 +207,11 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
                 continue
             jobs.append(
                 (
-                    warehouse.policy_path("reconciliation_discrepancies", m),
-                    warehouse.policy_path("deferral_decisions", m),
+                    {
+                        "reconciliation_discrepancies": warehouse.policy_path("reconciliation_discrepancies", m),
+                        "deferral_decisions": warehouse.policy_path("deferral_decisions", m),
+                        "fund_reserve_status": warehouse.policy_path("fund_reserve_status", m, profile.policy_id),
+                    },
                     target,
                     profile,
                     names,

@@ -18,11 +18,13 @@ from assets.versions import digest_of, setup_digest
 
 def report_inputs(warehouse: Warehouse, profile: PolicyProfile, names: RegionNames, month: str) -> str | None:
     """A digest of what the workbook and chart of ``profile``'s ``month`` are made from: the code, the
-    profile and region names, the chart's font, the province's statistics through the month and every
+    profile and region names, the chart's font, the province's statistics through the month, its fund
+    reserve status of the month and every
     province's discrepancies and decisions of the month (their report-month digests); None when a
     month has no digest (then it is written)."""
     months = [m for m in warehouse.policy_months("monthly_statistics") if m <= month]
     parts = [(n, m, p) for m in months for n, p in [("monthly_statistics", profile.policy_id)]]
+    parts.append(("fund_reserve_status", month, profile.policy_id))  # the 说明 of regions that may not defer
     parts += [
         (n, month, p.policy_id)
         for n in ("reconciliation_discrepancies", "deferral_decisions")

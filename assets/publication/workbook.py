@@ -24,11 +24,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 FONT_NAME = "宋体"  # SimSun: the typeface of government statistics tables; LibreOffice maps it to a CJK font
 COUNT_FORMAT = "#,##0"
 MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
 TITLE_ROW, INFO_ROW, HEADER_ROW = 1, 2, 3
 FIRST_DATA_ROW = HEADER_ROW + 1
 SIGNATURE = "制表人：__________    审核人：__________    负责人：__________    制表日期：______年____月____日"
 # fixed zip entry times: a rerun on the same inputs writes the same bytes
 ZIP_TIME = (2022, 1, 1, 0, 0, 0)
+
+TEXT_WIDTH = 100  # 口径说明's text column, in characters
+LINE_HEIGHT = 15  # points a line of the 11-point body font takes
 
 _THIN = Side(style="thin", color="808080")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -38,7 +42,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 @dataclass(frozen=True)
 class Column:
     header: str
-    kind: str = "text"  # text | count | money
+    kind: str = "text"  # text | count | money | date (a real date cell, shown yyyy-mm-dd)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class TitleBlock:
 
 def display_width(value) -> int:
     """Columns a value takes on paper: a CJK (wide) character counts two."""
-    text = value if isinstance(value, str) else f"{value:,}" if isinstance(value, (int, Decimal)) else str(value)
+    text = value if isinstance(value, str) else f"{value:,}" if isinstance(value, (int, Decimal)) else str(value)[:10]
     if text.isascii():  # codes, amounts, dates: one column a character (no per-character lookup)
         return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -116,7 +120,7 @@ def _named_style(wb: Workbook, kind: str, bold: bool) -> str:
     """The workbook's named style for a body cell of ``kind`` (text, count, money), registered once."""
     name = f"deferral_{kind}{'_bold' if bold else ''}"
     if name not in wb.named_styles:
-        fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT}.get(kind, "General")
+        fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT, "date": DATE_FORMAT}.get(kind, "General")
         wb.add_named_style(NamedStyle(name=name, font=font(bold=bold), border=_BORDER, number_format=fmt))
     return name
 
@@ -138,6 +142,13 @@ def print_setup(ws: Worksheet, title_rows: str | None) -> None:
     ws.oddFooter.center.font = FONT_NAME
 
 
+def wrapped_lines(text: str, width: int) -> int:
+    """Lines ``text`` takes in a column ``width`` characters wide (a CJK character is two), wrapped
+    at the column's edge, with a margin of two characters for the cell's padding."""
+    usable = max(width - 2, 1)
+    return sum(max(1, -(-display_width(line) // usable)) for line in text.split("\n"))
+
+
 def text_sheet(wb: Workbook, name: str, title: str, items: list[tuple[str, str]]) -> Worksheet:
     """A sheet of (项目, 说明) pairs, wrapped to the page: the 口径说明."""
     ws = wb.create_sheet(name)
@@ -152,8 +163,11 @@ def text_sheet(wb: Workbook, name: str, title: str, items: list[tuple[str, str]]
         for cell in ws[ws.max_row]:
             cell.font, cell.border = font(), _BORDER
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # a spreadsheet does not grow a row for wrapped text on its own (LibreOffice prints the lines
+        # over the next row): the height of the lines the text wraps to
+        ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * wrapped_lines(text, TEXT_WIDTH) + 4
     ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 100
+    ws.column_dimensions["B"].width = TEXT_WIDTH
     ws.freeze_panes = "A3"
     print_setup(ws, "1:2")
     return ws

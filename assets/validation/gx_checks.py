@@ -32,10 +32,11 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
             "sample of accepted rows, or every row with --full-validation (metadata gx_mode). Passed means both "
             "engines "
             "reject exactly the same rows, all of them in quarantine; it does not mean no row was rejected "
-            "(rows_rejected says how many were). A disagreement is a warning: those rows are quarantined under the "
+            "(rows_quarantined says how many were). A disagreement is a warning: those rows are quarantined under the "
             "stricter verdict and the run goes on. The table also lists the code rules GX does not express (check "
             "characters, calendar dates, known regions and units, duplicate keys), which only the SQL applies. "
-            "比对 GX 校验结论与隔离区：两引擎拒绝的记录完全一致即通过（通过不表示没有不合格记录，见 rows_rejected）；"
+            "比对 GX 校验结论与隔离区：两引擎拒绝的记录完全一致即通过（通过不表示没有不合格记录，"
+            "见 rows_quarantined）；"
             "不一致时告警，相关行按更严格的结论隔离。表中同时列出 GX 无法表达、仅由 SQL 执行的代码规则。"
         ),
     )
@@ -70,7 +71,8 @@ def _build_gx_check(table: RawTable) -> dg.AssetChecksDefinition:
                 "expectation_results": dg.MetadataValue.json(record["expectations"]),
                 "code_rules": dg.MetadataValue.json(code_rules),
                 "expectations_with_rejected_rows": sum(not e["success"] for e in record["expectations"]),
-                "rows_rejected": sum(record["quarantine_by_rule"].values()),
+                "rows_quarantined": record["rows_quarantined"],  # rows, as the quarantine holds them
+                "rule_hits": sum(record["quarantine_by_rule"].values()),  # a row breaking two rules: two hits
                 "engines_disagree_on": dg.MetadataValue.json(disagreeing),
                 "gx_validation_results": record["batches"],
                 "gx_mode": record["coverage"]["mode"],

@@ -16,7 +16,7 @@ import duckdb
 
 from assets.contracts import RAW_TABLES, ingest_key
 from assets.resources import Warehouse
-from assets.vocabulary import rule_texts
+from assets.vocabulary import rule_text
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft
@@ -47,20 +47,20 @@ def rejections(warehouse: Warehouse, table: str) -> list[dict]:
     path = warehouse.quarantine_path(table, "*")  # one file, or one per province
     if not any(path.parent.glob(path.name)):
         return []
-    con = duckdb.connect()
-    rows = con.execute(
-        """
-        WITH r AS (SELECT unnest(string_split(rule, ';')) AS rule, raw_values, source_file, source_line
-                   FROM read_parquet(?))
-        SELECT rule, count(*), list(json_extract_string(raw_values, '$."' || split_part(rule, ':', 2) || '"')
-                                    ORDER BY source_file, source_line)[1:3]
-        FROM r GROUP BY rule ORDER BY rule""",
-        [str(path)],
-    ).fetchall()
+    with duckdb.connect() as con:  # closed here: an open connection left to the garbage collector outlived the run
+        rows = con.execute(
+            """
+            WITH r AS (SELECT unnest(string_split(rule, ';')) AS rule, raw_values, source_file, source_line
+                       FROM read_parquet(?))
+            SELECT rule, count(*), list(json_extract_string(raw_values, '$."' || split_part(rule, ':', 2) || '"')
+                                        ORDER BY source_file, source_line)[1:3]
+            FROM r GROUP BY rule ORDER BY rule""",
+            [str(path)],
+        ).fetchall()
     out = []
     for rule, n, examples in rows:
         kind, _, column = rule.partition(":")
-        text = rule_texts().get(kind, {})
+        text = rule_text(rule, RAW_TABLES[table].value_kinds())
         out.append(
             {
                 "rule": rule,
@@ -93,14 +93,18 @@ def render(results: list[dict], run: dict | None = None) -> str:
         "Each expectation's unexpected rows must equal the rows quarantined for the same rule. "
         "SQL 规则校验全部记录；GX "
         "校验全部被拒记录及确定性抽样（或全量）。每条期望的不合格行数须与隔离区同一规则的行数一致。</p>",
-        "<table id='summary'><tr><th>table 表</th><th>expectations 期望</th><th>failed 未通过</th>"
-        "<th>GX = quarantine 一致</th><th>Data Docs</th></tr>",
+        "<p class='muted'>Rows quarantined counts rows (as the quarantine folder and the run summary do); rule "
+        "hits counts each rule a row breaks, so a row breaking two rules is one row and two hits. "
+        "隔离行数为隔离区的记录数；规则命中次数按规则计，一行违反两条规则计两次。</p>",
+        "<table id='summary'><tr><th>table 表</th><th>rows quarantined 隔离行数</th><th>rule hits 规则命中次数</th>"
+        "<th>expectations 期望</th><th>failed 未通过</th><th>GX = quarantine 一致</th><th>Data Docs</th></tr>",
     ]
     for r in results:
         failed = sum(not e["success"] for e in r["expectations"])
         agree = "<span class='badge ok'>yes 一致</span>" if r["agree"] else "<span class='badge bad'>NO 不一致</span>"
         parts.append(
-            f"<tr><td><a href='#{r['table']}'>{html.escape(r['table'])}</a></td><td>{len(r['expectations'])}</td>"
+            f"<tr><td><a href='#{r['table']}'>{html.escape(r['table'])}</a></td><td>{r['rows_quarantined']:,}</td>"
+            f"<td>{sum(r['quarantine_by_rule'].values()):,}</td><td>{len(r['expectations'])}</td>"
             f"<td>{failed}</td><td>{agree}</td><td><a href='{r['table']}/index.html'>GX</a></td></tr>"
         )
     parts.append("</table>")
@@ -132,7 +136,8 @@ def render(results: list[dict], run: dict | None = None) -> str:
         if r.get("rejections"):
             parts.append(
                 "<h3>Rejections by rule · 隔离原因与处理办法</h3><table class='rejections'><tr><th>rule 规则</th>"
-                "<th>rows 行数</th><th>说明</th><th>处理办法 how to fix</th><th>examples 示例（证件号已遮蔽）</th></tr>"
+                "<th>rows breaking it 违反该规则的行数</th><th>说明</th><th>处理办法 how to fix</th>"
+                "<th>examples 示例（证件号已遮蔽）</th></tr>"
             )
             for g in r["rejections"]:
                 parts.append(
@@ -147,12 +152,13 @@ def render(results: list[dict], run: dict | None = None) -> str:
 def summary_table(results: list[dict]) -> str:
     """The report's first table as Markdown, readable in the UI without opening the page."""
     lines = [
-        "| table 表 | rows rejected 隔离行数 | expectations with rejected rows | GX = quarantine 一致 |",
-        "|---|---:|---:|---|",
+        "| table 表 | rows quarantined 隔离行数 | rule hits 规则命中次数 | expectations with rejected rows | "
+        "GX = quarantine 一致 |",
+        "|---|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['table']} | {sum(r['quarantine_by_rule'].values()):,} | "
+            f"| {r['table']} | {r['rows_quarantined']:,} | {sum(r['quarantine_by_rule'].values()):,} | "
             f"{sum(not e['success'] for e in r['expectations'])} | {'yes' if r['agree'] else 'NO'} |"
         )
     return "\n".join(lines)
