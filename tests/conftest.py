@@ -24,14 +24,29 @@ def pytest_configure(config):
     config.option.basetemp = str(shm / f"deferral-tests-{os.getuid()}")
 
 
+LONGEST_FIRST = [
+    "tests/test_incremental.py",
+    "tests/test_scale_out.py",
+    "keyed_run",
+    "tests/test_ui.py",
+    "tests/test_trust_runs.py",
+]
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """pytest-xdist groups (``--dist=loadgroup``): a test module stays in one process with its module
     fixtures, and every test of the session's ``keyed_run`` (a whole sample run) joins one group, so
     that run is made once, not once per process."""
+    groups = {}
     for item in items:
         group = "keyed_run" if "keyed_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+        groups[item] = group
+    # the longest groups first (a minute or more each): started early, the short ones fill in around them
+    # instead of two long ones running last side by side
+    rank = {group: n for n, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups[item], len(rank)))
 
 
 @pytest.fixture
