@@ -141,21 +141,6 @@ def run(
         sys.exit(1)
 
 
-@app.command()
-def docs(
-    data_dir: Annotated[Path, typer.Option(help="Data dir whose validation pages and reports are served.")],
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; the UI's links use DEFERRAL_DOCS_URL.")] = 8765,
-) -> None:
-    """Serve the auditor pages over HTTP, so the links in the Dagster UI open: data_docs/ (the validation
-    report, GX Data Docs) at /, the published reports at /report/. Nothing else of the data dir (never
-    raw/, warehouse/ or quarantine/, which hold person ids) is reachable."""
-    from pipelines.docs_server import serve
-
-    data_dir = data_dir.resolve()
-    typer.echo(f"serving {data_dir / 'data_docs'} and {data_dir / 'published/report'} on 127.0.0.1:{port} (Ctrl-C)")
-    serve(data_dir, port)
-
-
 def _run(
     data_dir: Path,
     as_of: Optional[str],
@@ -272,20 +257,11 @@ def _run(
     return bool(ingest.success and monthly and monthly.success)
 
 
-@app.command()
-def worker(
-    name: Annotated[
-        str, typer.Option(help="The worker's name, unique per machine (Celery's --hostname).")
-    ] = "deferral@%h",
-    concurrency: Annotated[int, typer.Option(help="Steps this worker runs at once (each is one DuckDB step).")] = 1,
-    log_level: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
-) -> None:
-    """Start a Celery worker for `deferral run --executor celery` and the launchpad: steps from the broker
-    DEFERRAL_CELERY_BROKER (default redis://127.0.0.1:6379/0), run with this machine's DEFERRAL_* settings."""
-    from pipelines.executors import broker_url, start_worker
+from pipelines.cli_tools import diff, docs, worker  # noqa: E402 (the commands beside `run`)
 
-    typer.echo(f"worker {name}: steps from {broker_url()}, {concurrency} at a time (Ctrl-C stops)")
-    start_worker(name, concurrency, log_level)
+app.command()(docs)
+app.command()(diff)
+app.command()(worker)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ import dagster as dg
 import duckdb
 
 import assets.publication.assets as publication
+import assets.publication.tables as publication_tables
 from assets.resources import warehouse_resource
 from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
 from tests.worlds import obligations_world
@@ -85,7 +86,7 @@ def test_failed_publication_leaves_the_previous_one(tmp_path, monkeypatch):
         target.write_bytes(b"PAR1 half a file")
         raise OSError("disk full while publishing")
 
-    monkeypatch.setattr(publication, "write_parquet", broken)
+    monkeypatch.setattr(publication_tables, "write_parquet", broken)
     resource = warehouse_resource(str(tmp_path))
     result = dg.materialize(publication.published_assets, resources={"warehouse": resource}, raise_on_error=False)
     assert not result.success

@@ -20,7 +20,8 @@ from assets.resources import warehouse_resource
 from tests.worlds import UNKNOWN, statistics_world
 
 TITLE = "安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年12月）"
-SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工商户", "社会组织", "差异明细", "口径说明"]
+# the publication's own month (2022-12) also lists what changed since the previous publication (更正说明)
+SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工商户", "社会组织", "差异明细", "更正说明", "口径说明"]
 
 
 @pytest.fixture(scope="module")

@@ -112,4 +112,5 @@ def statistics_world(root, publish: bool = False):
     for code, period, component, amount in register:
         s.add("tax_deferral_register", uscc=code, period=period, component=component, deferred_amount=amount)
     out = s.run(as_of="2022-12", months=MONTHS, publish=publish)
+    out.scenario = s  # to run the world again with a change
     return out, {"A1": a1, "A2": a2, "A3": a3, "S1": s1}

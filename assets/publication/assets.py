@@ -26,7 +26,9 @@ import dagster as dg
 
 from assets.partitions import run_report_month
 from assets.publication.checks import check_publication, check_specs, column_description, published_relation
+from assets.publication.diff import publication_digests
 from assets.publication.report import write_report
+from assets.publication.restatements import changed_files, raw_listing, restatements
 from assets.publication.tables import PUBLISHED_COLUMNS, column_sources, register_directory, write_table
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q
@@ -97,20 +99,30 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
     try:
         register_directory(con, warehouse)
         rows = {table: write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
-        _, report_inputs = write_report(con, warehouse, staging, staging / "report", month)
+        previous = (root / "published").resolve() if (root / "published" / MANIFEST).exists() else None
+        raw = raw_listing(warehouse)
+        corrections = {"rows": restatements(con, previous, staging), "files": changed_files(previous, raw)}
+        _, report_inputs = write_report(con, warehouse, staging, staging / "report", month, corrections)
         (staging / MANIFEST).write_text(
             json.dumps(
                 {
                     "as_of_month": month,
                     "run_id": run_id,
                     "rows": rows,
+                    # per table (and report month) its rows and an order-independent digest (diff.py)
+                    "tables": publication_digests(con, staging),
                     "pii_key": warehouse.settings.pii_key_kind,
                     "policy_profiles": profile_identities(warehouse),
                     # what each month's workbook was made from: the next publication keeps a month whose
                     # inputs are unchanged (assets/publication/report.py)
                     "report_inputs": report_inputs,
+                    "raw_files": raw,  # what it was made from: the next one names the files that changed
+                    "previous": previous.name if previous else None,
+                    "restated_months": sorted({r["report_month"] for r in corrections["rows"]}),
+                    "restatements": corrections["rows"],
                 },
                 indent=1,
+                default=str,
             ),
             encoding="utf-8",
         )
@@ -241,8 +253,31 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
                 for w in workbooks
             },
             "archive": dg.MetadataValue.path(str(warehouse.root / PUBLICATIONS)),
+            **restated_metadata(version),
         },
     )
+
+
+def restated_metadata(version: Path) -> dict:
+    """What the UI shows of the restatements this publication made (更正说明 in its workbooks)."""
+    manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    rows = manifest.get("restatements", [])
+    lines = [
+        "| region 统筹地区 | month 报告月份 | category 统计分类 | figure 项目 | previous 原报数 | new 更正后 |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {r['region_code']} | {r['report_month']} | {r['category']} | {r['column']} | {r['previous']} | {r['new']} |"
+        for r in rows[:50]
+    ]
+    return {
+        "restated_months 更正月份": dg.MetadataValue.json(manifest.get("restated_months", [])),
+        "restated_figures 更正项数": len(rows),
+        "restatements 更正说明": dg.MetadataValue.md(
+            "\n".join(lines) if rows else "no restatement since the previous publication 无更正"
+        ),
+        "compared_with 比对的上一次发布": manifest.get("previous") or "none 无",
+    }
 
 
 published_assets = [publication]

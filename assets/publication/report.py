@@ -27,6 +27,7 @@ from assets.publication.chart import write_chart
 from assets.publication.checks import published_relation
 from assets.publication.notices import write_notices
 from assets.publication.report_reuse import kept, report_inputs
+from assets.publication.restatements import corrections_sheet
 from assets.publication.statistics_sheet import (
     CATEGORIES,
     STAT_SHEET_COLUMNS,
@@ -38,6 +39,7 @@ from assets.publication.statistics_sheet import (
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
+from assets.versions import digest_of
 from assets.vocabulary import term
 
 HERE = Path(__file__).parent
@@ -105,11 +107,11 @@ def write_province_month(job: tuple) -> Path:
     decisions and fund reserve files, the target folder, profile, region names, month and the
     province's statistics), on a DuckDB connection of its own, so that months can be written by
     several processes."""
-    inputs, target, profile, names, month, stats = job
+    inputs, target, profile, names, month, stats, corrections = job
     with duckdb.connect() as con:
         for statement in sql_statements(MACROS):
             con.execute(statement)
-        return _write_province_month(con, inputs, target, profile, names, month, stats)
+        return _write_province_month(con, inputs, target, profile, names, month, stats, corrections)
 
 
 def _write_province_month(
@@ -120,6 +122,7 @@ def _write_province_month(
     names: RegionNames,
     month: str,
     stats: list[dict],
+    corrections: dict | None = None,
 ) -> Path:
     (query,) = sql_statements(
         HERE / "open_discrepancies.sql",
@@ -167,6 +170,8 @@ def _write_province_month(
         details,
         note=None if details else f"截至 {block.as_of} 无未结差异。",
     )
+    if corrections is not None:  # the publication's own month: what changed in the months filed before
+        corrections_sheet(wb, block, names, corrections)
     text_sheet(wb, NOTES_SHEET, f"{block.title}——{NOTES_SHEET}", _notes(profile, month))
     path = workbook_path(target, profile.province_code, month)
     save(wb, path, block.title, first_moment(month))  # the report month, not the clock
@@ -183,11 +188,15 @@ def _write_province_month(
     return path
 
 
-def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: str) -> tuple[list[Path], dict]:
+def write_report(
+    con, warehouse: Warehouse, tables: Path, target: Path, month: str, corrections: dict | None = None
+) -> tuple[list[Path], dict]:
     """Every province's workbooks and charts of every report month through ``month``, from the
     publication's statistics under ``tables`` and each month's discrepancies, into ``target``; a
-    month whose inputs are those of the current publication's is taken from it. Returns the files
-    and each month's input digest (``<province_code>/<month>`` -> digest)."""
+    month whose inputs are those of the current publication's is taken from it. The workbooks of
+    ``month`` get 更正说明 from ``corrections`` (restated ``rows`` and the changed raw ``files``).
+    Returns the files and each month's input digest (``<province_code>/<month>`` -> digest)."""
+    corrections = corrections or {"rows": [], "files": []}
     stats_rel = con.sql(published_relation(tables / "monthly_statistics"))
     stats = [dict(zip(stats_rel.columns, r)) for r in stats_rel.fetchall()]
     for statement in sql_statements(MACROS):
@@ -202,6 +211,12 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
         for m in sorted({r["report_month"] for r in own}):
             key = f"{profile.province_code}/{m}"
             inputs[key] = report_inputs(warehouse, profile, names, m)
+            own_corrections = None
+            if m == month:
+                rows = [r for r in corrections["rows"] if r["region_code"][:2] == profile.province_code[:2]]
+                own_corrections = {"rows": rows, "files": corrections["files"]}
+                if inputs[key] is not None:  # the same inputs with other corrections: another workbook
+                    inputs[key] = digest_of([inputs[key], json.dumps(own_corrections, default=str, sort_keys=True)])
             if inputs[key] is not None and before.get(key) == inputs[key] and (previous / key).is_dir():
                 written += kept(previous, target, key)
                 continue
@@ -217,6 +232,7 @@ def write_report(con, warehouse: Warehouse, tables: Path, target: Path, month: s
                     names,
                     m,
                     own,
+                    own_corrections,
                 )
             )
     # openpyxl and matplotlib hold the GIL: the workbooks are written by DEFERRAL_DUCKDB_THREADS processes

@@ -42,7 +42,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 @dataclass(frozen=True)
 class Column:
     header: str
-    kind: str = "text"  # text | count | money | date (a real date cell, shown yyyy-mm-dd)
+    kind: str = "text"  # text | count | money | number (either) | date (a real date cell, yyyy-mm-dd)
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ def _named_style(wb: Workbook, kind: str, bold: bool) -> str:
     """The workbook's named style for a body cell of ``kind`` (text, count, money), registered once."""
     name = f"deferral_{kind}{'_bold' if bold else ''}"
     if name not in wb.named_styles:
-        fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT, "date": DATE_FORMAT}.get(kind, "General")
+        fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT, "date": DATE_FORMAT, "number": "#,##0.##"}.get(
+            kind, "General"
+        )
         wb.add_named_style(NamedStyle(name=name, font=font(bold=bold), border=_BORDER, number_format=fmt))
     return name
 
