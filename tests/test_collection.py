@@ -247,7 +247,8 @@ def test_collection_staff_get_one_notice_list_per_region_and_month(out):
     assert header == ["单位名称", "统一社会信用代码", "提醒类型", "应补缴金额", "最早到期日", "滞纳金", "截至日期"]
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[1]]
     tie = sorted(["LATE", "GONE"], key=lambda u: out.codes[u])  # equal amounts: by USCC
-    assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
+    # the dates are date cells (shown yyyy-mm-dd)
+    assert [(r[0], r[2], r[3], f"{r[4]:%Y-%m-%d}", r[5], f"{r[6]:%Y-%m-%d}") for r in rows] == [
         (
             f"单位{tie[0]}",
             "逾期未缴",

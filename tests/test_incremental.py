@@ -8,22 +8,24 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.trust import copy_sample, deferral, run
+from tests.trust import copy_sample, deferral, manifest_content, run, workbook_content
 
 MONTHS = [f"2022-{m:02d}" for m in range(7, 13)] + [f"2023-{m:02d}" for m in range(1, 8)]
 
 
 def outputs(data: Path) -> dict[str, bytes]:
     """Every published file (Parquet, workbooks, charts, notice lists) and every quarantine file, by
-    path; the publication's manifest without what names the run (its id) or the previous one."""
+    path; the publication's manifest and its month's workbooks without their history (the run, the
+    raw files' names, the previous publication and what was restated against it: tests/trust.py)."""
     found = {}
     published = (data / "published").resolve()
     for path in sorted(published.rglob("*")):
         if path.is_file():
             found[f"published/{path.relative_to(published)}"] = path.read_bytes()
-    manifest = json.loads(found.pop("published/PUBLICATION.json"))
-    manifest.pop("run_id")
-    found["published/PUBLICATION.json"] = json.dumps(manifest, sort_keys=True).encode()
+    found["published/PUBLICATION.json"] = manifest_content(found["published/PUBLICATION.json"])
+    month = json.loads((published / "PUBLICATION.json").read_text())["as_of_month"]
+    for name in [n for n in found if n.endswith(f"_{month}.xlsx") and "/report_" in n]:
+        found[name] = workbook_content(published / name.removeprefix("published/"))  # 更正说明 aside
     for path in sorted((data / "quarantine").rglob("*.parquet")):
         found[str(path.relative_to(data))] = path.read_bytes()
     return found
@@ -100,3 +102,14 @@ def test_a_late_payment_recomputes_exactly_the_months_from_its_date(late_payment
 def test_a_late_payment_gives_what_a_run_from_scratch_gives(late_payment, tmp_path):
     data, *_ = late_payment
     assert_same(data, from_scratch(data, tmp_path / "scratch"))
+    # what differs is history: the new publication's workbook lists what the late payment restated, in
+    # Anhui's months from 2023-02 on (the payment's month), naming its file; Shanxi restates nothing
+    from openpyxl import load_workbook
+
+    report = data / "published" / "report"
+    anhui = load_workbook(report / "340000" / "2023-07" / "report_340000_2023-07.xlsx")["更正说明"]
+    rows = [r for r in anhui.iter_rows(min_row=4, values_only=True) if r[1]]  # a figure's row has its region code
+    assert rows and {r[2] for r in rows} <= {m for m in MONTHS if m >= "2023-02"}
+    assert all(r[8] == "新增或变更的数据文件：raw/tax_payments/tax_payments_late_2023-02.csv" for r in rows)
+    shanxi = load_workbook(report / "140000" / "2023-07" / "report_140000_2023-07.xlsx")["更正说明"]
+    assert next(r[0] for r in shanxi.iter_rows(min_row=4, values_only=True) if r[0]).startswith("无更正")

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import os
 import shutil
 import subprocess
@@ -96,3 +97,25 @@ def forget_cached_definitions() -> None:
 
     ReconstructableJob.get_definition.cache_clear()
     ReconstructableJob.get_repository_definition.cache_clear()
+
+
+# What a PUBLICATION.json says about the publication's history, not its content: the run, the raw
+# files it was made from (their names depend on how the exports were cut), the publication before it
+# and what it restated against that one. Two publications of the same content differ only there.
+HISTORY_FIELDS = ("run_id", "raw_files", "previous", "restated_months", "restatements")
+
+
+def manifest_content(text: bytes | str) -> bytes:
+    manifest = {k: v for k, v in json.loads(text).items() if k not in HISTORY_FIELDS}
+    return json.dumps(manifest, sort_keys=True).encode()
+
+
+def workbook_content(path: Path) -> bytes:
+    """A workbook's cells, every sheet but 更正说明 (which lists what changed since the previous
+    publication: history, not content), as bytes to compare."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    sheets = [ws for ws in book.worksheets if ws.title != "更正说明"]
+    cells = [(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in sheets]
+    return repr(cells).encode()

@@ -39,7 +39,6 @@ from assets.publication.statistics_sheet import (
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet, text_sheet
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
-from assets.versions import digest_of
 from assets.vocabulary import term
 
 HERE = Path(__file__).parent
@@ -203,7 +202,10 @@ def write_report(
         con.execute(statement)
     previous = warehouse.root / "published" / "report"
     manifest = previous.parent / "PUBLICATION.json"
-    before = json.loads(manifest.read_text(encoding="utf-8")).get("report_inputs", {}) if manifest.exists() else {}
+    recorded = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+    before = recorded.get("report_inputs", {})
+    # the previous publication's own month was written with its 更正说明: written again, without it
+    before = {k: v for k, v in before.items() if not k.endswith(f"/{recorded.get('as_of_month')}")}
     jobs, written, inputs = [], [], {}
     for profile in warehouse.profiles():
         names = region_names(profile)
@@ -212,12 +214,10 @@ def write_report(
             key = f"{profile.province_code}/{m}"
             inputs[key] = report_inputs(warehouse, profile, names, m)
             own_corrections = None
-            if m == month:
+            if m == month:  # its 更正说明 depends on the previous publication too: always written
                 rows = [r for r in corrections["rows"] if r["region_code"][:2] == profile.province_code[:2]]
                 own_corrections = {"rows": rows, "files": corrections["files"]}
-                if inputs[key] is not None:  # the same inputs with other corrections: another workbook
-                    inputs[key] = digest_of([inputs[key], json.dumps(own_corrections, default=str, sort_keys=True)])
-            if inputs[key] is not None and before.get(key) == inputs[key] and (previous / key).is_dir():
+            elif inputs[key] is not None and before.get(key) == inputs[key] and (previous / key).is_dir():
                 written += kept(previous, target, key)
                 continue
             jobs.append(
