@@ -14,7 +14,7 @@ from assets.ingest.sources import raw_files, relative_name
 from assets.profiles import RegionNames
 from assets.publication.diff import compare_table
 from assets.publication.statistics_sheet import STAT_COLUMNS
-from assets.publication.workbook import Column, TitleBlock, table_sheet
+from assets.publication.workbook import COUNT_FORMAT, FIRST_DATA_ROW, MONEY_FORMAT, Column, TitleBlock, table_sheet
 from assets.resources import Warehouse
 from assets.versions import file_sha256
 from assets.vocabulary import term
@@ -100,4 +100,8 @@ def corrections_sheet(wb, block: TitleBlock, names: RegionNames, corrections: di
         for r in corrections["rows"]
     ]
     note = None if rows else f"无更正：与上一次发布相比，截至 {block.as_of} 各报告月份的统计数均未变化。"
-    table_sheet(wb, CORRECTIONS_SHEET, block, CORRECTION_COLUMNS, rows, note=note)
+    ws = table_sheet(wb, CORRECTIONS_SHEET, block, CORRECTION_COLUMNS, rows, note=note)
+    for n, r in enumerate(corrections["rows"]):  # a count as a count, an amount with its two decimals
+        shown = COUNT_FORMAT if STAT_COLUMNS[r["column"]][1] == "count" else MONEY_FORMAT
+        for column in (6, 7, 8):
+            ws.cell(FIRST_DATA_ROW + n, column).number_format = shown
