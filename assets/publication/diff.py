@@ -69,12 +69,16 @@ def _columns(con, folder: Path) -> list[str]:
     return [c for c in con.sql(f"SELECT * FROM {relation(folder)} LIMIT 0").columns]
 
 
+def _unchanged(keys: list[str]) -> dict:
+    return {"keys": keys, "added": [], "removed": [], "changed": [], "columns_in_one_only": []}
+
+
 def compare_table(con, old: Path, new: Path, table: str, months: list[str] | None = None) -> dict:
     """The rows of ``table`` added, removed and changed from publication ``old`` to ``new`` (each a
     publication folder), on the report months ``months`` only where given."""
     keys = KEYS.get(table) or [c for c in PUBLISHED_COLUMNS[table] if c not in NOT_COMPARED]
     if months is not None and not months:  # every month's digest is equal
-        return {"keys": keys, "added": [], "removed": [], "changed": [], "columns_in_one_only": []}
+        return _unchanged(keys)
     before, after = _columns(con, old / table), _columns(con, new / table)
     compared = [c for c in after if c in before and c not in keys and c not in NOT_COMPARED]
     only = sorted((set(before) ^ set(after)) - NOT_COMPARED)
@@ -116,24 +120,11 @@ def compare(con, old: Path, new: Path, old_digests: dict | None = None, new_dige
         if not any(there):
             continue
         if not all(there):
-            out[table] = {
-                "keys": KEYS.get(table, []),
-                "added": [],
-                "removed": [],
-                "changed": [],
-                "columns_in_one_only": [],
-                "table_in_one_only": "new" if there[1] else "old",
-            }
+            out[table] = {**_unchanged(KEYS.get(table, [])), "table_in_one_only": "new" if there[1] else "old"}
             continue
         a, b = old_digests.get(table, {}), new_digests.get(table, {})
         if a.get("digest") and a.get("digest") == b.get("digest"):
-            out[table] = {
-                "keys": KEYS.get(table, []),
-                "added": [],
-                "removed": [],
-                "changed": [],
-                "columns_in_one_only": [],
-            }
+            out[table] = _unchanged(KEYS.get(table, []))
             continue
         months = None
         if table in HISTORY and a.get("months") and b.get("months"):
