@@ -257,10 +257,11 @@ def _run(
     return bool(ingest.success and monthly and monthly.success)
 
 
-from pipelines.cli_tools import diff, docs, worker  # noqa: E402 (the commands beside `run`)
+from pipelines.cli_tools import diff, docs, explain, worker  # noqa: E402 (the commands beside `run`)
 
 app.command()(docs)
 app.command()(diff)
+app.command()(explain)
 app.command()(worker)
 
 

@@ -76,3 +76,38 @@ def diff(
     else:
         for line in (csv_lines if output == "csv" else text_lines)(old.name, new.name, result):
             typer.echo(line)
+
+
+def explain(
+    data_dir: Annotated[Path, typer.Option(help="Data dir whose current publication is explained.")],
+    unit: Annotated[Optional[str], typer.Option("--unit", help="The unit's unit_id.")] = None,
+    uscc: Annotated[Optional[str], typer.Option("--uscc", help="Or its uscc.")] = None,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option("--as-of", help="A report month the publication holds (YYYY-MM); default: its month."),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text | json (docs/explain.md)")] = "text",
+) -> None:
+    """Why a unit has its figures: the trail of SPEC section 7 (classification, region, decision and window,
+    ledger, obligations with payments and late-fee arithmetic, status and risk), each fact with its raw file
+    and line and each rule with its profile parameter and clause. Reads the publication; recomputes nothing."""
+    from assets.explain.answer import explain as trail_of
+    from assets.explain.text import lines
+    from assets.explain.trail import ExplainError
+    from assets.resources import warehouse_resource
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
+    if (unit is None) == (uscc is None):
+        _fail("give one of --unit or --uscc")
+    warehouse = warehouse_resource(str(data_dir.resolve()))
+    try:
+        trail = trail_of(warehouse.root, warehouse.profiles(), warehouse.pii_key, unit, uscc, as_of)
+    except ExplainError as problem:
+        _fail(str(problem))
+    if output == "json":
+        json.dump(trail, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for line in lines(trail):
+            typer.echo(line)

@@ -10,11 +10,10 @@ partitioned by province and report month compute the state as of that month's la
 from pathlib import Path
 
 import dagster as dg
-import duckdb
-import yaml
 
 from assets.month_steps import monthly_sql_assets
 from assets.monthly_sql import preview, side_outputs, summary_sql_assets
+from assets.policy.thresholds import sme_thresholds
 from assets.resources import Warehouse
 from assets.storage import write_parquet
 
@@ -73,22 +72,6 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
             "preview": shown,
         }
     )
-
-
-def sme_thresholds(con: duckdb.DuckDBPyConnection) -> None:
-    """The table ``sme_thresholds``: one row per industry code prefix of the 300号 table
-    (工信部联企业〔2011〕300号, as data: sme_thresholds.yaml)."""
-    spec = yaml.safe_load((SQL_DIR / "sme_thresholds.yaml").read_text(encoding="utf-8"))
-    rows = []
-    for cat in spec["categories"]:
-        x, y, z = (cat.get(k) or [None, None, None] for k in ("X", "Y", "Z"))
-        rows += [(cat["category"], code, *x, *y, *z) for code in cat["codes"]]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE sme_thresholds (category VARCHAR, prefix VARCHAR, "
-        "x_cap BIGINT, x_medium BIGINT, x_small BIGINT, y_cap BIGINT, y_medium BIGINT, y_small BIGINT, "
-        "z_cap BIGINT, z_medium BIGINT, z_small BIGINT)"
-    )
-    con.executemany("INSERT INTO sme_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 policy_assets = [
