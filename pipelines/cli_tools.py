@@ -20,8 +20,9 @@ def docs(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; the UI's links use DEFERRAL_DOCS_URL.")] = 8765,
 ) -> None:
     """Serve the auditor pages over HTTP, so the links in the Dagster UI open: data_docs/ (the validation
-    report, GX Data Docs) at /, the published reports at /report/. Nothing else of the data dir (never
-    raw/, warehouse/ or quarantine/, which hold person ids) is reachable."""
+    report, GX Data Docs) at /, the published reports at /report/, a unit's trail at /explain?unit=U (as
+    `deferral explain` prints it). Nothing else of the data dir (never raw/, warehouse/ or quarantine/,
+    which hold person ids) is reachable."""
     from pipelines.docs_server import serve
 
     data_dir = data_dir.resolve()

@@ -21,8 +21,12 @@ Shanxi 140800 (window 2022-07..09, fixed due date 2023-06-30):
   refund FREF (300.00) is added back: 2022-07 employer_medical 300.00 - 300.00 + 300.00 = 300.00.
 """
 
+import http.server
 import json
 import re
+import threading
+import urllib.error
+import urllib.request
 
 import pytest
 from stdnum.cn import ric
@@ -31,6 +35,7 @@ from typer.testing import CliRunner
 from assets.identifiers import person_key
 from assets.settings import settings_from_environment
 from pipelines.cli import app
+from pipelines.docs_server import handler
 from tests.scenario import Scenario, person
 
 A, B, P_IND, P_COM, P_SHF, P_LATE, P_DR, P_REF = (person(i) for i in range(11, 19))
@@ -315,3 +320,20 @@ def test_an_unknown_unit_or_a_month_not_published_is_one_line_and_exit_2(world):
     assert code == 2 and out.strip().count("\n") == 0 and "no accepted unit with unit_id NOPE" in out
     code, out = explain(root, "--unit", "IND", "--as-of", "2022-06")
     assert code == 2 and out.strip().count("\n") == 0 and "not 2022-06" in out
+
+
+def test_deferral_docs_serves_the_same_trail_on_loopback(world):
+    root, _ = world
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler(root))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/explain"
+    try:
+        with urllib.request.urlopen(f"{url}?unit=LATE&format=json") as response:
+            assert json.loads(response.read()) == trail(root, "LATE")
+        with urllib.request.urlopen(f"{url}?unit=DEP") as response:
+            assert response.read().decode() == explain(root, "--unit", "DEP")[1]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}?unit=NOPE")
+        assert refused.value.code == 404
+    finally:
+        httpd.shutdown()
