@@ -72,7 +72,7 @@ def monthly_sql_asset(
         keys = sorted(split_key(k) for k in context.partition_keys)
         months = sorted({m for _, m in keys})
         fixed = [setup_digest(warehouse.profiles(), warehouse.pii_key), name]
-        computed, reused, rows_written = [], [], 0
+        computed, reused, rows_written, timings = [], [], 0, []
         with warehouse.connect() as con:
             for province in sorted({p for p, _ in keys}):
                 own = [m for p, m in keys if p == province]
@@ -97,8 +97,7 @@ def monthly_sql_asset(
                         digests.record_path(warehouse, name, month, province).unlink(missing_ok=True)
                         started = time.monotonic()
                         rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
-                        seconds = time.monotonic() - started
-                        context.log.debug(f"{name} {province} as of {month}: {rows:,} rows in {seconds:.1f} s")
+                        timings.append(f"{province} {month} {rows:,} rows {time.monotonic() - started:.2f} s")
                         rows_written += rows
                         entry = {"digest": digest, **_shown(con, path, rows, count_by)}
                         digests.record(warehouse, name, month, province, entry)
@@ -106,6 +105,8 @@ def monthly_sql_asset(
                     else:
                         reused.append(key)
                     _partition_metadata(context, key, _metadata(entry, path, key in computed, count_by))
+        if timings:  # one event for the step, not one a partition (each is a write to the event log)
+            context.log.debug(f"{name} as of each month: " + "; ".join(timings))
         context.log.info(
             f"{name}: {len(keys)} province months, {len(computed)} computed ({rows_written:,} rows), "
             f"{len(reused)} unchanged since written (kept)"

@@ -1,5 +1,6 @@
 """Parquet as the record between steps: quoting paths for DuckDB, atomic writes, scalars."""
 
+import functools
 import string
 from pathlib import Path
 
@@ -25,23 +26,28 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> i
     file and a failed write leaves the previous file. Returns the row count written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    con.execute(f"COPY ({query}) TO {q(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+    written = scalar(con, f"COPY ({query}) TO {q(tmp)} (FORMAT parquet, COMPRESSION zstd)")  # COPY counts its rows
     tmp.replace(target)
-    return scalar(con, f"SELECT count(*) FROM read_parquet({q(target)})")
+    return int(written)
 
 
 def sql_statements(path: Path, **params) -> list[str]:
     """The statements of a ``.sql`` file, ``${name}`` placeholders filled in, split by DuckDB's own
     parser (a ``;`` inside a string or comment is no boundary). Each comes without its ``;`` and the
     comment lines after it, so the last one can be wrapped as ``COPY (<query>) TO …``."""
-    text = string.Template(path.read_text(encoding="utf-8")).substitute(**params)
+    return list(_split(string.Template(path.read_text(encoding="utf-8")).substitute(**params)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(text: str) -> tuple[str, ...]:
+    """A script split once per process (a report-month step runs the same file for every month)."""
     out = []
     for statement in duckdb.extract_statements(text):
         lines = statement.query.rstrip().splitlines()
         while lines and (not lines[-1].strip() or lines[-1].strip().startswith("--")):
             lines.pop()
         out.append("\n".join(lines).rstrip().removesuffix(";").rstrip())
-    return out
+    return tuple(out)
 
 
 def exact_preview(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -> str:
