@@ -71,6 +71,38 @@ class _Ratio(_Cited):
     value: Decimal = Field(gt=0, le=1)
 
 
+class _MeasureTerms(BaseModel):
+    """A measure's repayment terms (SPEC section 8): a later lump sum, or 2..12 monthly instalments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["lump_sum", "instalments"]
+    instalments: Optional[int] = Field(default=None, ge=2, le=12)
+    first_due: Optional[dt.date] = None
+
+    @model_validator(mode="after")
+    def _instalments_with_their_kind(self):
+        if self.kind == "instalments" and self.instalments is None:
+            raise ValueError("kind instalments needs instalments (2..12)")
+        if self.kind == "lump_sum" and self.instalments is not None:
+            raise ValueError("a lump_sum has no instalments")
+        return self
+
+
+class CityMeasure(BaseModel):
+    """A city's own deferral measure filed with the province (皖医保秘〔2022〕67号 八): its region, what
+    was filed and when (known and applied from that day on), and its repayment terms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    region_code: str
+    filed_as: str = Field(min_length=1)
+    filed_on: dt.date
+    repayment: _MeasureTerms
+
+    def terms(self) -> str:
+        """``lump_sum`` or ``instalments:k`` (deferral_decisions.repayment_terms)."""
+        return "lump_sum" if self.repayment.kind == "lump_sum" else f"instalments:{self.repayment.instalments}"
+
+
 # SPEC section 6's default, for a profile that sets none (each of ours cites its own clause)
 DEFAULT_RISK_HEADCOUNT_RATIO = _Ratio(value=Decimal("0.5"), clause="SPEC section 6 default (风险预警：参保人数减半)")
 
@@ -94,6 +126,25 @@ class ProfileFile(BaseModel):
     late_fee: _LateFee
     # SPEC section 6: headcount_drop when the report month's persons < ratio x the window_start period's
     risk_headcount_ratio: _Ratio = DEFAULT_RISK_HEADCOUNT_RATIO
+    # SPEC section 8: cities' own measures (none in the bundled profiles); applied from each filed_on
+    city_measures: tuple[CityMeasure, ...] = ()
+
+    @model_validator(mode="after")
+    def _measures_fit_the_profile(self):
+        """Each measure names a region of this profile; a first_due falls after the last day of the
+        profile's unshifted last window period (SPEC section 8)."""
+        y, m = (int(x) for x in self.first_period.value.split("-"))
+        m += self.window_periods.value - 1
+        y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
+        window_ends = dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+        for i, measure in enumerate(self.city_measures):
+            entry = f"city_measures[{i}] (region {measure.region_code}, filed as {measure.filed_as})"
+            if measure.region_code not in self.regions.value:
+                raise ValueError(f"{entry}: region {measure.region_code} is not a region of this profile")
+            first_due = measure.repayment.first_due
+            if first_due is not None and first_due <= window_ends:
+                raise ValueError(f"{entry}: first_due {first_due} is not after the window's end {window_ends}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -115,6 +166,7 @@ class PolicyProfile:
     late_fee_daily_rate: str
     risk_headcount_ratio: Decimal
     clauses: dict[str, str]
+    city_measures: tuple[CityMeasure, ...]
     source_file: str
     content_hash: str  # sha256 of the file's bytes, first 16 hex: the profile's version as auditors see it
 
@@ -122,8 +174,10 @@ class PolicyProfile:
     def from_file(cls, path: Path) -> PolicyProfile:
         try:
             f = ProfileFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except yaml.YAMLError as error:
+            raise ValueError(f"policy profile {path}: not valid YAML ({' '.join(str(error).split())})") from None
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in error.errors())
+            problems = "; ".join(_problem(e) for e in error.errors())
             raise ValueError(f"policy profile {path}: {problems}") from None
         return cls(
             policy_id=f.policy_id,
@@ -143,9 +197,17 @@ class PolicyProfile:
             late_fee_daily_rate=str(f.late_fee.daily_rate),
             risk_headcount_ratio=f.risk_headcount_ratio.value,
             clauses={k: v.clause for k, v in f if isinstance(v, _Cited)},
+            city_measures=f.city_measures,
             source_file=str(path),
             content_hash=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
         )
+
+
+def _problem(error: dict) -> str:
+    """One validation error: where in the file (``city_measures[1].repayment.instalments``) and what."""
+    where = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in error["loc"]).lstrip(".")
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def profile_folders(profiles_dir: str | Path | None = None) -> list[Path]:

@@ -95,13 +95,14 @@ def explain(
     from assets.explain.answer import explain as trail_of
     from assets.explain.text import lines
     from assets.explain.trail import ExplainError
-    from assets.resources import warehouse_resource
+    from assets.resources import Warehouse
+    from assets.settings import current_settings
 
     if output not in ("text", "json"):
         raise typer.BadParameter("--format must be text or json")
     if (unit is None) == (uscc is None):
         _fail("give one of --unit or --uscc")
-    warehouse = warehouse_resource(str(data_dir.resolve()))
+    warehouse = Warehouse(data_dir=str(data_dir.resolve()), settings=current_settings())  # resolved, outside a run
     try:
         trail = trail_of(warehouse.root, warehouse.profiles(), warehouse.pii_key, unit, uscc, as_of)
     except ExplainError as problem:

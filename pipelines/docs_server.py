@@ -20,12 +20,13 @@ def explain_page(data_dir: Path, query: str) -> tuple[int, str, bytes]:
     from assets.explain.answer import explain
     from assets.explain.text import lines
     from assets.explain.trail import ExplainError
-    from assets.resources import warehouse_resource
+    from assets.resources import Warehouse
+    from assets.settings import current_settings
 
     asked = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
     if ("unit" in asked) == ("uscc" in asked):
         return 400, "text/plain; charset=utf-8", "give one of unit= or uscc=\n".encode()
-    warehouse = warehouse_resource(str(data_dir))
+    warehouse = Warehouse(data_dir=str(data_dir), settings=current_settings())  # resolved, outside a run
     try:
         trail = explain(
             warehouse.root,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 from assets.explain.trail import LINES_SHOWN, ExplainError, Trail, late_fee_parts, plain, rule, source
 from assets.policy.thresholds import thresholds_source
@@ -46,7 +47,7 @@ def build(trail: Trail, profile: PolicyProfile, names: RegionNames, version: str
         },
         "classification": _classification(trail, unit, decision),
         "region": _region(trail, profile),
-        "decision": _decision(trail, profile, decision),
+        "decision": _decision(trail, profile, decision, as_of),
         "ledger": _ledger(trail, profile),
         "obligations": obligations,
         "status": next(iter(trail.rows("status")), None),
@@ -145,8 +146,9 @@ def _region(trail: Trail, profile: PolicyProfile) -> dict:
     }
 
 
-def _decision(trail: Trail, profile: PolicyProfile, decision: dict) -> dict:
-    """The decision, its reason, the window and why it moved (or stayed)."""
+def _decision(trail: Trail, profile: PolicyProfile, decision: dict, as_of: dt.date) -> dict:
+    """The decision, its reason, the window and why it moved (or stayed), the repayment terms and the
+    city measure that set them (SPEC section 8)."""
     elections = trail.rows("elections")
     for e in elections:
         e["source"] = source(e)
@@ -160,11 +162,23 @@ def _decision(trail: Trail, profile: PolicyProfile, decision: dict) -> dict:
         why = {"first_period_paid": payments[0], "kept_by_refund_election": refund}
     else:
         why = None
-    keys = ("eligible", "reason", "basis", "window_start", "window_end", "shifted", "unit_due_date", "deregistered_on")
+    keys = (
+        "eligible",
+        "reason",
+        "basis",
+        "window_start",
+        "window_end",
+        "shifted",
+        "unit_due_date",
+        "deregistered_on",
+        "repayment_terms",
+        "measure",
+    )
     due = profile.repayment_fixed_date if profile.repayment_rule == "fixed_date" else "month_after_window"
     return {
         **{k: decision[k] for k in keys},
         "window_moved": why,
+        "city_measure": _measure(profile, decision, as_of),
         "elections": elections,
         "rules": [
             rule(profile, "first_period", profile.first_period),
@@ -173,6 +187,21 @@ def _decision(trail: Trail, profile: PolicyProfile, decision: dict) -> dict:
             rule(profile, "refund_first_period_option", profile.refund_first_period_option),
             rule(profile, "repayment_due", due),
         ],
+    }
+
+
+def _measure(profile: PolicyProfile, decision: dict, as_of: dt.date) -> dict | None:
+    """The measure the unit's terms come from: its region's latest filed on or before the as-of date (the
+    same day: the one listed later), as the profile file holds it."""
+    if not decision["measure"]:
+        return None
+    known = [m for m in profile.city_measures if m.filed_on <= as_of and m.region_code == decision["region_code"]]
+    applied = sorted(known, key=lambda m: m.filed_on)[-1]
+    return {
+        **applied.model_dump(mode="json"),
+        "terms": applied.terms(),
+        "profile": profile.policy_id,
+        "profile_file": Path(profile.source_file).name,
     }
 
 
@@ -230,4 +259,30 @@ def _obligations(trail: Trail, profile: PolicyProfile, unit: dict, decision: dic
                 "late_fee_arithmetic": late_fee_parts(o, paid, rate, as_of),
             }
         )
-    return {"rows": out, "rules": [rule(profile, "late_fee", {"daily_rate": profile.late_fee_daily_rate})]}
+    return {
+        "rows": out,
+        "instalments": _instalment_arithmetic(out),
+        "rules": [rule(profile, "late_fee", {"daily_rate": profile.late_fee_daily_rate})],
+    }
+
+
+def _instalment_arithmetic(obligations: list[dict]) -> list[dict]:
+    """Per period and component under instalments (SPEC section 8): the amount A split in k, each
+    floor(A x 100 / k) / 100, the remaining fen on instalment 1."""
+    out = []
+    for period, component in sorted({(o["period"], o["component"]) for o in obligations if o["instalments"]}):
+        parts = [o for o in obligations if (o["period"], o["component"]) == (period, component) and o["instalments"]]
+        k = parts[0]["instalments"]
+        total = sum((Decimal(o["amount"]) for o in parts), Decimal(0))
+        each = Decimal(int(total * 100) // k) / 100
+        out.append(
+            {
+                "period": period,
+                "component": component,
+                "amount": str(total),
+                "instalments": k,
+                "each": str(each.quantize(Decimal("0.01"))),
+                "first": str((total - each * (k - 1)).quantize(Decimal("0.01"))),
+            }
+        )
+    return out

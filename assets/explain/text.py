@@ -86,6 +86,16 @@ def _decision(d: dict) -> list[str]:
             f"  缓缴期 Window {d['window_start']}..{d['window_end']} shifted {d['shifted']}"
             f"  单位补缴期限 Unit due date {d['unit_due_date']}"
         )
+    if d["eligible"]:
+        out.append(f"  补缴方式 Repayment terms {d['repayment_terms']}")
+    m = d["city_measure"]
+    if m:
+        r = m["repayment"]
+        first = f" first due {r['first_due']}" if r["first_due"] else " first due: the province's date"
+        out.append(
+            f"  市级缓缴办法 City measure {m['filed_as']} (region {m['region_code']}, filed {m['filed_on']}):"
+            f" {m['terms']}{first}  [{m['profile_file']} city_measures]"
+        )
     moved = d["window_moved"]
     if moved:
         p = moved["first_period_paid"]
@@ -127,6 +137,8 @@ def _obligations(obligations: dict) -> list[str]:
             f" repaid {o['repaid_amount']} outstanding {o['outstanding_amount']} status {o['status']}"
             f" late fee {o['late_fee']}"
         )
+        if o["instalment"]:
+            out.append(f"    分期 Instalment 第 {o['instalment']} 期，共 {o['instalments']} 期 ({o['measure']})")
         if o["event"]:
             e = o["event"]
             out.append(f"    事件 Event {e['event_type']} on {e['event_date']}{_at(e['source'])}")
@@ -144,6 +156,11 @@ def _obligations(obligations: dict) -> list[str]:
             out.append(f"    滞纳金 Late fee: {arithmetic}")
         if a["parts"]:
             out.append(f"    合计 Sum {a['sum']} → {a['rounded']}")
+    for a in obligations["instalments"]:
+        out.append(
+            f"  分期计算 Instalments {a['period']} {a['component']}: {a['amount']} ÷ {a['instalments']}"
+            f" = {a['each']} each, the remaining fen on instalment 1: {a['first']}"
+        )
     out += [_rule(r) for r in obligations["rules"]]
     return [*out, ""]
 

@@ -67,7 +67,7 @@ ORDER BY t.period, t.component, t.paid_on, t.payment_id;
 
 -- name: obligations
 SELECT obligation_id, trigger, person_key, period, component, amount, due_date, repaid_amount,
-    outstanding_amount, status, late_fee
+    outstanding_amount, status, late_fee, instalment, instalments, measure
 FROM schedule
 ORDER BY due_date, obligation_id;
 

@@ -65,7 +65,12 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
             # each profile by id, file name and content hash (its version), never a local path
             "profiles": dg.MetadataValue.json(
                 {
-                    p.policy_id: {"file": Path(p.source_file).name, "sha256": p.content_hash, "clauses": p.clauses}
+                    p.policy_id: {
+                        "file": Path(p.source_file).name,
+                        "sha256": p.content_hash,
+                        "clauses": p.clauses,
+                        "city_measures": [m.model_dump(mode="json") for m in p.city_measures],
+                    }
                     for p in profiles
                 }
             ),
@@ -74,8 +79,41 @@ def policy_regions(warehouse: Warehouse) -> dg.MaterializeResult:
     )
 
 
+@dg.asset(group_name=GROUP, kinds={"duckdb", "parquet"}, owners=["team:data-engineering"])
+def city_measures(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Cities' own deferral measures filed with the province (SPEC section 8), from the profiles: a
+    region's later lump-sum date or instalments, applied from the day each was filed; empty when no
+    profile holds one. 各市缓缴办法（报省备案）：自备案之日起适用的补缴期限或分期补缴。"""
+    rows = [
+        (
+            m.region_code,
+            p.policy_id,
+            m.filed_as,
+            m.filed_on,
+            m.repayment.kind,
+            m.repayment.instalments,
+            m.repayment.first_due,
+            listed,
+        )
+        for p in warehouse.profiles()
+        for listed, m in enumerate(p.city_measures)
+    ]
+    path = warehouse.policy_path("city_measures")
+    with warehouse.connect() as con:
+        con.execute(
+            "CREATE TEMP TABLE cm (region_code VARCHAR, policy_id VARCHAR, filed_as VARCHAR, filed_on DATE, "
+            "kind VARCHAR, instalments INTEGER, first_due DATE, listed INTEGER)"
+        )
+        if rows:
+            con.executemany("INSERT INTO cm VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        n = write_parquet(con, "SELECT * FROM cm ORDER BY policy_id, listed", path)
+        shown = preview(con, path)
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": shown})
+
+
 policy_assets = [
     policy_regions,
+    city_measures,
     *summary_sql_assets(GROUP, SQL_DIR),
     *monthly_sql_assets(GROUP, SQL_DIR, static={"sme_thresholds": sme_thresholds}),
 ]

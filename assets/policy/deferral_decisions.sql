@@ -1,5 +1,13 @@
--- One decision per unit known at the as-of date, SPEC section 3 order, first match wins.
-WITH u AS (
+-- One decision per unit known at the as-of date, SPEC section 3 order, first match wins; an
+-- eligible unit's repayment terms: the province's (a lump sum on the profile's date), or its
+-- region's city measure known at the as-of date (SPEC section 8: the latest filed_on; the same
+-- day, the one listed later), whose first due date D1 is the unit's due date.
+WITH measure AS (
+    SELECT region_code, filed_as, kind, instalments, first_due
+    FROM city_measures
+    WHERE filed_on <= as_of_date()
+    QUALIFY row_number() OVER (PARTITION BY region_code ORDER BY filed_on DESC, listed DESC) = 1
+), u AS (
     SELECT units.*, p.policy_id, p.first_period, p.window_periods, p.shift_if_first_period_paid,
         p.refund_first_period_option, p.repayment_rule, p.repayment_fixed_date,
         r.eligible AS region_eligible, r.region_reason
@@ -56,11 +64,16 @@ SELECT unit_id, uscc, unit_name, region_code, policy_id, unit_type,
     CASE WHEN reason LIKE 'eligible_%' THEN
         CASE WHEN classification = 'commitment' THEN least(w_end, requested_to) ELSE w_end END END AS window_end,
     CASE WHEN reason LIKE 'eligible_%' THEN shift END AS shifted,
-    -- the profile's unit-level repayment date for this window (before any deregistration cap)
-    CASE WHEN reason LIKE 'eligible_%' THEN
+    -- the unit's repayment date for this window (before any deregistration cap): a measure's first_due,
+    -- else the profile's unit-level date
+    CASE WHEN reason LIKE 'eligible_%' THEN coalesce(m.first_due,
         CASE WHEN repayment_rule = 'fixed_date' THEN repayment_fixed_date
              ELSE last_day_of(add_months_p(CASE WHEN classification = 'commitment' THEN least(w_end, requested_to) ELSE w_end END, 1))
-        END END AS unit_due_date,
-    deregistered_on
+        END) END AS unit_due_date,
+    deregistered_on,
+    CASE WHEN reason LIKE 'eligible_%' THEN
+        CASE WHEN m.kind = 'instalments' THEN 'instalments:' || m.instalments ELSE 'lump_sum' END END AS repayment_terms,
+    CASE WHEN reason LIKE 'eligible_%' THEN m.filed_as END AS measure
 FROM decided
+LEFT JOIN measure m USING (region_code)
 ORDER BY unit_id

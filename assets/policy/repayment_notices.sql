@@ -17,7 +17,13 @@ SELECT report_month() AS report_month, o.unit_id, u.uscc, u.unit_name, u.region_
     sum(o.outstanding_amount)::DECIMAL(18, 2) AS outstanding_amount,
     min(o.due_date) AS earliest_due_date,
     coalesce(sum(o.late_fee) FILTER (WHERE o.kind = 'overdue'), 0)::DECIMAL(18, 2) AS late_fee,
-    as_of_date() AS as_of_date
+    as_of_date() AS as_of_date,
+    -- the instalments the notice covers under a city measure (SPEC section 8), for the notice lists;
+    -- not a published column
+    CASE WHEN max(o.instalments) IS NOT NULL THEN
+        '第 ' || CASE WHEN min(o.instalment) = max(o.instalment) THEN min(o.instalment)::VARCHAR
+                      ELSE min(o.instalment) || '–' || max(o.instalment) END
+        || ' 期，共 ' || max(o.instalments) || ' 期' END AS instalment_label
 FROM open o
 JOIN deferral_decisions u USING (unit_id)
 WHERE o.kind IS NOT NULL

@@ -1,11 +1,14 @@
--- Obligations (SPEC section 3, section 5): each departing, retiring or transferring person's
--- share, the unit-level remainder, due dates capped by a known deregistration; repayments
--- allocated earliest due date first; status and late fee as of the as-of date.
--- The allocations are kept (warehouse/policy/repayment_allocations/) for monthly statistics.
+-- Obligations (SPEC sections 3, 5 and 8): each departing, retiring or transferring person's
+-- share, the unit-level remainder (in k instalments under a city measure), due dates capped by a
+-- known deregistration; repayments allocated earliest due date first; status and late fee as of
+-- the as-of date. The allocations are kept (warehouse/policy/repayment_allocations/) for monthly
+-- statistics. This is the one place the instalment rule lives: every asset reads due dates here.
 CREATE OR REPLACE TEMP TABLE filled AS
 WITH d AS (
     SELECT d.unit_id, d.uscc, d.region_code, d.window_start, d.window_end, p.late_fee_daily_rate,
-        d.unit_due_date AS unit_due, d.deregistered_on
+        d.unit_due_date AS unit_due, d.deregistered_on, d.measure,
+        -- k instalments under a measure of instalments; NULL: a lump sum
+        TRY_CAST(nullif(split_part(d.repayment_terms, ':', 2), '') AS INTEGER) AS instalments
     FROM deferral_decisions d
     JOIN policy_regions p USING (region_code)
     WHERE d.eligible
@@ -30,29 +33,48 @@ WITH d AS (
     FROM ledger l
     JOIN person_assessed pa USING (unit_id, period, component)
     JOIN events e ON e.unit_id = pa.unit_id AND e.person_id = pa.person_id
-), obligations AS (
-    SELECT unit_id, uscc, region_code, period, component, person_id, event_type AS trigger,
-        last_day(event_date) AS due_date, amount
-    FROM shares WHERE amount > 0
-    UNION ALL
-    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, NULL, 'deferral_end', d.unit_due,
-        (l.deferred_amount - coalesce(s.total, 0))::DECIMAL(18, 2)
+), remainders AS (
+    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, d.unit_due, d.instalments,
+        CAST((l.deferred_amount - coalesce(s.total, 0)) * 100 AS BIGINT) AS fen
     FROM ledger l
     JOIN d USING (unit_id)
     LEFT JOIN (SELECT unit_id, period, component, sum(amount) AS total FROM shares WHERE amount > 0 GROUP BY ALL) s
         USING (unit_id, period, component)
     WHERE l.deferred_amount - coalesce(s.total, 0) > 0
+), instalments AS (
+    -- SPEC section 8: k instalments of floor(A x 100 / k) fen, the remaining fen on instalment 1; instalment 1
+    -- due D1, instalment i the last day of the month i - 1 months after D1's month (a lump sum: one, due D1)
+    SELECT r.*, i.i AS instalment,
+        ((r.fen // coalesce(r.instalments, 1)
+          + CASE WHEN i.i = 1 THEN r.fen % coalesce(r.instalments, 1) ELSE 0 END) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2) AS amount,
+        CASE WHEN i.i = 1 THEN r.unit_due
+             ELSE last_day(date_trunc('month', r.unit_due) + to_months(i.i - 1))::DATE END AS due_date
+    FROM remainders r
+    CROSS JOIN LATERAL (SELECT unnest(range(1, coalesce(r.instalments, 1) + 1)) AS i) i
+), obligations AS (
+    SELECT unit_id, uscc, region_code, period, component, person_id, event_type AS trigger,
+        last_day(event_date) AS due_date, amount, NULL::INTEGER AS instalment
+    FROM shares WHERE amount > 0
+    UNION ALL
+    SELECT unit_id, uscc, region_code, period, component, NULL, 'deferral_end', due_date, amount,
+        CASE WHEN instalments IS NOT NULL THEN instalment END::INTEGER
+    FROM instalments
+    WHERE amount > 0  -- an instalment of 0.00 (A less than k fen) is dropped, like a zero share
 ), capped AS (
-    SELECT o.unit_id || '|' || o.period || '|' || o.component || '|' || coalesce(person_key(o.person_id), 'unit') AS obligation_id,
+    SELECT o.unit_id || '|' || o.period || '|' || o.component || '|' || coalesce(person_key(o.person_id), 'unit') AS base_id,
         o.unit_id, o.uscc, o.region_code, person_key(o.person_id) AS person_key,
         CASE WHEN d.deregistered_on < o.due_date THEN 'deregistration' ELSE o.trigger END AS trigger,
         o.period, o.component, o.amount,
         CASE WHEN d.deregistered_on < o.due_date THEN d.deregistered_on ELSE o.due_date END AS due_date,
-        d.late_fee_daily_rate
+        d.late_fee_daily_rate, o.instalment,
+        CASE WHEN o.person_id IS NULL THEN d.instalments END AS instalments, d.measure
     FROM obligations o JOIN d USING (unit_id)
 )
-SELECT *, sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY due_date, obligation_id
-                            ROWS UNBOUNDED PRECEDING) AS o_hi
+-- an instalment's id ends in |i; obligations due the same day are filled in id order with instalment
+-- numbers compared as numbers (…|unit|2 before …|unit|10)
+SELECT base_id || coalesce('|' || instalment, '') AS obligation_id, * EXCLUDE (base_id), base_id,
+    sum(amount) OVER (PARTITION BY uscc, period, component ORDER BY due_date, base_id, instalment NULLS FIRST
+                      ROWS UNBOUNDED PRECEDING) AS o_hi
 FROM capped;
 
 CREATE OR REPLACE TEMP TABLE allocations AS
@@ -84,6 +106,7 @@ SELECT f.obligation_id, f.unit_id, f.uscc, f.region_code, f.person_key, f.trigge
          WHEN t.repaid_amount > 0 THEN 'partially_paid'
          ELSE 'pending' END AS status,
     round(t.late_part + CAST(f.amount - t.repaid_amount AS DECIMAL(38, 2)) * f.late_fee_daily_rate
-          * greatest(date_diff('day', f.due_date, as_of_date()), 0), 2)::DECIMAL(18, 2) AS late_fee
+          * greatest(date_diff('day', f.due_date, as_of_date()), 0), 2)::DECIMAL(18, 2) AS late_fee,
+    f.instalment, f.instalments, f.measure
 FROM filled f JOIN totals t USING (obligation_id)
-ORDER BY f.unit_id, f.period, f.component, f.obligation_id
+ORDER BY f.unit_id, f.period, f.component, f.base_id, f.instalment NULLS FIRST

@@ -38,6 +38,9 @@ def write_notices(
     rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
     notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
     as_of = last_day(month)
+    # under a city measure's instalments a notice names them (第 i 期，共 k 期); a province without
+    # measures keeps the list as it was
+    columns = NOTICE_COLUMNS + [Column("分期")] if profile.city_measures else NOTICE_COLUMNS
     written = []
     for region in sorted({n["region_code"] for n in notices} & set(profile.regions)):
         rows = [
@@ -49,6 +52,7 @@ def write_notices(
                 n["earliest_due_date"],
                 n["late_fee"],
                 as_of,
+                *([n["instalment_label"] or ""] if profile.city_measures else []),
             ]
             for n in notices
             if n["region_code"] == region
@@ -61,7 +65,7 @@ def write_notices(
             wb,
             "催缴提醒",
             block,
-            NOTICE_COLUMNS,
+            columns,
             rows,
             note=f"本清单反映截至 {as_of} 的缴费情况：该日之后的缴费未计入，催缴前请核实。",
         )

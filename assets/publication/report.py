@@ -98,7 +98,30 @@ def _notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
             "单位承诺书与缓缴申请。",
         ),
         ("全省合计", "各统筹地区之和；参保职工数按人员去重（同一人在多个统筹地区只计一次）。"),
+        *_measure_notes(profile, month),
     ]
+
+
+def _measure_notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
+    """The cities' own measures applied as of the month (SPEC section 8: each from its filed_on; a later one
+    of a region replaces the earlier); none: no row, the province's terms hold everywhere."""
+    as_of, names = last_day(month), region_names(profile)
+    applied: dict[str, object] = {}
+    for measure in sorted(profile.city_measures, key=lambda m: m.filed_on):  # stable: the later listed wins ties
+        if measure.filed_on <= as_of:
+            applied[measure.region_code] = measure
+    lines = []
+    for region, m in sorted(applied.items()):
+        terms = m.repayment
+        if terms.kind == "instalments":
+            kind, first = f"分期补缴 {terms.instalments} 期", "首期补缴期限"
+        else:
+            kind, first = "一次性补缴", "补缴期限"
+        due = f"，{first} {terms.first_due}" if terms.first_due else f"，{first}按省规定"
+        lines.append(f"{names.name(region)}（{region}）：{m.filed_as}（{m.filed_on} 备案）{kind}{due}")
+    if not lines:
+        return []
+    return [("市级缓缴办法", "各市报省备案的缓缴办法，自备案之日起适用：" + "；".join(lines) + "。")]
 
 
 def write_province_month(job: tuple) -> Path:
