@@ -32,6 +32,14 @@ def generate(
             "data dir (same scale and seed) adds the new months' files and changes none."
         ),
     ] = None,
+    measures: Annotated[
+        bool,
+        typer.Option(
+            "--measures",
+            help="Also write <data-dir>/profiles/: the profiles in use with two planted city measures each "
+            "(SPEC section 8); run with DEFERRAL_PROFILES_DIR=<data-dir>/profiles.",
+        ),
+    ] = False,
 ) -> None:
     """Write synthetic raw tables for both policy profiles, and a manifest of what was planted."""
     from pipelines.synthetic.generate import generate as run_generate
@@ -57,6 +65,12 @@ def generate(
         return
     rows = sum(t["rows"] for t in manifest["tables"].values())
     typer.echo(f"wrote {rows:,} rows in 9 tables to {raw} (manifest: raw/manifest.json)")
+    if measures:
+        from assets.settings import current_settings
+        from pipelines.synthetic.measures import plant_measures
+
+        folder = plant_measures(data_dir, current_settings().profiles_dir or None)
+        typer.echo(f"wrote the profiles with planted city measures to {folder}: DEFERRAL_PROFILES_DIR={folder}")
 
 
 def _valid_months(data_dir: Path) -> tuple[str, Optional[str]]:
