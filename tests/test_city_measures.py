@@ -352,3 +352,29 @@ def test_explain_shows_the_measure_and_the_instalment_arithmetic(world, tmp_path
     text = CliRunner().invoke(app, args, env=env).output
     assert "分期 Instalment 第 2 期，共 3 期 (M-HF)" in text
     assert "100.01 ÷ 3 = 33.33 each, the remaining fen on instalment 1: 33.35" in text
+
+
+def test_generate_plants_two_measures_a_profile(tmp_path):
+    from typer.testing import CliRunner
+
+    from assets.profiles import load_profiles
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "--data-dir", str(tmp_path), "--measures"])
+    assert result.exit_code == 0, result.output
+    planted = {
+        p.policy_id: [(m.region_code, m.filed_on, m.terms(), m.repayment.first_due) for m in p.city_measures]
+        for p in load_profiles(tmp_path / "profiles")
+    }
+    # the first region in 3 instalments from the first period; the second a lump sum three months after the
+    # window's end (Anhui: 2022-10 -> 2023-01-31) or after the fixed date (Shanxi: 2023-06 -> 2023-09-30)
+    assert planted == {
+        "anhui-2022": [
+            ("340100", day("2022-08-01"), "instalments:3", None),
+            ("340200", day("2022-09-01"), "lump_sum", day("2023-01-31")),
+        ],
+        "shanxi-2022": [
+            ("140100", day("2022-07-01"), "instalments:3", None),
+            ("140200", day("2022-08-01"), "lump_sum", day("2023-09-30")),
+        ],
+    }
