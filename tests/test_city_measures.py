@@ -7,6 +7,7 @@ The bundled profiles are copied and given these measures (filed_as shortened to 
 - 340400 M-HN1: a lump sum on 2023-01-31, filed 2022-08-01; replaced by M-HN2 (2 instalments) from 2022-10-15.
 - 340500 M-MAS: 12 instalments, filed 2022-08-01.
 - 140800 M-YC (Shanxi): 2 instalments, first due 2023-06-30, filed 2022-08-01.
+- 140100 M-TY (Shanxi): a lump sum on 2023-09-30 (after the province's 2023-06-30), filed 2022-08-01.
 341000 has none (the province's terms). Anhui's window is 2022-08..10 (due 2022-11-30); nobody pays
 in the window; the late fee is 0.0005 a day. Every figure below is worked out by hand from SPEC 8.
 """
@@ -53,6 +54,10 @@ city_measures:
 """,
     "shanxi-2022.yaml": """
 city_measures:
+  - region_code: "140100"
+    filed_as: "M-TY"
+    filed_on: 2022-08-01
+    repayment: {kind: lump_sum, first_due: 2023-09-30}
   - region_code: "140800"
     filed_as: "M-YC"
     filed_on: 2022-08-01
@@ -83,6 +88,7 @@ def measures_world(root, profiles):
     for region in ("340100", "340200", "340300", "340400", "340500", "341000"):
         s.reserve(region, "2022-07", "1000.00")
     s.reserve("140800", "2022-06", "1000.00")
+    s.reserve("140100", "2022-06", "1000.00")
     small = dict(as_of="2022-03-31", size_class="small", source="statistics")
     units = {
         "H3": ("340100", {}),
@@ -93,6 +99,7 @@ def measures_world(root, profiles):
         "DR3": ("340100", {"deregistered_on": "2022-12-15"}),
         "PL": ("341000", {}),
         "SX2": ("140800", {}),
+        "TY": ("140100", {}),
     }
     codes = {}
     for n, (unit, (region, extra)) in enumerate(units.items(), start=1):
@@ -112,6 +119,10 @@ def measures_world(root, profiles):
     s.contribution("DR3", P5, "2022-08", "90.00", **no_share)
     s.contribution("PL", P6, "2022-08", "80.00", **no_share)
     s.contribution("SX2", P7, "2022-07", "100.00", employer_maternity="10.01", **no_share)
+    s.contribution("TY", P8, "2022-08", "60.00", employer_maternity="6.00", **no_share)
+    # a large enterprise in a region with a measure: not eligible, no terms
+    large = s.unit("LG", 60, region="340100")
+    s.add("sme_classifications", uscc=large, as_of="2022-03-31", size_class="large", source="statistics")
     s.run(as_of="2023-02", profiles_dir=str(profiles), months=MONTHS, publish=True)
     return codes
 
@@ -246,9 +257,20 @@ def test_shanxi_first_due_with_two_instalments_per_component(world):
     ]
 
 
+def test_shanxi_a_later_lump_sum_date(world):
+    root, _ = world
+    assert decision(root, "TY", "2023-02") == ("lump_sum", "M-TY", day("2023-09-30"))
+    found = rows(root, "repayment_schedule", "2023-02", "unit_id = 'TY'")
+    assert sorted((r["obligation_id"], r["amount"], r["due_date"], r["instalment"], r["measure"]) for r in found) == [
+        ("TY|2022-08|employer_maternity|unit", D("6.00"), day("2023-09-30"), None, "M-TY"),
+        ("TY|2022-08|employer_medical|unit", D("60.00"), day("2023-09-30"), None, "M-TY"),
+    ]
+
+
 def test_the_province_terms_where_no_measure_and_null_for_ineligible(world):
     root, _ = world
     assert decision(root, "PL", "2023-02") == ("lump_sum", None, day("2022-11-30"))
+    assert decision(root, "LG", "2023-02") == (None, None, None)
     (r,) = rows(root, "repayment_schedule", "2023-02", "unit_id = 'PL'")
     assert (r["obligation_id"], r["instalment"], r["instalments"], r["measure"]) == (
         "PL|2022-08|employer_medical|unit",

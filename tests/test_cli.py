@@ -29,8 +29,10 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
     result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--as-of", "2022-10", "--verbose"])
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output and "published:" in result.output
-    # --verbose: every line, each partition's among them (the default console folds them into a line per step)
-    assert "deferral_ledger anhui-2022 as of 2022-09: " in result.output
+    # --verbose: every line, the step's line of each partition's rows and time among them (the default
+    # console folds a step into one line)
+    shown = next(line for line in result.output.splitlines() if "deferral_ledger as of each month: " in line)
+    assert "anhui-2022 2022-09 " in shown and "shanxi-2022 2022-10 " in shown
     con = duckdb.connect()
     periods = con.execute(
         f"SELECT max(period) FROM read_parquet('{sample_copy}/published/deferral_ledger/*.parquet')"
