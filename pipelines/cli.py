@@ -69,7 +69,7 @@ def generate(
         from assets.settings import current_settings
         from pipelines.synthetic.measures import plant_measures
 
-        folder = plant_measures(data_dir, current_settings().profiles_dir or None)
+        folder = plant_measures(data_dir, current_settings().profiles_dir or None, scale)
         typer.echo(f"wrote the profiles with planted city measures to {folder}: DEFERRAL_PROFILES_DIR={folder}")
 
 

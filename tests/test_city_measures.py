@@ -388,15 +388,16 @@ def test_generate_plants_two_measures_a_profile(tmp_path):
         p.policy_id: [(m.region_code, m.filed_on, m.terms(), m.repayment.first_due) for m in p.city_measures]
         for p in load_profiles(tmp_path / "profiles")
     }
-    # the first region in 3 instalments from the first period; the second a lump sum three months after the
-    # window's end (Anhui: 2022-10 -> 2023-01-31) or after the fixed date (Shanxi: 2023-06 -> 2023-09-30)
+    # on the first two regions the tiny scale gives units and enough reserve (not 340200, 140200: low; not
+    # 140100: none): the first in 3 instalments from the first period; the second a lump sum three months
+    # after the window's end (Anhui: 2022-10 -> 2023-01-31) or after the fixed date (Shanxi: 2023-06 -> 2023-09-30)
     assert planted == {
         "anhui-2022": [
             ("340100", day("2022-08-01"), "instalments:3", None),
-            ("340200", day("2022-09-01"), "lump_sum", day("2023-01-31")),
+            ("341100", day("2022-09-01"), "lump_sum", day("2023-01-31")),
         ],
         "shanxi-2022": [
-            ("140100", day("2022-07-01"), "instalments:3", None),
-            ("140200", day("2022-08-01"), "lump_sum", day("2023-09-30")),
+            ("140800", day("2022-07-01"), "instalments:3", None),
+            ("149900", day("2022-08-01"), "lump_sum", day("2023-09-30")),
         ],
     }
