@@ -117,8 +117,11 @@ def run(
     if executor not in ("in_process", "multiprocess", "celery"):
         raise typer.BadParameter("--executor must be in_process, multiprocess or celery")
     data_dir = data_dir.resolve()
-    if not (data_dir / "raw").is_dir():
-        raise typer.BadParameter(f"{data_dir / 'raw'} does not exist (try `deferral generate`)")
+    if not (data_dir / "raw").is_dir() and not (data_dir / "sources.yaml").is_file():
+        raise typer.BadParameter(
+            f"{data_dir / 'raw'} does not exist and no sources.yaml names a database (try `deferral generate`)"
+        )
+    (data_dir / "raw").mkdir(exist_ok=True)  # a database source's rows are snapshotted there
     first_month, _ = _valid_months(data_dir)
     if as_of is not None and as_of < first_month:
         fail(
@@ -271,11 +274,12 @@ def _run(
     return bool(ingest.success and monthly and monthly.success)
 
 
-from pipelines.cli_tools import diff, docs, explain, worker  # noqa: E402 (the commands beside `run`)
+from pipelines.cli_tools import diff, docs, explain, load_postgres, worker  # noqa: E402 (beside `run`)
 
 app.command()(docs)
 app.command()(diff)
 app.command()(explain)
+app.command(name="load-postgres")(load_postgres)
 app.command()(worker)
 
 

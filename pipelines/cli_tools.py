@@ -113,3 +113,31 @@ def explain(
     else:
         for line in lines(trail):
             typer.echo(line)
+
+
+def load_postgres(
+    data_dir: Annotated[Path, typer.Option(help="Data dir whose raw/ files are loaded.")],
+    to: Annotated[Path, typer.Option(help="Data dir that gets a sources.yaml reading the tables back.")],
+    connection: Annotated[
+        str, typer.Option(help="The environment variable holding the PostgreSQL URI (never the URI itself).")
+    ] = "DEFERRAL_SOURCE_POSTGRES",
+    schema: Annotated[str, typer.Option(help="The schema the tables are written to (replaced).")] = "deferral",
+) -> None:
+    """Load a data dir's raw files into a PostgreSQL schema (one text table per raw table) and write a
+    sources.yaml in --to that reads them through the database path: try it on the sample, then
+    `deferral run --data-dir <to>`."""
+    import dagster as dg
+
+    from pipelines.pg_load import load, write_sources
+
+    uri = dg.EnvVar(connection).get_value()
+    if not uri:
+        _fail(f"the environment variable {connection} is not set: set it to postgresql://user:password@host:port/db")
+    try:
+        loaded = load(data_dir.resolve(), uri, schema)
+    except Exception as problem:  # the driver's errors: a refused connection, a wrong password
+        _fail(f"postgresql ({connection}): {' '.join(str(problem).split())[:300]}")
+    for table, n in loaded.items():
+        skipped = f" ({n['not_loadable']} records with a wrong field count not loadable)" if n["not_loadable"] else ""
+        typer.echo(f"{schema}.{table}: {n['rows']:,} rows{skipped}")
+    typer.echo(f"wrote {write_sources(to.resolve(), connection, schema)}: run `deferral run --data-dir {to}`")

@@ -25,6 +25,7 @@ def pytest_configure(config):
 
 
 LONGEST_FIRST = [
+    "tests/test_postgres.py",
     "tests/test_incremental.py",
     "tests/test_scale_out.py",
     "keyed_run",

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable, ingest_key
+from assets.ingest.db_sources import refresh
 from assets.ingest.engine import ingest_share, ingest_table
 from assets.ingest.shares import Share, gather_shares, plan_shares
 from assets.ingest.sources import IGNORED_NOTE, BadInputFile, raw_files, relative_name
@@ -66,7 +67,9 @@ def _build_raw_source(table: RawTable) -> dg.SourceAsset:
         description=f"{table.title}: the files under raw/{table.name}/ as the bureau exports them (CSV "
         f"UTF-8/GB18030 or Parquet); observed with each file's size and SHA-256. 原始导出文件。",
     )
-    def _observe(warehouse: Warehouse) -> dg.ObserveResult:
+    def _observe(context, warehouse: Warehouse) -> dg.ObserveResult:
+        with _bad_input(context):  # a database source: what the server says changed (assets/ingest/db_sources.py)
+            database = refresh(warehouse.root, table.name)
         files, version = raw_listing(warehouse, table.name)
         return dg.ObserveResult(
             data_version=dg.DataVersion(version),
@@ -75,6 +78,7 @@ def _build_raw_source(table: RawTable) -> dg.SourceAsset:
                 "file_count": len(files),
                 "bytes": sum(f["bytes"] for f in files),
                 "data_version": version,
+                **({"database_source": dg.MetadataValue.json(database)} if database else {}),
             },
         )
 

@@ -16,6 +16,7 @@ from assets.contracts import RawTable
 from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary
+from assets.ingest.db_sources import refresh
 from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
 from assets.ingest.sources import BadInputFile, list_sources, raw_files
 from assets.ingest.staging import stage_table
@@ -71,6 +72,7 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     profile; the files no single province owns are staged here, once, for every province's step to
     read its rows from; and what an earlier run wrote for provinces since removed is cleared."""
     raw_dir = warehouse.raw_dir(table.name)
+    refresh(warehouse.root, table.name)  # a database source's snapshot, current (kept when unchanged)
     if not raw_dir.is_dir() and table.name in REQUIRED_TABLES:
         raise BadInputFile(
             f"{raw_dir} is missing: place the bureau's export of {table.title} there (CSV or Parquet "

@@ -36,6 +36,7 @@ class UndecodableFileError(BadInputFile):
 # Latin-1/cp1252 bytes also decode as GB18030, but into rare characters ("Müller" -> "M黮ler").
 MIN_COMMON_SHARE = 0.9
 IGNORED_NOTE = "only .csv and .parquet files are read"
+SNAPSHOT_FOLDER = "postgresql"  # raw/<table>/postgresql/<schema.table>.parquet: a database source's rows
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,14 @@ def check_header(path: Path, names: list[str], columns: tuple[str, ...]) -> None
 
 
 def relative_name(path: Path, root: Path) -> str:
-    """A raw file's name as quarantine rows and metadata show it: relative to the data dir."""
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    """A raw file's name as quarantine rows and metadata show it: relative to the data dir; a database
+    source's snapshot (``raw/<table>/postgresql/<schema.table>.parquet``) as ``postgresql:<schema.table>``."""
+    if not path.is_relative_to(root):
+        return str(path)
+    parts = path.relative_to(root).parts
+    if len(parts) == 4 and parts[0] == "raw" and parts[2] == SNAPSHOT_FOLDER and path.suffix == ".parquet":
+        return f"{SNAPSHOT_FOLDER}:{path.stem}"
+    return str(path.relative_to(root))
 
 
 def header(path: Path) -> list[str]:
