@@ -22,9 +22,9 @@ from assets.ingest.staging import stage_table
 from assets.storage import ident, q
 
 
-def load(data_dir: Path, uri: str, schema: str) -> dict[str, dict]:
-    """Loads every raw table of ``data_dir`` into ``schema`` (replacing its tables); returns, per table,
-    the rows loaded and the records not loadable."""
+def load(data_dir: Path, uri: str, schema: str, tables: set[str] | None = None) -> dict[str, dict]:
+    """Loads every raw table of ``data_dir`` (or those named in ``tables``) into ``schema``, replacing its
+    tables; returns, per table, the rows loaded and the records not loadable."""
     import adbc_driver_postgresql.dbapi as pg
 
     loaded = {}
@@ -33,7 +33,7 @@ def load(data_dir: Path, uri: str, schema: str) -> dict[str, dict]:
         with duckdb.connect() as con, pg.connect(uri) as conn:
             with conn.cursor() as cur:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
-            for table in RAW_TABLES.values():
+            for table in (t for t in RAW_TABLES.values() if tables is None or t.name in tables):
                 staged = work / table.name
                 stage_table(
                     con, list_sources(raw_files(data_dir / "raw" / table.name)), table.columns, staged, data_dir

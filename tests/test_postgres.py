@@ -18,8 +18,8 @@ from assets.contracts import RAW_TABLES
 from assets.ingest.engine import ingest_table
 from assets.resources import warehouse_resource
 from assets.settings import settings_from_environment
+from pipelines import local_postgres as postgres
 from pipelines.local_cluster import free_port
-from tests import postgres
 from tests.conftest import USCC_A, write_table
 from tests.trust import ROOT, copy_sample, deferral, run
 

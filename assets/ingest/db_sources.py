@@ -8,9 +8,9 @@ and a table or a query::
       contributions: {connection: DEFERRAL_SOURCE_BUREAU, table: hi.contributions}
       units: {connection: DEFERRAL_SOURCE_BUREAU, query: "SELECT * FROM hi.units WHERE NOT test"}
 
-A source is observed by asking the database what changed: its row count and the MD5 of its rows'
-MD5s, computed by the server (no row crosses the network). When that differs from the snapshot's,
-the rows are streamed as Arrow batches (ADBC, never row by row in Python) to
+A source is observed by asking the database what changed: its row count and the sum of its rows'
+64-bit hashes, computed by the server (no row crosses the network, nothing is sorted). When that
+differs from the snapshot's, the rows are streamed as Arrow batches (ADBC, never row by row in Python) to
 ``raw/<table>/postgresql/<schema.table>.parquet`` in a fixed order (every column), which the ingest
 then reads like any Parquet export: every database row passes the same rules as a file row, and
 lands in clean or quarantine with its source named ``postgresql:<schema.table>`` and its row number
@@ -120,9 +120,11 @@ def refresh(root: Path, table: str) -> Optional[dict]:
     record = root / "warehouse" / "sources" / f"{table}.json"
     with _connect(source, table) as conn, conn.cursor() as cur:
         try:
+            # order-independent and without a sort: the sum of each row's 64-bit hash (the first 16 hex of
+            # the MD5 of its text), exact in numeric
             cur.execute(
-                f"SELECT count(*), coalesce(md5(string_agg(m, '' ORDER BY m)), '') "
-                f"FROM (SELECT md5(t::text) AS m FROM ({source.select}) t) d"
+                "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)"
+                f"::text FROM ({source.select}) t"
             )
             rows, digest = cur.fetchone()
         except Exception as error:

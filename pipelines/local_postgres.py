@@ -1,7 +1,7 @@
-"""A real PostgreSQL server for the tests: Debian's binaries, a cluster in a temporary directory,
-127.0.0.1 on a free port, password authentication; started by the test and stopped by its pid.
-initdb refuses to run as root, so under root the server runs as the ``postgres`` user the package
-creates."""
+"""A PostgreSQL server on this machine, for the database tests and bench/postgres_ingest.py: Debian's
+binaries, a cluster in a temporary directory, 127.0.0.1 on a free port, password authentication;
+started by its caller and stopped by the postmaster's pid. initdb refuses to run as root, so under
+root the server runs as the ``postgres`` user the package creates."""
 
 from __future__ import annotations
 
