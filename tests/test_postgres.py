@@ -21,7 +21,7 @@ from assets.settings import settings_from_environment
 from pipelines import local_postgres as postgres
 from pipelines.local_cluster import free_port
 from tests.conftest import USCC_A, write_table
-from tests.trust import ROOT, copy_sample, deferral, run
+from tests.trust import ROOT, copy_sample, deferral, graphql, run, webserver
 
 pytestmark = pytest.mark.skipif(postgres.binary("initdb") is None, reason="PostgreSQL (initdb) is not installed")
 VAR = "DEFERRAL_SOURCE_POSTGRES"
@@ -99,6 +99,31 @@ def test_the_dagster_instance_was_postgres(both_paths, server):
         runs = cur.fetchall()
     assert runs == [("ingest_job", "SUCCESS"), ("monthly_job", "SUCCESS")]
     assert "Dagster UI" in stdout
+
+
+def test_runs_events_and_partitions_are_visible_from_the_webserver(both_paths, server):
+    """A second process (dagster-webserver on the same PostgreSQL instance) sees the runs, their events
+    and each partition's own materialization."""
+    _, database, *_ = both_paths
+    env = {"DEFERRAL_DAGSTER_PG_URL": dagster_url(server), "DEFERRAL_DATA_DIR": str(database), VAR: server.uri()}
+    with webserver(database / ".dagster", env) as url:
+        runs = graphql(url, "{ runsOrError { ... on Runs { results { runId jobName status } } } }")
+        found = {(r["jobName"], r["status"]): r["runId"] for r in runs["runsOrError"]["results"]}
+        assert set(found) == {("ingest_job", "SUCCESS"), ("monthly_job", "SUCCESS")}
+        monthly = found[("monthly_job", "SUCCESS")]
+        query = '{ logsForRun(runId: "%s") { ... on EventConnection { events { __typename } } } }' % monthly
+        events = graphql(url, query)["logsForRun"]["events"]
+        assert sum(e["__typename"] == "MaterializationEvent" for e in events) > 300  # 13 months x 2 x 13 assets
+        data = graphql(
+            url,
+            """{ assetOrError(assetKey: {path: ["monthly_statistics"]}) { ... on Asset {
+            assetMaterializations(partitions: ["anhui-2022|2022-08"]) { partition metadataEntries {
+            label ... on IntMetadataEntry { intValue } } } } } }""",
+        )
+    (event,) = data["assetOrError"]["assetMaterializations"][:1]
+    rows = {m["label"]: m.get("intValue") for m in event["metadataEntries"]}["dagster/row_count"]
+    path = database / "warehouse" / "policy" / "monthly_statistics" / "2022-08" / "anhui-2022.parquet"
+    assert rows == duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
 
 
 def test_an_unchanged_source_is_not_read_again_and_a_changed_one_is(both_paths, server):

@@ -5,9 +5,7 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.local_cluster import free_port
-from tests.trust import copy_sample
+from tests.trust import copy_sample, webserver
+from tests.trust import graphql as ui_graphql
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -79,45 +77,16 @@ def server(tmp_path_factory):
         os.environ.clear()
         os.environ.update(env_before)
     assert result.exit_code == 0, result.output
-    port = free_port()
     # runs launched from the UI start at once (no daemon in this test), with the deployment's key
     with open(home / "dagster.yaml", "a", encoding="utf-8") as fh:
         fh.write("run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DEFERRAL_DATA_DIR": str(root / "data"), "DEFERRAL_PII_KEY": UI_KEY}
-    webserver = Path(sys.executable).parent / "dagster-webserver"
-    proc = subprocess.Popen(
-        [str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("dagster-webserver did not start within 120 s")
+    env = {"DEFERRAL_DATA_DIR": str(root / "data"), "DEFERRAL_PII_KEY": UI_KEY}
+    with webserver(home, env) as url:
         yield {"url": url, "data": root / "data", "tmp": root}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def graphql(server, query: str) -> dict:
-    request = urllib.request.Request(
-        f"{server['url']}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
+    return ui_graphql(server["url"], query)
 
 
 def test_graph_connects_every_published_table_to_its_raw_inputs(server):

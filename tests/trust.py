@@ -1,5 +1,6 @@
 """Helpers for the trust tests: run the product's own commands in subprocesses, as an operator would."""
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -7,6 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -119,3 +123,46 @@ def workbook_content(path: Path) -> bytes:
     sheets = [ws for ws in book.worksheets if ws.title != "更正说明"]
     cells = [(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in sheets]
     return repr(cells).encode()
+
+
+@contextlib.contextmanager
+def webserver(home: Path, env: dict[str, str]):
+    """A real dagster-webserver on loopback for ``home`` (DAGSTER_HOME) with ``env``; yields its URL and
+    stops it when the block ends."""
+    from pipelines.local_cluster import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "dagster-webserver"), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env, "DAGSTER_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            raise AssertionError("dagster-webserver did not start within 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def graphql(url: str, query: str) -> dict:
+    request = urllib.request.Request(
+        f"{url}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as error:  # GraphQL says why in the body
+        raise AssertionError(f"{error}: {error.read()[:2000]!r}") from None
+    assert "errors" not in body, body
+    return body["data"]
