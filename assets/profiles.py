@@ -7,6 +7,7 @@ province means adding a file to the profiles folder; no code branches on a polic
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -172,8 +173,13 @@ class PolicyProfile:
 
     @classmethod
     def from_file(cls, path: Path) -> PolicyProfile:
+        """The profile in ``path``, parsed once per content (a run reads the profiles in every step)."""
+        return _parsed(str(path), path.read_bytes())
+
+    @classmethod
+    def _from_bytes(cls, path: Path, content: bytes) -> PolicyProfile:
         try:
-            f = ProfileFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+            f = ProfileFile.model_validate(yaml.safe_load(content.decode("utf-8")))
         except yaml.YAMLError as error:
             raise ValueError(f"policy profile {path}: not valid YAML ({' '.join(str(error).split())})") from None
         except ValidationError as error:
@@ -199,8 +205,14 @@ class PolicyProfile:
             clauses={k: v.clause for k, v in f if isinstance(v, _Cited)},
             city_measures=f.city_measures,
             source_file=str(path),
-            content_hash=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+            content_hash=hashlib.sha256(content).hexdigest()[:16],
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, content: bytes) -> PolicyProfile:
+    """Keyed by the file's bytes, so an edited profile is read again (the result is frozen)."""
+    return PolicyProfile._from_bytes(Path(path), content)
 
 
 def _problem(error: dict) -> str:
