@@ -182,6 +182,7 @@ def _run(
         MULTIPROCESS,
         code_location_tags,
         first_month_to_run,
+        hold_connections,
         mark_killed_runs,
         range_tags,
         with_console_steps,
@@ -217,6 +218,7 @@ def _run(
     monthly = None
     problem = ""
     with dg.DagsterInstance.get() as instance:
+        hold_connections(instance)
         for stale in mark_killed_runs(instance, data_dir):
             typer.echo(
                 f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed"

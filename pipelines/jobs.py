@@ -121,6 +121,14 @@ def with_console_steps(run_config: dict, job: dg.JobDefinition) -> dict:
     return {**run_config, "loggers": {"console": {"config": {**console, "steps": asset_steps(job)}}}}
 
 
+def hold_connections(instance: dg.DagsterInstance) -> None:
+    """An instance on PostgreSQL (deploy/dagster.yaml) opens and authenticates a connection for every
+    event it stores outside the webserver (dagster-postgres' storages use SQLAlchemy's NullPool), which
+    doubled a run's time; the process running the run keeps one open per storage instead, as Dagster's
+    own webserver does (no statement timeout: a run may write for long). SQLite storages ignore it."""
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=5)
+
+
 def mark_killed_runs(instance: dg.DagsterInstance, data_dir) -> list[dg.DagsterRun]:
     """Runs of this data dir still STARTED while the caller holds its lock died with their process:
     marked failed, and returned."""
