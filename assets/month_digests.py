@@ -128,6 +128,32 @@ def record_inputs(warehouse: Warehouse, now: dict[str, str]) -> None:
     tmp.replace(path)
 
 
+def plan_inputs(warehouse: Warehouse, now: dict[str, str]) -> str:
+    """The inputs a report-month run is planned from, kept under their digest until the run succeeds
+    (:func:`record_planned`): a run started by a sensor finishes in another process than the one that
+    planned it. Recording what a run was planned from, never what is there when it ends, errs on the
+    safe side: a later ingest's changes stay changed for the next run."""
+    name = digest_of(json.dumps(now, sort_keys=True).split())
+    path = warehouse.root / "warehouse" / "monthly_inputs.planned" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(now, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return name
+
+
+def record_planned(warehouse: Warehouse, name: str) -> bool:
+    """After a successful report-month run planned by :func:`plan_inputs`: its inputs recorded."""
+    path = warehouse.root / "warehouse" / "monthly_inputs.planned" / f"{name}.json"
+    try:
+        now = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # recorded already (the CLI, then the sensor), or never planned here
+        return False
+    record_inputs(warehouse, now)
+    path.unlink(missing_ok=True)
+    return True
+
+
 def record_path(warehouse: Warehouse, name: str, month: str, province: str) -> Path:
     """``<name>/<month>/<province>.digest``: the partition's digest and what the UI shows of it."""
     return warehouse.policy_path(name, month, province).with_suffix(".digest")

@@ -6,8 +6,9 @@ successful ingest to the report months.
 - ``raw_files_sensor`` fingerprints every file under ``raw/`` (path, size, mtime) and starts
   ``ingest_job`` when the fingerprint changes.
 - ``report_months_after_ingest`` follows every successful ``ingest_job`` with one ``monthly_job``
-  run over every report month from the first period through the latest contribution period: a
-  corrected input can change any month, and a single run recomputes them all.
+  run from the first report month whose inputs changed (a corrected input can change any month)
+  through the latest contribution period, as ``deferral run`` does; ``month_inputs_after_run``
+  records, when that run succeeds, the inputs it was planned from.
 """
 
 import hashlib
@@ -15,9 +16,11 @@ import json
 
 import dagster as dg
 
-from assets.partitions import first_report_month, latest_contribution_period, provinces, register_report_months
+from assets.month_digests import record_planned
+from assets.months import prior
+from assets.partitions import first_report_month, latest_contribution_period, register_report_months
 from assets.resources import Warehouse
-from pipelines.jobs import ingest_job, monthly_job, range_tags
+from pipelines.jobs import MONTH_INPUTS_TAG, ingest_job, monthly_job, monthly_run_tags
 
 monthly_ingest_schedule = dg.ScheduleDefinition(
     name="monthly_ingest_schedule",
@@ -64,18 +67,31 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     monitored_jobs=[ingest_job],
     request_job=monthly_job,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="After a successful ingest, recompute every report month. 入库后重算各月。",
+    description="After a successful ingest, compute the report months whose inputs changed. 入库后重算有变化的月份。",
 )
 def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Warehouse):
     month = latest_contribution_period(warehouse.root)
     if month is None:
         return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
     register_report_months(context.instance, month)  # normally done by the ingest; the request needs them
+    first, tags = monthly_run_tags(context.instance, warehouse, month)
+    if first > first_report_month():
+        context.log.info(f"report months {first_report_month()} to {prior(first)}: inputs unchanged, kept")
     return dg.RunRequest(
         run_key=context.dagster_run.run_id,
-        tags={
-            **range_tags(first_report_month(), month, context.instance.get_dynamic_partitions(provinces.name)),
-            "deferral/as_of": month,
-            "deferral/data_dir": str(warehouse.root),
-        },
+        tags={**tags, "deferral/data_dir": str(warehouse.root)},
     )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[monthly_job],
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After a successful report-month run, record what its months were computed from, so the "
+    "next run starts at the first month whose inputs changed. 记录各月计算所依据的输入。",
+)
+def month_inputs_after_run(context: dg.RunStatusSensorContext, warehouse: Warehouse):
+    planned = context.dagster_run.tags.get(MONTH_INPUTS_TAG)
+    if not planned or not record_planned(warehouse, planned):
+        return dg.SkipReason("nothing to record: the run was not planned with its inputs, or they are recorded")
+    return dg.SkipReason(f"recorded the inputs of run {context.dagster_run.run_id}")

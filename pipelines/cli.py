@@ -170,21 +170,20 @@ def _run(
 ) -> bool:
     import dagster as dg
 
-    from assets.month_digests import record_inputs
+    from assets.month_digests import record_planned
     from assets.months import prior
-    from assets.partitions import provinces
     from assets.resources import Warehouse
     from assets.settings import current_settings
     from pipelines.definitions import ingest_job_def, monthly_job_def
     from pipelines.executors import celery_run_config
     from pipelines.jobs import (
         IN_PROCESS,
+        MONTH_INPUTS_TAG,
         MULTIPROCESS,
         code_location_tags,
-        first_month_to_run,
         hold_connections,
         mark_killed_runs,
-        range_tags,
+        monthly_run_tags,
         with_console_steps,
     )
     from pipelines.scale_out import run_provinces_side_by_side
@@ -254,22 +253,18 @@ def _run(
                     full_validation=full_validation,
                     settings=current_settings(),
                 )
-                first, inputs_now = first_month_to_run(instance, warehouse, month)
+                first, monthly_tags = monthly_run_tags(instance, warehouse, month)
                 if first > first_month:
                     typer.echo(f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept")
                 monthly = dg.execute_job(
                     dg.reconstructable(monthly_job_def),
                     instance=instance,
                     run_config=with_console_steps(run_config, monthly_job_def()),
-                    tags={
-                        **tags,
-                        "deferral/as_of": month,
-                        **range_tags(first, month, instance.get_dynamic_partitions(provinces.name)),
-                    },
+                    tags={**tags, **monthly_tags},
                 )
                 run_ids.append(monthly.run_id)
                 if monthly.success:
-                    record_inputs(warehouse, inputs_now)
+                    record_planned(warehouse, monthly_tags[MONTH_INPUTS_TAG])
         if problem:
             typer.echo(f"deferral: {problem}", err=True)
         print_summary(instance, run_ids, data_dir, home, time.monotonic() - started)

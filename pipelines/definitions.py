@@ -16,7 +16,12 @@ from assets.resources import warehouse_resource
 from assets.settings import settings_from_environment
 from assets.validation.gx_checks import gx_checks
 from assets.validation.report import validation_report
-from pipelines.automation import monthly_ingest_schedule, raw_files_sensor, report_months_after_ingest
+from pipelines.automation import (
+    month_inputs_after_run,
+    monthly_ingest_schedule,
+    raw_files_sensor,
+    report_months_after_ingest,
+)
 from pipelines.console import console
 from pipelines.jobs import JOBS
 
@@ -35,7 +40,7 @@ def build_defs() -> dg.Definitions:
         asset_checks=[*accounting_checks, *gx_checks, *policy_checks, *reconciliation_checks],
         jobs=JOBS,
         schedules=[monthly_ingest_schedule],
-        sensors=[raw_files_sensor, report_months_after_ingest],
+        sensors=[raw_files_sensor, report_months_after_ingest, month_inputs_after_run],
         resources={"settings": settings, "warehouse": warehouse_resource(settings=settings)},
         loggers={"console": console},
     )

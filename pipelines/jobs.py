@@ -17,7 +17,7 @@ import dagster as dg
 
 from assets.contracts import RAW_TABLES
 from assets.ingest.assets import raw_key
-from assets.month_digests import first_changed_month
+from assets.month_digests import first_changed_month, plan_inputs
 from assets.partitions import months_through, province_month_key, provinces
 from assets.policy.assets import policy_assets
 from assets.reconciliation.assets import reconciliation_assets
@@ -90,6 +90,11 @@ def code_location_tags() -> dict[str, str]:
     return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}
 
 
+# on a report-month run: the name of the inputs it was planned from (assets/month_digests.py plan_inputs),
+# recorded when it succeeds
+MONTH_INPUTS_TAG = "deferral/month_inputs"
+
+
 def first_month_to_run(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str, dict[str, str]]:
     """The first report month a run through ``month`` must run: the first whose inputs changed since
     the last successful run, or that this Dagster instance never recorded (a new DAGSTER_HOME on an
@@ -100,6 +105,18 @@ def first_month_to_run(instance: dg.DagsterInstance, warehouse, month: str) -> t
     ids = instance.get_dynamic_partitions(provinces.name)
     unseen = [m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)]
     return min(changed or month, *unseen, month), inputs_now
+
+
+def monthly_run_tags(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str, dict[str, str]]:
+    """The first report month a run through ``month`` must run (:func:`first_month_to_run`) and the run's
+    tags: its partition range from that month, and the inputs it is planned from (recorded when it
+    succeeds: assets/month_digests.py ``record_planned``)."""
+    first, inputs_now = first_month_to_run(instance, warehouse, month)
+    return first, {
+        **range_tags(first, month, instance.get_dynamic_partitions(provinces.name)),
+        "deferral/as_of": month,
+        MONTH_INPUTS_TAG: plan_inputs(warehouse, inputs_now),
+    }
 
 
 def asset_steps(job: dg.JobDefinition) -> list[str]:
