@@ -128,12 +128,22 @@ def record_inputs(warehouse: Warehouse, now: dict[str, str]) -> None:
     tmp.replace(path)
 
 
+# on a report-month run: the name of the inputs it was planned from (:func:`plan_inputs`), recorded when
+# it succeeds and kept in the publication it makes
+MONTH_INPUTS_TAG = "deferral/month_inputs"
+
+
+def inputs_name(now: dict[str, str]) -> str:
+    """One digest of every month's inputs (:func:`inputs_by_month`)."""
+    return digest_of(json.dumps(now, sort_keys=True).split())
+
+
 def plan_inputs(warehouse: Warehouse, now: dict[str, str]) -> str:
     """The inputs a report-month run is planned from, kept under their digest until the run succeeds
     (:func:`record_planned`): a run started by a sensor finishes in another process than the one that
     planned it. Recording what a run was planned from, never what is there when it ends, errs on the
     safe side: a later ingest's changes stay changed for the next run."""
-    name = digest_of(json.dumps(now, sort_keys=True).split())
+    name = inputs_name(now)
     path = warehouse.root / "warehouse" / "monthly_inputs.planned" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

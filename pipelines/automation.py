@@ -16,11 +16,11 @@ import json
 
 import dagster as dg
 
-from assets.month_digests import record_planned
+from assets.month_digests import MONTH_INPUTS_TAG, record_planned
 from assets.months import prior
 from assets.partitions import first_report_month, latest_contribution_period, register_report_months
 from assets.resources import Warehouse
-from pipelines.jobs import MONTH_INPUTS_TAG, ingest_job, monthly_job, monthly_run_tags
+from pipelines.jobs import ingest_job, monthly_job, monthly_run_tags
 
 monthly_ingest_schedule = dg.ScheduleDefinition(
     name="monthly_ingest_schedule",
@@ -75,12 +75,11 @@ def report_months_after_ingest(context: dg.RunStatusSensorContext, warehouse: Wa
         return dg.SkipReason("the ingest accepted no contribution rows: no report month to compute")
     register_report_months(context.instance, month)  # normally done by the ingest; the request needs them
     first, tags = monthly_run_tags(context.instance, warehouse, month)
+    if first is None:
+        return dg.SkipReason(f"nothing changed since the publication as of {month}: nothing to compute")
     if first > first_report_month():
         context.log.info(f"report months {first_report_month()} to {prior(first)}: inputs unchanged, kept")
-    return dg.RunRequest(
-        run_key=context.dagster_run.run_id,
-        tags={**tags, "deferral/data_dir": str(warehouse.root)},
-    )
+    return dg.RunRequest(run_key=context.dagster_run.run_id, tags={**tags, "deferral/data_dir": str(warehouse.root)})
 
 
 @dg.run_status_sensor(

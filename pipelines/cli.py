@@ -170,7 +170,7 @@ def _run(
 ) -> bool:
     import dagster as dg
 
-    from assets.month_digests import record_planned
+    from assets.month_digests import MONTH_INPUTS_TAG, record_planned
     from assets.months import prior
     from assets.resources import Warehouse
     from assets.settings import current_settings
@@ -178,7 +178,6 @@ def _run(
     from pipelines.executors import celery_run_config
     from pipelines.jobs import (
         IN_PROCESS,
-        MONTH_INPUTS_TAG,
         MULTIPROCESS,
         code_location_tags,
         hold_connections,
@@ -215,6 +214,7 @@ def _run(
         **code_location_tags(),
     }
     monthly = None
+    unchanged = False  # nothing to compute or publish: the current publication is what a run would make
     problem = ""
     with dg.DagsterInstance.get() as instance:
         hold_connections(instance)
@@ -254,21 +254,30 @@ def _run(
                     settings=current_settings(),
                 )
                 first, monthly_tags = monthly_run_tags(instance, warehouse, month)
-                if first > first_month:
-                    typer.echo(f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept")
-                monthly = dg.execute_job(
-                    dg.reconstructable(monthly_job_def),
-                    instance=instance,
-                    run_config=with_console_steps(run_config, monthly_job_def()),
-                    tags={**tags, **monthly_tags},
-                )
-                run_ids.append(monthly.run_id)
-                if monthly.success:
-                    record_planned(warehouse, monthly_tags[MONTH_INPUTS_TAG])
+                if first is None:
+                    unchanged = True
+                    typer.echo(
+                        f"nothing changed since publication {(data_dir / 'published').resolve().name} (as of "
+                        f"{month}, made from the same inputs): report months and publication kept"
+                    )
+                else:
+                    if first > first_month:
+                        typer.echo(
+                            f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept"
+                        )
+                    monthly = dg.execute_job(
+                        dg.reconstructable(monthly_job_def),
+                        instance=instance,
+                        run_config=with_console_steps(run_config, monthly_job_def()),
+                        tags={**tags, **monthly_tags},
+                    )
+                    run_ids.append(monthly.run_id)
+                    if monthly.success:
+                        record_planned(warehouse, monthly_tags[MONTH_INPUTS_TAG])
         if problem:
             typer.echo(f"deferral: {problem}", err=True)
         print_summary(instance, run_ids, data_dir, home, time.monotonic() - started)
-    return bool(ingest.success and monthly and monthly.success)
+    return bool(ingest.success and (unchanged or (monthly and monthly.success)))
 
 
 from pipelines.cli_tools import diff, docs, explain, load_postgres, worker  # noqa: E402 (beside `run`)

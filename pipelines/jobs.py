@@ -17,9 +17,10 @@ import dagster as dg
 
 from assets.contracts import RAW_TABLES
 from assets.ingest.assets import raw_key
-from assets.month_digests import first_changed_month, plan_inputs
+from assets.month_digests import MONTH_INPUTS_TAG, first_changed_month, inputs_name, plan_inputs
 from assets.partitions import months_through, province_month_key, provinces
 from assets.policy.assets import policy_assets
+from assets.publication.assets import published_from
 from assets.reconciliation.assets import reconciliation_assets
 from pipelines.executors import deferral_executor
 
@@ -90,30 +91,25 @@ def code_location_tags() -> dict[str, str]:
     return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}
 
 
-# on a report-month run: the name of the inputs it was planned from (assets/month_digests.py plan_inputs),
-# recorded when it succeeds
-MONTH_INPUTS_TAG = "deferral/month_inputs"
+def monthly_run_tags(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str | None, dict[str, str]]:
+    """The first report month a run through ``month`` must run and the run's tags (its partition range
+    from that month, and the inputs it is planned from, recorded when it succeeds:
+    assets/month_digests.py ``record_planned``); ``(None, {})`` when there is nothing to run.
 
-
-def first_month_to_run(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str, dict[str, str]]:
-    """The first report month a run through ``month`` must run: the first whose inputs changed since
-    the last successful run, or that this Dagster instance never recorded (a new DAGSTER_HOME on an
-    existing data dir), else ``month`` itself; earlier months keep their partitions' materializations.
-    Also the months' input digests, to record when the run succeeds (docs/architecture.md)."""
+    The first month to run is the first whose inputs changed since the last successful run, or that
+    this Dagster instance never recorded (a new DAGSTER_HOME on an existing data dir), else ``month``
+    itself; earlier months keep their partitions' materializations (docs/architecture.md). Nothing is
+    to run when no month changed, the instance recorded every month, and the current publication is
+    as of ``month`` and was made from these very inputs: it is what a run would publish again."""
     changed, inputs_now = first_changed_month(warehouse, months_through(month))
     recorded = instance.get_materialized_partitions(dg.AssetKey("monthly_statistics"))
     ids = instance.get_dynamic_partitions(provinces.name)
     unseen = [m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)]
-    return min(changed or month, *unseen, month), inputs_now
-
-
-def monthly_run_tags(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str, dict[str, str]]:
-    """The first report month a run through ``month`` must run (:func:`first_month_to_run`) and the run's
-    tags: its partition range from that month, and the inputs it is planned from (recorded when it
-    succeeds: assets/month_digests.py ``record_planned``)."""
-    first, inputs_now = first_month_to_run(instance, warehouse, month)
+    if changed is None and not unseen and published_from(warehouse.root, month) == inputs_name(inputs_now):
+        return None, {}
+    first = min(changed or month, *unseen, month)
     return first, {
-        **range_tags(first, month, instance.get_dynamic_partitions(provinces.name)),
+        **range_tags(first, month, ids),
         "deferral/as_of": month,
         MONTH_INPUTS_TAG: plan_inputs(warehouse, inputs_now),
     }

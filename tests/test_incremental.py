@@ -73,6 +73,10 @@ def late_payment(tmp_path_factory):
     made later), run again."""
     data = copy_sample(tmp_path_factory.mktemp("late"))
     assert run(data, "--as-of", AS_OF).returncode == 0
+    first_publication = (data / "published").resolve().name
+    unchanged = run(data, "--as-of", AS_OF)  # nothing changed: nothing to compute or publish
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert (data / "published").resolve().name == first_publication
     before = {a: digests(data, a) for a in ("repayment_schedule", "deferral_decisions", "monthly_statistics")}
     con = duckdb.connect()
     (uscc,) = con.execute(
@@ -88,11 +92,20 @@ def late_payment(tmp_path_factory):
     result = run(data, "--as-of", AS_OF)
     assert result.returncode == 0, result.stdout + result.stderr
     after = {a: digests(data, a) for a in before}
-    return data, before, after, result.stdout
+    return data, before, after, result.stdout, unchanged.stdout, first_publication
+
+
+def test_a_rerun_with_nothing_changed_computes_and_publishes_nothing(late_payment):
+    data, *_, unchanged, first_publication = late_payment
+    assert f"nothing changed since publication {first_publication} (as of {AS_OF}" in unchanged
+    assert "runs: ingest_job SUCCESS" in unchanged and "monthly_job" not in unchanged
+    # the late payment's run published anew, naming the first publication as the one it restates
+    manifest = json.loads((data / "published" / "PUBLICATION.json").read_text(encoding="utf-8"))
+    assert manifest["previous"] == first_publication and manifest["month_inputs"]
 
 
 def test_a_late_payment_recomputes_exactly_the_months_from_its_date(late_payment):
-    data, before, after, stdout = late_payment
+    data, before, after, stdout, *_ = late_payment
     assert "report months 2022-07 to 2023-01: inputs unchanged since computed, kept" in stdout
     changed = {(p, m) for (p, m), d in after["repayment_schedule"].items() if before["repayment_schedule"][(p, m)] != d}
     # paid in 2023-02 by an Anhui unit: Anhui's months from 2023-02 on, no Shanxi month, no earlier month

@@ -10,6 +10,7 @@ import assets.publication.assets as publication
 import assets.publication.tables as publication_tables
 from assets.contracts import RAW_TABLES
 from assets.ingest.engine import ingest_table
+from assets.month_digests import MONTH_INPUTS_TAG
 from assets.resources import warehouse_resource
 from assets.settings import settings_from_environment
 from pipelines.automation import (
@@ -18,7 +19,7 @@ from pipelines.automation import (
     raw_files_sensor,
     report_months_after_ingest,
 )
-from pipelines.jobs import IN_PROCESS, MONTH_INPUTS_TAG
+from pipelines.jobs import IN_PROCESS
 from tests.conftest import write_table
 from tests.scenario import Scenario, person
 from tests.trust import env_for

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.month_digests import MONTH_INPUTS_TAG
 from assets.partitions import run_report_month
 from assets.publication.checks import check_publication, check_specs, column_description, published_relation
 from assets.publication.diff import publication_digests
@@ -87,8 +88,11 @@ def switch_pointer(root: Path, version: Path) -> None:
     os.replace(tmp, root / "published")
 
 
-def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dict[str, int], list[str]]:
-    """Writes a whole publication as of ``month`` into ``publications/.staging-<version>/``.
+def stage(
+    con, warehouse: Warehouse, month: str, run_id: str, month_inputs: str | None = None
+) -> tuple[Path, dict[str, int], list[str]]:
+    """Writes a whole publication as of ``month`` into ``publications/.staging-<version>/``;
+    ``month_inputs``: the name of the inputs the run was planned from (the run's tag).
 
     Returns the staging folder, rows per table, and the leftovers of killed runs removed."""
     root = warehouse.root
@@ -108,6 +112,9 @@ def stage(con, warehouse: Warehouse, month: str, run_id: str) -> tuple[Path, dic
                 {
                     "as_of_month": month,
                     "run_id": run_id,
+                    # what its months were computed from (assets/month_digests.py inputs_name): a run
+                    # planned from the same inputs as of the same month has nothing to publish anew
+                    "month_inputs": month_inputs,
                     "rows": rows,
                     # per table (and report month) its rows and an order-independent digest (diff.py)
                     "tables": publication_digests(con, staging),
@@ -138,6 +145,15 @@ def commit(root: Path, staging: Path) -> Path:
     staging.rename(version)
     switch_pointer(root, version)
     return version
+
+
+def published_from(root: Path, month: str) -> str | None:
+    """The inputs name (``month_inputs``) of the current publication when it is as of ``month``."""
+    try:
+        manifest = json.loads((root / "published" / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("month_inputs") if manifest.get("as_of_month") == month else None
 
 
 def profile_identities(warehouse: Warehouse) -> dict[str, str]:
@@ -221,7 +237,7 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
     after its checks pass on the staged folder (a failed check leaves the previous publication)."""
     month = run_report_month(context) or config.report_month or warehouse.latest_policy_month("deferral_decisions")
     with warehouse.connect() as con:
-        staging, rows, removed = stage(con, warehouse, month, context.run_id)
+        staging, rows, removed = stage(con, warehouse, month, context.run_id, context.run.tags.get(MONTH_INPUTS_TAG))
         if removed:
             context.log.warning(f"removed leftovers of an interrupted publication: {', '.join(removed)}")
         results = check_publication(con, warehouse, staging, published_key)
