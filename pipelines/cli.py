@@ -222,12 +222,12 @@ def _run(
             typer.echo(
                 f"run {stale.run_id} ({stale.job_name}) had been left STARTED by a killed process: marked failed"
             )
-        ingest = dg.execute_job(
-            dg.reconstructable(ingest_job_def),
-            instance=instance,
-            run_config=with_console_steps(run_config, ingest_job_def()),
-            tags=tags,
-        )
+
+        def execute(job_def, run_tags: dict):
+            job_config = with_console_steps(run_config, job_def())
+            return dg.execute_job(dg.reconstructable(job_def), instance=instance, run_config=job_config, tags=run_tags)
+
+        ingest = execute(ingest_job_def, tags)
         run_ids = [ingest.run_id]
         if ingest.success:
             first_month, latest = _valid_months(data_dir)
@@ -265,12 +265,7 @@ def _run(
                         typer.echo(
                             f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept"
                         )
-                    monthly = dg.execute_job(
-                        dg.reconstructable(monthly_job_def),
-                        instance=instance,
-                        run_config=with_console_steps(run_config, monthly_job_def()),
-                        tags={**tags, **monthly_tags},
-                    )
+                    monthly = execute(monthly_job_def, {**tags, **monthly_tags})
                     run_ids.append(monthly.run_id)
                     if monthly.success:
                         record_planned(warehouse, monthly_tags[MONTH_INPUTS_TAG])

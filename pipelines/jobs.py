@@ -20,7 +20,7 @@ from assets.ingest.assets import raw_key
 from assets.month_digests import MONTH_INPUTS_TAG, first_changed_month, inputs_name, plan_inputs
 from assets.partitions import months_through, province_month_key, provinces
 from assets.policy.assets import policy_assets
-from assets.publication.assets import published_from
+from assets.publication.assets import REPORT_KEY, published_from
 from assets.reconciliation.assets import reconciliation_assets
 from pipelines.executors import deferral_executor
 
@@ -30,6 +30,8 @@ INGEST = dg.AssetSelection.groups("ingest", "validation") | RAW
 PUBLISH = dg.AssetSelection.groups("publication")
 PARTITIONED_ASSETS = [a for a in [*policy_assets, *reconciliation_assets] if a.partitions_def]
 PARTITIONED = dg.AssetSelection.assets(*PARTITIONED_ASSETS)
+# what a report-month run computes before it publishes
+MONTHLY_KEYS = [key for a in [*policy_assets, *reconciliation_assets] for key in a.keys]
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
@@ -91,6 +93,19 @@ def code_location_tags() -> dict[str, str]:
     return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}
 
 
+def _materialized_since_publication(instance: dg.DagsterInstance) -> bool:
+    """Whether a report-month asset was materialized after the current publication (a run launched
+    from the UI for one partition, say): the publication may no longer be what a run would make."""
+    published = instance.fetch_materializations(REPORT_KEY, limit=1).records
+    if not published:
+        return True
+    return any(
+        record.storage_id > published[0].storage_id
+        for key in MONTHLY_KEYS
+        for record in instance.fetch_materializations(key, limit=1).records
+    )
+
+
 def monthly_run_tags(instance: dg.DagsterInstance, warehouse, month: str) -> tuple[str | None, dict[str, str]]:
     """The first report month a run through ``month`` must run and the run's tags (its partition range
     from that month, and the inputs it is planned from, recorded when it succeeds:
@@ -99,13 +114,19 @@ def monthly_run_tags(instance: dg.DagsterInstance, warehouse, month: str) -> tup
     The first month to run is the first whose inputs changed since the last successful run, or that
     this Dagster instance never recorded (a new DAGSTER_HOME on an existing data dir), else ``month``
     itself; earlier months keep their partitions' materializations (docs/architecture.md). Nothing is
-    to run when no month changed, the instance recorded every month, and the current publication is
-    as of ``month`` and was made from these very inputs: it is what a run would publish again."""
+    to run when no month changed, the instance recorded every month, the current publication is as of
+    ``month`` and was made from these very inputs, and nothing it is made from was materialized after
+    it: it is what a run would publish again."""
     changed, inputs_now = first_changed_month(warehouse, months_through(month))
     recorded = instance.get_materialized_partitions(dg.AssetKey("monthly_statistics"))
     ids = instance.get_dynamic_partitions(provinces.name)
     unseen = [m for m in months_through(month) if any(province_month_key(p, m) not in recorded for p in ids)]
-    if changed is None and not unseen and published_from(warehouse.root, month) == inputs_name(inputs_now):
+    if (
+        changed is None
+        and not unseen
+        and published_from(warehouse.root, month) == inputs_name(inputs_now)
+        and not _materialized_since_publication(instance)
+    ):
         return None, {}
     first = min(changed or month, *unseen, month)
     return first, {

@@ -278,24 +278,12 @@ def test_case_1_ui_launchpad_run_uses_the_configured_key(server):
     through dg.EnvVar in the code location, with no run config for the settings."""
     from tests.trust import hmac16, raw_person_ids
 
-    launched = graphql(
+    status = _launch(
         server,
-        """mutation { launchRun(executionParams: {
-        selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "monthly_job",
-                   assetSelection: [{path: ["repayment_schedule"]}]},
-        runConfigData: "{}",
-        executionMetadata: {tags: [{key: "dagster/partition", value: "anhui-2022|2023-07"}]}}) {
-        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    for _ in range(240):
-        status = graphql(server, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"][
-            "status"
-        ]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            break
-        time.sleep(1)
+        "monthly_job",
+        ['["repayment_schedule"]'],
+        'executionMetadata: {tags: [{key: "dagster/partition", value: "anhui-2022|2023-07"}]}',
+    )
     assert status == "SUCCESS"
     import duckdb
 
@@ -402,17 +390,17 @@ def test_a_second_run_with_no_change_leaves_nothing_unsynced(server):
     assert {k: v for k, v in status.items() if v != "FRESH" and not k.startswith("raw/")} == {}
 
 
-def _launch_ingest(server, keys: list[str]) -> None:
-    """``ingest_job`` launched from the UI for the assets ``keys`` (GraphQL, as the asset graph's
-    *Observe sources* / *Materialize selected* do), waited for."""
-    selection = ", ".join("{path: %s}" % json.dumps(k.split("/")) for k in keys)
+def _launch(server, job: str, paths: list[str], metadata: str = "") -> str:
+    """A run of ``job`` launched from the UI for the assets at ``paths`` (GraphQL lists, as the launchpad
+    and the asset graph's *Observe sources* / *Materialize selected* send them), waited for: its status."""
+    selection = ", ".join(f"{{path: {p}}}" for p in paths)
     launched = graphql(
         server,
         """mutation { launchRun(executionParams: {
-        selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "ingest_job",
-                   assetSelection: [%s]}, runConfigData: "{}"}) {
+        selector: {repositoryLocationName: "deferral", repositoryName: "__repository__", jobName: "%s",
+                   assetSelection: [%s]}, runConfigData: "{}", %s}) {
         __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
-        % selection,
+        % (job, selection, metadata),
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
@@ -423,7 +411,11 @@ def _launch_ingest(server, keys: list[str]) -> None:
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
-    assert status == "SUCCESS"
+    return status
+
+
+def _launch_ingest(server, keys: list[str]) -> None:
+    assert _launch(server, "ingest_job", [json.dumps(k.split("/")) for k in keys]) == "SUCCESS"
 
 
 def _stale(server, partition: str) -> tuple[set[str], dict[str, set[str]]]:

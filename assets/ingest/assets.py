@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from assets.contracts import RAW_TABLES, RawTable, ingest_key
+from assets.ingest import reuse
 from assets.ingest.db_sources import refresh
 from assets.ingest.engine import ingest_share, ingest_table
 from assets.ingest.shares import Share, gather_shares, plan_shares
@@ -28,7 +29,7 @@ from assets.resources import Warehouse
 from assets.versions import file_sha256
 from assets.vocabulary import rule_text
 
-# observable_source_asset is marked beta in Dagster 1.13; observing the raw exports is what lineage needs
+# observable_source_asset and data versions on op outputs are beta in Dagster 1.13; lineage needs both
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
@@ -148,6 +149,13 @@ def _report(context, warehouse: Warehouse, table: RawTable, counts: dict) -> dic
     }
 
 
+def _version(warehouse: Warehouse, table: RawTable) -> dg.DataVersion:
+    """The ingest's data version: the digest of what its accepted rows are a function of (raw files,
+    code, profiles, settings, units; assets/ingest/reuse.py), so an ingest that changed nothing keeps its
+    version and what reads it is not shown *Unsynced*."""
+    return dg.DataVersion(reuse.recorded_digest(warehouse, table.name)[:32])
+
+
 def _build_asset(table: RawTable) -> dg.AssetsDefinition:
     if table.by_province:
         return _build_province_asset(table)
@@ -164,7 +172,9 @@ def _build_asset(table: RawTable) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         with _bad_input(context), warehouse.connect() as con:
             counts = ingest_table(con, warehouse, table)
-        return dg.MaterializeResult(metadata=_report(context, warehouse, table, counts))
+        return dg.MaterializeResult(
+            metadata=_report(context, warehouse, table, counts), data_version=_version(warehouse, table)
+        )
 
     return _ingest
 
@@ -194,11 +204,13 @@ def _build_province_asset(table: RawTable) -> dg.AssetsDefinition:
         return counts
 
     @dg.op(name="gather", out=dg.Out(dg.Nothing), tags={"layer": "ingest"})
-    def gather(context: dg.OpExecutionContext, warehouse: Warehouse, parts: list[dict]) -> None:
+    def gather(context: dg.OpExecutionContext, warehouse: Warehouse, parts: list[dict]):
         """The table's counts, validation record and metadata, as one step would have reported them."""
         with warehouse.connect() as con:
             counts = gather_shares(con, warehouse, table, parts)
-        context.add_output_metadata(_report(context, warehouse, table, counts))
+        yield dg.Output(
+            None, metadata=_report(context, warehouse, table, counts), data_version=_version(warehouse, table)
+        )
 
     @dg.graph_asset(
         key=ingest_key(table.name),

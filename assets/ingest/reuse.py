@@ -56,5 +56,10 @@ def forget(warehouse: Warehouse, table: str) -> None:
     warehouse.ingest_record_path(table).unlink(missing_ok=True)
 
 
+def recorded_digest(warehouse: Warehouse, table: str) -> str:
+    """The digest the table's last ingest recorded: what its accepted rows are a function of."""
+    return json.loads(warehouse.ingest_record_path(table).read_text(encoding="utf-8"))["digest"]
+
+
 def recorded_counts(warehouse: Warehouse, table: str, province: str | None = None) -> dict:
     return json.loads(warehouse.ingest_record_path(table, province).read_text(encoding="utf-8"))["counts"]
