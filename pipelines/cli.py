@@ -242,10 +242,6 @@ def _run(
                     f"--as-of {month} is outside the months this data can report: {first_month} through {latest} "
                     "(the latest accepted contribution period). Nothing was computed or published."
                 )
-            elif executor == "celery":
-                monthly = run_provinces_side_by_side(
-                    instance, run_config, {**tags, "deferral/as_of": month}, first_month, month, run_ids
-                )
             else:
                 warehouse = Warehouse(
                     data_dir=str(data_dir),
@@ -265,8 +261,14 @@ def _run(
                         typer.echo(
                             f"report months {first_month} to {prior(first)}: inputs unchanged since computed, kept"
                         )
-                    monthly = execute(monthly_job_def, {**tags, **monthly_tags})
-                    run_ids.append(monthly.run_id)
+                    if executor == "celery":  # the provinces' ranges are their own runs' tags
+                        planned = {"deferral/as_of": month, MONTH_INPUTS_TAG: monthly_tags[MONTH_INPUTS_TAG]}
+                        monthly = run_provinces_side_by_side(
+                            instance, run_config, {**tags, **planned}, first, month, run_ids
+                        )
+                    else:
+                        monthly = execute(monthly_job_def, {**tags, **monthly_tags})
+                        run_ids.append(monthly.run_id)
                     if monthly.success:
                         record_planned(warehouse, monthly_tags[MONTH_INPUTS_TAG])
         if problem:
