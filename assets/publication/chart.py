@@ -63,9 +63,14 @@ def cjk_font() -> str | None:
 
 
 def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) -> bool:
-    """Writes the PNG; returns whether it is in Chinese."""
+    """Writes the PNG; returns whether it is in Chinese. The layout is fixed (matplotlib's
+    tight_layout draws the figure once more to measure it, a third of a chart's time, and a report
+    has a chart per province and month): the unit sits in each panel's title, so a long tick label
+    never meets an axis label."""
     family = cjk_font()
     regions = sorted({r["region_code"] for r in series})
+    months = sorted({r["report_month"] for r in series})
+    position = {m: i for i, m in enumerate(months)}  # months as positions: no parsing of labels as dates
     with plt.rc_context(
         {
             "font.family": [family] if family else ["DejaVu Sans"],
@@ -74,20 +79,25 @@ def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) 
         }
     ):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharex=True)
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.84, wspace=0.22)
         for ax, (column, zh, en) in zip(axes, PANELS):
             if not any(r[column] for r in series):  # nothing yet: an axis from 0, not matplotlib's -0.04…0.04
                 ax.set_ylim(0, 1)
             for region in regions:
                 points = sorted((r["report_month"], float(r[column])) for r in series if r["region_code"] == region)
                 label = names.name(region) if family else region
-                ax.plot([m for m, _ in points], [v / 10_000 for _, v in points], marker="o", markersize=3, label=label)
-            ax.set_title(zh if family else en)
-            ax.set_ylabel("万元" if family else "10,000 yuan")
-            ax.tick_params(axis="x", rotation=60, labelsize=7)
+                ax.plot(
+                    [position[m] for m, _ in points],
+                    [v / 10_000 for _, v in points],
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                )
+            ax.set_title(f"{zh}（万元）" if family else f"{en}, 10,000 yuan", fontsize=10)
+            ax.set_xticks(range(len(months)), months, rotation=60, fontsize=7)
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=7, title="统筹地区" if family else "region", ncol=2)
         fig.suptitle(title if family else "Phased deferral of employer medical contributions, by pooling region")
-        fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, metadata={"Software": None})
         plt.close(fig)
