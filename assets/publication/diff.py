@@ -10,6 +10,7 @@ publication lacks (an older one, before a column was added) is listed, not compa
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from assets.publication.tables import HISTORY, PUBLISHED_COLUMNS
@@ -37,14 +38,22 @@ def relation(folder: Path) -> str:
     return f"read_parquet({q(folder / '**' / '*.parquet')}, hive_partitioning = true)"
 
 
-def table_digest(con, folder: Path, where: str = "") -> tuple[int, str]:
-    """(rows, digest) of a published table: the MD5 of its rows' MD5s in sorted order, so neither the
-    rows' order nor how they are split into files changes it."""
-    rows, digest = con.execute(
-        f"SELECT count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) FROM "
-        f"(SELECT md5(CAST(t AS VARCHAR)) AS h FROM {relation(folder)} AS t {where})"
-    ).fetchall()[0]
-    return rows, digest
+def _digests(con, folder: Path, by_month: bool) -> dict[str | None, tuple[int, str]]:
+    """(rows, digest) of a published table under key None, and of each report month where ``by_month``:
+    the MD5 of its rows' MD5s in sorted order, so neither the rows' order nor how they are split into
+    files changes it. One read of the table gives both (GROUPING SETS)."""
+    month, whole, groups = ("report_month", "grouping(report_month) = 1", "GROUP BY GROUPING SETS ((report_month), ())")
+    if not by_month:
+        month, whole, groups = "NULL", "TRUE", ""
+    found = con.execute(
+        f"SELECT {month}, {whole}, count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) "
+        f"FROM (SELECT *, md5(CAST(t AS VARCHAR)) AS h FROM {relation(folder)} AS t) {groups}"
+    ).fetchall()
+    out = {None if is_whole else m: (rows, digest) for m, is_whole, rows, digest in found}
+    if by_month:  # a month written without rows has its (empty) file and its digest
+        for part in folder.glob("report_month=*"):
+            out.setdefault(part.name.split("=", 1)[1], (0, hashlib.md5(b"").hexdigest()))
+    return out
 
 
 def publication_digests(con, folder: Path) -> dict[str, dict]:
@@ -53,14 +62,11 @@ def publication_digests(con, folder: Path) -> dict[str, dict]:
     for table in PUBLISHED_COLUMNS:
         if not any((folder / table).rglob("*.parquet")):
             continue
-        rows, digest = table_digest(con, folder / table)
+        digests = _digests(con, folder / table, by_month=table in HISTORY)
+        rows, digest = digests.pop(None)
         entry: dict = {"rows": rows, "digest": digest}
         if table in HISTORY:
-            entry["months"] = {}
-            for part in sorted((folder / table).glob("report_month=*")):
-                month = part.name.split("=", 1)[1]
-                n, d = table_digest(con, part)
-                entry["months"][month] = {"rows": n, "digest": d}
+            entry["months"] = {m: {"rows": n, "digest": d} for m, (n, d) in sorted(digests.items())}
         out[table] = entry
     return out
 
