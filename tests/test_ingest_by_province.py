@@ -170,3 +170,55 @@ def test_shared_files_are_split_once_so_no_province_step_reads_another_provinces
     # a province's own folder is staged by its own step only
     assert [p.name for p in shares["anhui-2022"].files] == ["anhui.csv"]
     assert [p.name for p in shares["shanxi-2022"].files] == ["shanxi.csv"]
+
+
+def _write_parquet(data_dir, relative: str, rows: list[list[str]]) -> None:
+    path = data_dir / "raw" / "contributions" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = RAW_TABLES["contributions"].columns
+    values = ", ".join("(" + ", ".join(f"'{v}'" if v else "NULL" for v in row) + ")" for row in rows)
+    duckdb.execute(f"COPY (SELECT * FROM (VALUES {values}) t({', '.join(columns)})) TO '{path}' (FORMAT parquet)")
+
+
+def test_a_shared_parquet_file_of_one_province_is_read_in_place_and_a_mixed_one_is_split(warehouse, data_dir):
+    """shanxi.parquet (flat, so shared) holds Shanxi's rows only: the plan hands the file itself to
+    Shanxi's step, which reads it where it is (no staged copy); mixed.parquet holds both provinces'
+    rows: split while staged, as a CSV would be. By hand: mixed.parquet row 1 (U1) goes to Anhui,
+    row 2 (U2) to Shanxi; shanxi.parquet row 2 repeats row 1 (an exact duplicate) and row 3 has a
+    period that is no month (quarantined; a Parquet file has no header line: its row 3 is line 3)."""
+    _layout(data_dir)
+    (data_dir / "raw" / "contributions" / "all.csv").unlink()
+    _write_parquet(data_dir, "shanxi.parquet", [_row("U2", "2022-10"), _row("U2", "2022-10"), _row("U2", "2022-13")])
+    _write_parquet(data_dir, "mixed.parquet", [_row("U1", "2022-11"), _row("U2", "2022-11")])
+    from assets.ingest.shares import plan_shares
+
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        shares = {s.province: s for s in plan_shares(con, warehouse, RAW_TABLES["contributions"])}
+        assert [p.name for p in shares["shanxi-2022"].direct_files] == ["shanxi.parquet"]
+        assert shares["anhui-2022"].direct_files == ()
+        staged = {p: [f.name for f in s.shared_parts] for p, s in shares.items()}
+        assert len(staged["anhui-2022"]) == 1 and len(staged["shanxi-2022"]) == 1  # mixed.parquet, split
+        counts = ingest_table(con, warehouse, RAW_TABLES["contributions"])
+    # read: anhui.csv 2 + shanxi.csv 1 + shanxi.parquet 3 + mixed.parquet 2 = 8
+    assert (counts["rows_read"], counts["accepted"], counts["quarantined"], counts["exact_duplicates"]) == (8, 5, 2, 1)
+    con = duckdb.connect()
+
+    def rows(path, columns):
+        return con.execute(f"SELECT {columns} FROM read_parquet('{path}') ORDER BY ALL").fetchall()
+
+    clean = warehouse.clean_path("contributions", "shanxi-2022")
+    assert rows(clean, "unit_id, period") == [("U2", "2022-08"), ("U2", "2022-10"), ("U2", "2022-11")]
+    assert rows(warehouse.clean_path("contributions", "anhui-2022"), "unit_id, period") == [
+        ("U1", "2022-08"),
+        ("U1", "2022-11"),
+    ]
+    assert rows(warehouse.quarantine_path("contributions", "shanxi-2022"), "source_file, source_line, rule") == [
+        ("raw/contributions/shanxi.parquet", 3, "period:period")
+    ]
+    assert rows(warehouse.duplicates_path("contributions", "shanxi-2022"), "source_file, source_line") == [
+        ("raw/contributions/shanxi.parquet", 2)
+    ]
+    # nothing of shanxi.parquet was written again: Shanxi's staged folder has mixed.parquet's rows only
+    shared = warehouse.staged_dir("contributions", "_shared") / "shanxi-2022"
+    assert rows(f"{shared}/*.parquet", "source_file") == [("raw/contributions/mixed.parquet",)]

@@ -17,7 +17,7 @@ from assets.ingest.counts import listing, quarantine_by_rule, table_summary, war
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
 from assets.ingest.sources import list_sources
-from assets.ingest.staging import stage_table
+from assets.ingest.staging import parquet_records, stage_table
 from assets.resources import Warehouse
 from assets.storage import ident, q, scalar, sql_statements, write_parquet
 from assets.vocabulary import hint_sql
@@ -39,12 +39,24 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         return {**reuse.recorded_counts(warehouse, table.name, share.province), "kept": True}
     staged = warehouse.staged_dir(table.name, share.province)
     sources = list_sources(list(share.files))
-    stage_table(con, sources, table.columns, staged, warehouse.root)
+    # CSV files are parsed into staged Parquet; Parquet files (and shared ones that are this province's
+    # alone) are read in place
+    stage_table(con, [s for s in sources if s.kind != "parquet"], table.columns, staged, warehouse.root)
+    in_place = [s.path for s in sources if s.kind == "parquet"] + list(share.direct_files)
     shared = warehouse.staged_dir(table.name, SHARED)
     # largest file first: DuckDB estimates a list of Parquet files from the first one, and an empty
     # first part (a province with no files of its own) made it build joins' hash tables on every row
     parts = sorted([*staged.glob("part-*.parquet"), *share.shared_parts], key=lambda p: (-p.stat().st_size, str(p)))
-    staged_glob = "[" + ", ".join(q(p) for p in parts) + "]"
+    staged_rows = (
+        "("
+        + " UNION ALL ".join(
+            [
+                "SELECT * FROM read_parquet([" + ", ".join(q(p) for p in parts) + "])",
+                *(parquet_records(con, p, table.columns, warehouse.root) for p in sorted(in_place)),
+            ]
+        )
+        + ")"
+    )
     rejects = (
         "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
     )
@@ -66,7 +78,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
-            f"FROM read_parquet({staged_glob})"
+            f"FROM {staged_rows}"
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
@@ -79,7 +91,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         SQL_DIR / "ingest_checked.sql",
         cleaned_cells=R.cleaned_cells(table),
         rules=R.rules_expression(table, regions),
-        staged_glob=staged_glob,
+        staged_rows=staged_rows,
         raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
         raw_struct=", ".join(f"{ident(c)} := {raw[c]}" for c in table.columns),
         typed=R.typed_cells(table),
@@ -115,9 +127,9 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",
         warehouse.duplicates_path(table.name, share.province),
     )
-    quarantine_sql = lambda staged_rows: sql_statements(  # noqa: E731
+    quarantine_sql = lambda looked_up_in: sql_statements(  # noqa: E731
         SQL_DIR / "ingest_quarantine.sql",
-        staged=staged_rows,
+        staged=looked_up_in,
         rejects=rejects,
         raw_struct=", ".join(f"{ident(c)} := s.{ident(c)}" for c in table.columns),
         hint=hint_sql("q.rule", table.value_kinds()),

@@ -1,8 +1,9 @@
--- Every staged record of this step with its cleaned cells (trimmed, empty -> NULL), read from the
--- staged Parquet as needed: the table's rows are never held in memory.
+-- Every record of this step with its cleaned cells (trimmed, empty -> NULL), read as needed from the
+-- staged Parquet of its CSV files and from its Parquet files in place (${staged_rows}): the table's
+-- rows are never held in memory.
 CREATE OR REPLACE TEMP VIEW cleaned AS
 SELECT source_file, source_line, ${cleaned_cells}
-FROM read_parquet(${staged_glob});
+FROM ${staged_rows};
 
 -- One pass over the records: each one's verdict (every rule it breaks, '' when none), the raw cells
 -- of the records that break one (what the quarantine shows), and the typed cells (TRY_CAST: a row
@@ -14,7 +15,7 @@ COPY (
         ${typed}
     FROM (
         SELECT *, ${rules} AS rules
-        FROM (SELECT source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM read_parquet(${staged_glob}))
+        FROM (SELECT source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM ${staged_rows})
     )
 ) TO ${judged} (FORMAT parquet);
 
@@ -34,7 +35,7 @@ FROM cleaned c LEFT JOIN rejected r USING (source_file, source_line);
 
 -- The staged records as read (the raw cells), for the lookups of a few records by file and line.
 CREATE OR REPLACE TEMP VIEW staged AS
-SELECT * FROM read_parquet(${staged_glob});
+SELECT * FROM ${staged_rows};
 
 -- The records Great Expectations judges when it judges a sample: gx_runner.py fills gx_sample_cells
 -- with the raw cells of every rejected record and one in k of the rest, so only those are cleaned

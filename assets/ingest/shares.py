@@ -19,7 +19,7 @@ from assets.ingest.counts import listing, quarantine_by_rule, table_summary
 from assets.ingest.db_sources import refresh
 from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
 from assets.ingest.sources import BadInputFile, list_sources, raw_files
-from assets.ingest.staging import stage_table
+from assets.ingest.staging import parquet_records, stage_table
 from assets.profiles import PolicyProfile
 from assets.resources import Warehouse
 from assets.storage import q, sql_statements
@@ -40,6 +40,7 @@ class Share:
     province: str | None  # policy_id
     files: tuple[Path, ...]  # the raw files this step stages and reads itself
     shared_parts: tuple[Path, ...] = ()  # its rows of the shared files, split out by the planning step
+    direct_files: tuple[Path, ...] = ()  # shared Parquet files holding its rows only: read in place, not split
     takes_orphans: bool = False  # the first province: shared rows whose unit is nobody's, shared files' broken lines
     regions: tuple[str, ...] = ()  # the province's pooling regions: its units are those with one of these
     listed: tuple[dict, ...] = field(default=())  # files reported by this step besides its own (the shared ones)
@@ -90,9 +91,11 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     own, shared = route_files(raw_files(raw_dir), raw_dir, profiles)
     shared_sources = list_sources(shared)
     staged_shared = warehouse.staged_dir(table.name, SHARED)
-    stage_table(
-        con, shared_sources, table.columns, staged_shared, warehouse.root, route=_router(con, warehouse, profiles)
-    )
+    route = _router(con, warehouse, profiles)
+    sole = {s.path: _sole_province(con, warehouse, table, s, route) for s in shared_sources}
+    direct = {p.policy_id: tuple(path for path, owner in sole.items() if owner == p.policy_id) for p in profiles}
+    split = [s for s in shared_sources if sole[s.path] is None]
+    stage_table(con, split, table.columns, staged_shared, warehouse.root, route=route)
     for pattern in (
         warehouse.clean_path(table.name),
         warehouse.duplicates_path(table.name),  # every province's
@@ -107,6 +110,7 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
             p.policy_id,
             tuple(own.get(p.policy_id, [])),
             shared_parts=tuple(sorted((staged_shared / p.policy_id).glob("*.parquet"))),
+            direct_files=direct[p.policy_id],
             takes_orphans=i == 0,
             regions=p.regions,
             listed=listing(warehouse, shared_sources) if i == 0 else (),
@@ -128,6 +132,19 @@ def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
     owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)
     con.execute(owner)
     return lambda query: sql_statements(SQL_DIR / "ingest_split.sql", staged=query, **params)[1]
+
+
+def _sole_province(con, warehouse: Warehouse, table: RawTable, source, route: Callable[[str], str]) -> str | None:
+    """The one province every record of a shared Parquet file goes to (its rows are then read in place
+    by that province's step: one read of the unit column here instead of a second copy of the file),
+    or None: a CSV file, or records of several provinces (split while staged)."""
+    if source.kind != "parquet":
+        return None
+    owners = con.execute(
+        f"SELECT DISTINCT _province FROM ({route(parquet_records(con, source.path, table.columns, warehouse.root))}) "
+        "LIMIT 2"
+    ).fetchall()
+    return owners[0][0] if len(owners) == 1 else None
 
 
 def gather_shares(con, warehouse: Warehouse, table: RawTable, parts: list[dict]) -> dict:

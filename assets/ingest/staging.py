@@ -54,23 +54,7 @@ def stage_table(
     for src in sources:
         rel_name = relative_name(src.path, root)
         if src.kind == "parquet":
-            try:
-                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(src.path)})").fetchall()]
-                con.execute(f"SELECT count(*) FROM read_parquet({q(src.path)})").fetchall()
-            except duckdb.Error as error:
-                raise BadInputFile(
-                    f"{src.path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
-                    "may be truncated. Copy or re-export it again."
-                ) from None
-            check_header(src.path, names, columns)
-            present = set(names)
-            cells = ", ".join(
-                f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns
-            )
-            query = (
-                f"SELECT {q(Path(rel_name))} AS source_file, file_row_number + 1 AS source_line, {cells} "
-                f"FROM read_parquet({q(src.path)}, file_row_number = true)"
-            )
+            query = parquet_records(con, src.path, columns, root)
         else:
             path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
             names = header(path)
@@ -131,6 +115,30 @@ def stage_table(
         )
     con.execute(f"COPY staged_rejects TO {q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
     shutil.rmtree(transcoded, ignore_errors=True)
+
+
+def parquet_records(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[str, ...], root: Path) -> str:
+    """A Parquet file's records as staged rows (source_file, source_line, each contract column as
+    text; a column the file lacks is NULL), as a query: a Parquet file needs no parsing, so a file
+    that is one province's is read in place instead of written again (assets/ingest/shares.py).
+    An unreadable file or a wrong header stops with a message naming the file."""
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(path)})").fetchall()]
+        con.execute(f"SELECT count(*) FROM read_parquet({q(path)})").fetchall()
+    except duckdb.Error as error:
+        raise BadInputFile(
+            f"{path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
+            "may be truncated. Copy or re-export it again."
+        ) from None
+    check_header(path, names, columns)
+    present = set(names)
+    cells = ", ".join(
+        f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns
+    )
+    return (
+        f"SELECT {q(Path(relative_name(path, root)))} AS source_file, file_row_number + 1 AS source_line, {cells} "
+        f"FROM read_parquet({q(path)}, file_row_number = true)"
+    )
 
 
 def _write_part(
