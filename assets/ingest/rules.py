@@ -70,15 +70,18 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
     then code rules. What a broken rule says is its name and the diagnoses that explain it
     (:func:`_said`); the cell rules of every column share one entry (:func:`_cell_rules`).
 
-    Check-digit rules use temp tables ``bad_<column>`` of distinct failing values, built by
-    :func:`check_digit_tables` with python-stdnum; ``accepted_units`` holds accepted unit ids.
+    Check-digit rules use temp tables ``bad_<column>`` of the distinct values that pass the format
+    but fail their check character, built by the engine (assets/ingest/engine.py) with python-stdnum;
+    ``accepted_units`` holds accepted unit ids.
     """
     rules = [
         (_expectation_predicate(exp), _said(f"{rule}:{col}", diagnosis_predicates(rule, col)))
         for rule, col, exp in table.column_rules()
     ]
     for col in table.uscc_columns + table.person_columns:
-        check = f"{format_ok(table, col)} AND {ident(col)} IN (SELECT v FROM bad_{col})"
+        # bad_<column> holds only values that pass the format (engine.py builds it so): the format's
+        # pattern is not matched a second time on every row
+        check = f"{ident(col)} IN (SELECT v FROM bad_{col})"
         rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
     for col in table.typed_columns("date"):
         rules.append(
@@ -113,15 +116,17 @@ def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
 
 def _cell_rules(table: RawTable) -> tuple[str, str]:
     """control_character and too_long of every column, in column order. One pattern over all of a row's
-    cells guards them: most rows have no control character and no long cell, and skip the rest."""
+    cells (and each cell's length) guards them: most rows have no control character and no long cell,
+    and skip the rest."""
     every = "concat(" + ", ".join(ident(c) for c in table.columns) + ")"
+    too_long = " OR ".join(f"length({ident(c)}) > {MAX_CELL_CHARS}" for c in table.columns)
     cases = []
     for col in table.columns:
         cases.append(
             f"CASE WHEN regexp_matches({ident(col)}, {q(CONTROL_CHARS)}) THEN {q('control_character:' + col)} END"
         )
         cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {q('too_long:' + col)} END")
-    guard = f"length({every}) > {MAX_CELL_CHARS} OR regexp_matches({every}, {q(CONTROL_CHARS)})"
+    guard = f"{too_long} OR regexp_matches({every}, {q(CONTROL_CHARS)})"
     return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
 
 
