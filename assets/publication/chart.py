@@ -12,7 +12,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from assets.profiles import RegionNames  # noqa: E402
@@ -67,6 +66,8 @@ def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) 
     tight_layout draws the figure once more to measure it, a third of a chart's time, and a report
     has a chart per province and month): the unit sits in each panel's title, so a long tick label
     never meets an axis label."""
+    import matplotlib.pyplot as plt  # here: the step's own process only digests the font (report_reuse.py)
+
     family = cjk_font()
     regions = sorted({r["region_code"] for r in series})
     months = sorted({r["report_month"] for r in series})
