@@ -28,27 +28,34 @@ class InvariantSpec(pydantic.BaseModel):
     blocking: bool = True
 
 
-def month_views(con, warehouse: Warehouse, month: str) -> None:
-    """The as-of macros of ``month`` and a view per policy table: its files of that month (every
-    province's), or the one file of a table that serves every month."""
+def month_views(con, warehouse: Warehouse, month: str, reads: set[str]) -> None:
+    """The as-of macros of ``month`` and a view per policy table in ``reads``: its files of that month
+    (every province's), or the one file of a table that serves every month."""
     for statement in sql_statements(CORE_DIR / "as_of.sql", report_month=month):
         con.execute(statement)
     folder = warehouse.root / "warehouse" / "policy"
     for path in sorted(folder.glob("*.parquet")):
-        con.execute(f"CREATE OR REPLACE VIEW {path.stem} AS SELECT * FROM read_parquet({q(path)})")
+        if path.stem in reads:
+            con.execute(f"CREATE OR REPLACE VIEW {path.stem} AS SELECT * FROM read_parquet({q(path)})")
     for table in sorted(p.parent.name for p in folder.glob(f"*/{month}")):
-        con.execute(
-            f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.policy_path(table, month))})"
-        )
+        if table in reads:
+            files = q(warehouse.policy_path(table, month))
+            con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({files})")
 
 
 def rows_each_month(warehouse: Warehouse, asset: str, sql_file: Path) -> list[tuple]:
-    """(month, *row) for every row ``sql_file`` selects, over every report month of ``asset``."""
-    *setup, query = sql_statements(sql_file)
+    """(month, *row) for every row ``sql_file`` selects, over every report month of ``asset``. Only the
+    tables the SQL names get a view (DuckDB's parser lists them): each view reads its file's footer."""
+    statements = sql_statements(sql_file)
+    *setup, query = statements
     out = []
     with warehouse.connect() as con:
+        reads: set[str] | None = None
         for month in warehouse.policy_months(asset):
-            month_views(con, warehouse, month)
+            if reads is None:
+                month_views(con, warehouse, month, set())  # the macros the statements call
+                reads = {t for statement in statements for t in con.get_table_names(statement)}
+            month_views(con, warehouse, month, reads)
             for statement in setup:
                 con.execute(statement)
             out += [(month, *r) for r in con.execute(query).fetchall()]
