@@ -182,7 +182,7 @@ def test_earlier_month_lists_what_was_open_then(world):
 def test_an_empty_discrepancy_sheet_says_so():
     from openpyxl import Workbook
 
-    from assets.publication.report import DISCREPANCY_COLUMNS
+    from assets.publication.province_report import DISCREPANCY_COLUMNS
     from assets.publication.workbook import TitleBlock, table_sheet
 
     ws = table_sheet(

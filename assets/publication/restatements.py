@@ -1,7 +1,8 @@
 """Restatements (更正说明, SPEC section 7): a figure of ``monthly_statistics`` for a report month that
 both the previous publication and the new one hold, which changed. Each province's workbook of the
 new publication's month lists them with the raw files that are new or changed since the previous
-publication (the late records that made them), or says 无更正.
+publication (the late records that made them), or says 无更正 (the sheet:
+``assets/publication/province_report.py``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from assets.ingest.sources import raw_files, relative_name
-from assets.profiles import RegionNames
 from assets.publication.diff import compare_table
 from assets.publication.statistics_sheet import STAT_COLUMNS
-from assets.publication.workbook import COUNT_FORMAT, FIRST_DATA_ROW, MONEY_FORMAT, Column, TitleBlock, table_sheet
 from assets.resources import Warehouse
 from assets.versions import file_sha256
-from assets.vocabulary import term
 
 
 def raw_listing(warehouse: Warehouse) -> dict[str, str]:
@@ -66,42 +64,3 @@ def restatements(con, previous: Path | None, staging: Path) -> list[dict]:
             }
         )
     return out
-
-
-CORRECTIONS_SHEET = "更正说明"
-CORRECTION_COLUMNS = [
-    Column("统筹地区"),
-    Column("区划代码"),
-    Column("报告月份"),
-    Column("统计分类"),
-    Column("项目"),
-    Column("原报数", "number"),
-    Column("更正后", "number"),
-    Column("差额", "number"),
-    Column("原因"),
-]
-
-
-def corrections_sheet(wb, block: TitleBlock, names: RegionNames, corrections: dict) -> None:
-    """更正说明: every restated figure of the province, or 无更正."""
-    reason = "新增或变更的数据文件：" + "、".join(corrections["files"]) if corrections["files"] else ""
-    rows = [
-        [
-            names.name(r["region_code"]),
-            r["region_code"],
-            r["report_month"],
-            term("category", r["category"]),
-            STAT_COLUMNS[r["column"]][0],
-            r["previous"],
-            r["new"],
-            r["difference"],
-            reason,
-        ]
-        for r in corrections["rows"]
-    ]
-    note = None if rows else f"无更正：与上一次发布相比，截至 {block.as_of} 各报告月份的统计数均未变化。"
-    ws = table_sheet(wb, CORRECTIONS_SHEET, block, CORRECTION_COLUMNS, rows, note=note)
-    for n, r in enumerate(corrections["rows"]):  # a count as a count, an amount with its two decimals
-        shown = COUNT_FORMAT if STAT_COLUMNS[r["column"]][1] == "count" else MONEY_FORMAT
-        for column in (6, 7, 8):
-            ws.cell(FIRST_DATA_ROW + n, column).number_format = shown
