@@ -33,7 +33,6 @@ LONGEST_FIRST = [
     "tests/test_postgres.py",
     "keyed_run",
     "tests/test_ui.py",
-    "tests/test_scale_guard.py",
     "tests/test_scale_out.py",
     "tests/test_ingest_rules.py",
     "tests/test_cli.py",
