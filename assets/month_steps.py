@@ -10,6 +10,7 @@ UI shows every partition its own truth; the step-wide metadata holds only run-le
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -71,10 +72,14 @@ def monthly_sql_asset(
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         keys = sorted(split_key(k) for k in context.partition_keys)
         months = sorted({m for _, m in keys})
+        provinces = sorted({p for p, _ in keys})
         fixed = [setup_digest(warehouse.profiles(), warehouse.pii_key), name]
-        computed, reused, rows_written, timings = [], [], 0, []
-        with warehouse.connect() as con:
-            for province in sorted({p for p, _ in keys}):
+
+        def province_months(province: str) -> list[tuple[str, dict, int | None, str]]:
+            """The province's months of the step, each (key, what the UI shows, rows written or None when
+            kept, timing), on a DuckDB of its own (``share``: the provinces run side by side)."""
+            done = []
+            with warehouse.connect(share=len(provinces)) as con:
                 own = [m for p, m in keys if p == province]
                 known = digests.clean_digests(con, warehouse, sources, province, months)
                 prepared = False
@@ -89,6 +94,7 @@ def monthly_sql_asset(
                     outputs = [path, *(warehouse.policy_path(t, month, province) for t in extra_outputs.values())]
                     entry = digests.recorded(warehouse, name, month, province)
                     key = province_month_key(province, month)
+                    rows, timing = None, ""
                     if warehouse.recompute_all or entry.get("digest") != digest or not all(p.exists() for p in outputs):
                         if not prepared:
                             prepare(con, warehouse, inputs, province, static)
@@ -97,14 +103,26 @@ def monthly_sql_asset(
                         digests.record_path(warehouse, name, month, province).unlink(missing_ok=True)
                         started = time.monotonic()
                         rows = run_month(con, warehouse, name, month, province, inputs, sql_dir, extra_outputs)
-                        timings.append(f"{province} {month} {rows:,} rows {time.monotonic() - started:.2f} s")
-                        rows_written += rows
+                        timing = f"{province} {month} {rows:,} rows {time.monotonic() - started:.2f} s"
                         entry = {"digest": digest, **_shown(con, path, rows, count_by)}
                         digests.record(warehouse, name, month, province, entry)
-                        computed.append(key)
-                    else:
-                        reused.append(key)
-                    _partition_metadata(context, key, _metadata(entry, path, key in computed, count_by))
+                    done.append((key, _metadata(entry, path, rows is not None, count_by), rows, timing))
+            return done
+
+        # Provinces are independent: side by side, each on its own DuckDB with its share of the memory
+        # ceiling and threads (a report month's queries are small at city size and leave a core idle);
+        # Dagster's context is told in this thread, in partition order.
+        if len(provinces) > 1:
+            with ThreadPoolExecutor(len(provinces), thread_name_prefix=name) as pool:
+                results = [r for done in pool.map(province_months, provinces) for r in done]
+        else:
+            results = [r for p in provinces for r in province_months(p)]
+        computed = [key for key, _, rows, _ in results if rows is not None]
+        reused = [key for key, _, rows, _ in results if rows is None]
+        rows_written = sum(rows for _, _, rows, _ in results if rows is not None)
+        timings = [timing for *_, timing in results if timing]
+        for key, metadata, _, _ in results:
+            _partition_metadata(context, key, metadata)
         if timings:  # one event for the step, not one a partition (each is a write to the event log)
             context.log.debug(f"{name} as of each month: " + "; ".join(timings))
         context.log.info(

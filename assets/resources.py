@@ -26,7 +26,7 @@ from typing import Iterator, Optional
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import PrivateAttr
+from pydantic import ByteSize, PrivateAttr, TypeAdapter
 
 from assets.contracts import RAW_TABLES
 from assets.lock import DataDirBusy, acquire, release
@@ -181,13 +181,16 @@ class Warehouse(dg.ConfigurableResource):
         return load_profiles(self.settings.profiles_dir or None)
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, share: int = 1) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB of its own with the memory ceiling and threads of the settings; ``share``: one of that
+        many run side by side in this process, each with its part of the ceiling (which holds for all) and
+        every thread (one that finishes first leaves the others the cores)."""
         spill = self.root / "warehouse" / "_spill"
         spill.mkdir(parents=True, exist_ok=True)
-        engine = DuckDBResource(
-            database=":memory:",
-            connection_config={"memory_limit": self.settings.duckdb_memory, "threads": self.settings.duckdb_threads},
-        )
+        memory, threads = self.settings.duckdb_memory, self.settings.duckdb_threads
+        if share > 1:
+            memory = f"{TypeAdapter(ByteSize).validate_python(memory) // share // 2**20}MiB"
+        engine = DuckDBResource(database=":memory:", connection_config={"memory_limit": memory, "threads": threads})
         # closing(): dagster-duckdb closes only when the block succeeds; a failed step's connection
         # (with its Python UDFs) would otherwise live on in the traceback and DuckDB report it at exit
         with engine.get_connection() as con, closing(con):
@@ -201,7 +204,8 @@ class Warehouse(dg.ConfigurableResource):
                 raise dg.Failure(
                     description=(
                         f"DuckDB ran out of memory at its ceiling DEFERRAL_DUCKDB_MEMORY={self.settings.duckdb_memory} "
-                        f"(DEFERRAL_DUCKDB_THREADS={self.settings.duckdb_threads}): raise DEFERRAL_DUCKDB_MEMORY "
+                        f"(DEFERRAL_DUCKDB_THREADS={self.settings.duckdb_threads}"
+                        f"{f', shared by {share} side by side' if share > 1 else ''}): raise DEFERRAL_DUCKDB_MEMORY "
                         f"(the process "
                         f"needs about 1 GB more than it) or lower DEFERRAL_DUCKDB_THREADS, and run again "
                         f"[{str(error).splitlines()[0]}]"
