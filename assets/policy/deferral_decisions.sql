@@ -19,9 +19,11 @@ WITH measure AS (
     FROM elections
     GROUP BY unit_id
 ), first_paid AS (
+    -- looked up for a unit's first period only: the payments of the profiles' first periods, not all
     SELECT DISTINCT t.uscc, t.period
     FROM tax_payments t
     WHERE t.payment_kind = 'regular' AND t.component = 'employer_medical' AND t.amount > 0
+      AND t.period IN (SELECT first_period FROM policy_regions)
 ), base AS (
     SELECT u.*, s.size_class, s.requested_from, s.requested_to,
         CASE WHEN u.unit_type = 'enterprise' THEN s.classification ELSE 'unit_type' END AS classification,

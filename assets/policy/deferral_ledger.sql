@@ -15,6 +15,8 @@ WITH d AS (
         sum(amount) FILTER (WHERE payment_kind = 'regular') AS paid,
         sum(amount) FILTER (WHERE payment_kind = 'refund') AS refunded
     FROM tax_payments
+    -- only the cells' payments are summed (a province's payments are millions of rows, its cells fewer)
+    SEMI JOIN cells USING (uscc, period, component)
     WHERE payment_kind IN ('regular', 'refund')
     GROUP BY ALL
 ), amounts AS (

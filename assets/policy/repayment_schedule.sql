@@ -28,11 +28,13 @@ WITH d AS (
 ), ledger AS (
     SELECT * FROM deferral_ledger WHERE deferred_amount > 0
 ), shares AS (
-    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, e.person_id, e.event_type, e.event_date,
-        half_up_share(pa.amount, l.deferred_amount, l.assessed_amount) AS amount
+    SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, e.person_id, e.person_key, e.event_type,
+        e.event_date, half_up_share(pa.amount, l.deferred_amount, l.assessed_amount) AS amount
     FROM ledger l
     JOIN person_assessed pa USING (unit_id, period, component)
-    JOIN events e ON e.unit_id = pa.unit_id AND e.person_id = pa.person_id
+    -- each person keyed once, not once an obligation (person_key is a Python function)
+    JOIN (SELECT *, person_key(person_id) AS person_key FROM events) e
+        ON e.unit_id = pa.unit_id AND e.person_id = pa.person_id
 ), remainders AS (
     SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, d.unit_due, d.instalments,
         CAST((l.deferred_amount - coalesce(s.total, 0)) * 100 AS BIGINT) AS fen
@@ -52,17 +54,17 @@ WITH d AS (
     FROM remainders r
     CROSS JOIN LATERAL (SELECT unnest(range(1, coalesce(r.instalments, 1) + 1)) AS i) i
 ), obligations AS (
-    SELECT unit_id, uscc, region_code, period, component, person_id, event_type AS trigger,
+    SELECT unit_id, uscc, region_code, period, component, person_id, person_key, event_type AS trigger,
         last_day(event_date) AS due_date, amount, NULL::INTEGER AS instalment
     FROM shares WHERE amount > 0
     UNION ALL
-    SELECT unit_id, uscc, region_code, period, component, NULL, 'deferral_end', due_date, amount,
+    SELECT unit_id, uscc, region_code, period, component, NULL, NULL, 'deferral_end', due_date, amount,
         CASE WHEN instalments IS NOT NULL THEN instalment END::INTEGER
     FROM instalments
     WHERE amount > 0  -- an instalment of 0.00 (A less than k fen) is dropped, like a zero share
 ), capped AS (
-    SELECT o.unit_id || '|' || o.period || '|' || o.component || '|' || coalesce(person_key(o.person_id), 'unit') AS base_id,
-        o.unit_id, o.uscc, o.region_code, person_key(o.person_id) AS person_key,
+    SELECT o.unit_id || '|' || o.period || '|' || o.component || '|' || coalesce(o.person_key, 'unit') AS base_id,
+        o.unit_id, o.uscc, o.region_code, o.person_key,
         CASE WHEN d.deregistered_on < o.due_date THEN 'deregistration' ELSE o.trigger END AS trigger,
         o.period, o.component, o.amount,
         CASE WHEN d.deregistered_on < o.due_date THEN d.deregistered_on ELSE o.due_date END AS due_date,

@@ -10,6 +10,9 @@ WITH known_units AS (
         h.deferred_amount AS health_amount, t.deferred_amount AS tax_amount
     FROM deferral_ledger h
     FULL JOIN tax t ON h.uscc = t.uscc AND h.period = t.period AND h.component = t.component
+), ledger_cells AS (
+    -- the ledger's unit periods: only their employee-share payments are summed, not the province's all
+    SELECT DISTINCT uscc, unit_id, region_code, period FROM deferral_ledger
 ), register AS (
     SELECT j.uscc, coalesce(j.unit_id, u.unit_id) AS unit_id, coalesce(j.region_code, u.region_code) AS region_code,
         j.period, j.component,
@@ -25,10 +28,10 @@ WITH known_units AS (
 ), employee_share AS (
     SELECT l.uscc, l.unit_id, l.region_code, l.period, 'employee_medical' AS component,
         'employee_share_unpaid' AS kind, a.assessed AS health_amount, coalesce(p.paid, 0)::DECIMAL(18, 2) AS tax_amount
-    FROM (SELECT DISTINCT uscc, unit_id, region_code, period FROM deferral_ledger) l
+    FROM ledger_cells l
     JOIN (SELECT unit_id, period, employee_medical::DECIMAL(18, 2) AS assessed FROM unit_period_contributions) a
         USING (unit_id, period)
-    LEFT JOIN (SELECT uscc, period, sum(amount) AS paid FROM tax_payments
+    LEFT JOIN (SELECT uscc, period, sum(amount) AS paid FROM tax_payments SEMI JOIN ledger_cells USING (uscc, period)
                WHERE payment_kind = 'regular' AND component = 'employee_medical'
                GROUP BY ALL) p USING (uscc, period)
     WHERE a.assessed > coalesce(p.paid, 0)
