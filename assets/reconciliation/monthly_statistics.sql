@@ -52,19 +52,37 @@ WITH units_c AS (
         count(*) FILTER (WHERE in_arrears) AS units_in_arrears, count(*) FILTER (WHERE flagged) AS units_flagged
     FROM facts
     GROUP BY GROUPING SETS ((province_code, region_code, category), (province_code, category))
-), covered AS (
-    -- each person assessed in a deferring unit, once per region and category
-    SELECT DISTINCT f.province_code, f.region_code, f.category, c.person_id
-    FROM facts f
-    JOIN contributions c ON c.unit_id = f.unit_id AND c.period = report_month()
-    WHERE f.deferred > 0
+), deferring AS (
+    SELECT DISTINCT province_code, region_code, category, unit_id FROM facts WHERE deferred > 0
+), month_persons AS (
+    -- each person assessed in the month in a deferring unit (accepted contributions are unique per
+    -- unit, person and period)
+    SELECT c.unit_id, c.person_id
+    FROM contributions c SEMI JOIN (SELECT DISTINCT unit_id FROM deferring) d USING (unit_id)
+    WHERE c.period = report_month()
+), shared AS (
+    -- persons assessed in more than one deferring unit (few)
+    SELECT person_id FROM month_persons GROUP BY person_id HAVING count(*) > 1
+), unit_persons AS (
+    -- each deferring unit's persons in no other deferring unit: counted once, through their unit
+    SELECT unit_id, count(*) AS n FROM month_persons ANTI JOIN shared USING (person_id) GROUP BY unit_id
+), shared_covered AS (
+    SELECT DISTINCT d.province_code, d.region_code, d.category, m.person_id
+    FROM deferring d JOIN month_persons m USING (unit_id) SEMI JOIN shared USING (person_id)
 ), persons AS (
-    -- distinct at each level: a person in two units of a province counts once in its row. Plain
-    -- DISTINCT and GROUP BY, which spill; count(DISTINCT) under GROUPING SETS held every group's
-    -- persons in memory, which does not spill
-    SELECT region_code, category, count(*) AS persons_covered FROM covered GROUP BY ALL
+    -- distinct persons at each level: those of one unit through their unit's count, plus the shared
+    -- ones once per region (or province) and category
+    SELECT region_code, category, sum(n) AS persons_covered FROM (
+        SELECT d.region_code, d.category, u.n FROM deferring d JOIN unit_persons u USING (unit_id)
+        UNION ALL
+        SELECT region_code, category, count(*) FROM shared_covered GROUP BY ALL
+    ) GROUP BY ALL
     UNION ALL
-    SELECT province_code, category, count(*) FROM (SELECT DISTINCT province_code, category, person_id FROM covered) GROUP BY ALL
+    SELECT province_code, category, sum(n) FROM (
+        SELECT d.province_code, d.category, u.n FROM deferring d JOIN unit_persons u USING (unit_id)
+        UNION ALL
+        SELECT province_code, category, count(DISTINCT person_id) FROM shared_covered GROUP BY ALL
+    ) GROUP BY ALL
 ), grid AS (
     SELECT DISTINCT x.region_code, c.category
     FROM (SELECT region_code FROM units_c UNION SELECT province_code FROM units_c) x
