@@ -222,3 +222,39 @@ def test_a_shared_parquet_file_of_one_province_is_read_in_place_and_a_mixed_one_
     # nothing of shanxi.parquet was written again: Shanxi's staged folder has mixed.parquet's rows only
     shared = warehouse.staged_dir("contributions", "_shared") / "shanxi-2022"
     assert rows(f"{shared}/*.parquet", "source_file") == [("raw/contributions/mixed.parquet",)]
+
+
+def test_a_split_parquet_file_keeps_its_typed_amounts(warehouse, data_dir):
+    """mixed.parquet holds amounts as DECIMAL(18,2) and rows of both provinces: its split parts keep the
+    type (judged by value, not as text) and give what its text would. By hand: row 1 repeats anhui.csv
+    line 2 (U1, 2022-08, 5000, 350.00, 100.00, empty): equal after normalisation, so the later copy
+    (mixed.parquet sorts after 340000/anhui.csv) is an exact duplicate; row 2 (U2) has a negative
+    employer share: quarantined in Shanxi's step with its cells as text; row 3 is accepted in Anhui's.
+    Read 2 + 1 + 3 = 6 = accepted 3 (anhui.csv line 2, shanxi.csv, row 3) + quarantined 2 (anhui.csv
+    line 3, a Shanxi unit in Anhui's folder; row 2) + 1 exact duplicate."""
+    _layout(data_dir)
+    (data_dir / "raw" / "contributions" / "all.csv").unlink()
+    d = "::DECIMAL(18,2)"
+    duckdb.execute(
+        f"COPY (SELECT * FROM (VALUES ('U1', '{PERSON_A}', '2022-08', 5000{d}, 350{d}, 100{d}, NULL{d}), "
+        f"('U2', '{PERSON_A}', '2022-09', 5000{d}, -1{d}, 100{d}, NULL{d}), "
+        f"('U1', '{PERSON_A}', '2022-09', 5000{d}, 350{d}, 100{d}, 0{d})) "
+        f"t({', '.join(RAW_TABLES['contributions'].columns)})) "
+        f"TO '{data_dir / 'raw' / 'contributions' / 'mixed.parquet'}' (FORMAT parquet)"
+    )
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        counts = ingest_table(con, warehouse, RAW_TABLES["contributions"])
+    assert (counts["rows_read"], counts["accepted"], counts["quarantined"], counts["exact_duplicates"]) == (6, 3, 2, 1)
+    con = duckdb.connect()
+    shared = warehouse.staged_dir("contributions", "_shared") / "shanxi-2022"
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE FROM '{shared}/*.parquet')").fetchall())
+    assert types["employer_medical"] == "DECIMAL(18,2)"
+    quarantined = con.execute(
+        "SELECT source_line, rule, raw_values::JSON->>'employer_medical' FROM "
+        f"read_parquet('{warehouse.quarantine_path('contributions', 'shanxi-2022')}')"
+    ).fetchall()
+    assert quarantined == [(2, "money:employer_medical", "-1.00")]
+    assert con.execute(
+        f"SELECT source_file, source_line FROM read_parquet('{warehouse.duplicates_path('contributions', 'anhui-2022')}')"
+    ).fetchall() == [("raw/contributions/mixed.parquet", 1)]

@@ -213,3 +213,104 @@ def test_tax_rows_kept_whatever_their_uscc(warehouse, data_dir):
         warehouse, data_dir, "tax_deferral_register", [dict(BASE["tax_deferral_register"], uscc="92340100MA2N0X0X8T")]
     )
     assert (counts["accepted"], rules) == (1, [])
+
+
+def _ingest_parquet(warehouse, data_dir, table: str, select: str) -> tuple[dict, list[tuple], list[tuple]]:
+    """Ingests ``select`` written as one Parquet file (its columns typed as the query types them);
+    returns the counts, the quarantine (line, rule, raw cells) and the clean rows."""
+    if RAW_TABLES[table].references_unit:
+        write_table(data_dir, "units", [UNIT])
+        with warehouse.connect() as con:
+            ingest_table(con, warehouse, RAW_TABLES["units"])
+    folder = data_dir / "raw" / table
+    folder.mkdir(parents=True, exist_ok=True)
+    duckdb.connect().execute(f"COPY ({select}) TO '{folder / 'part.parquet'}' (FORMAT parquet)")
+    with warehouse.connect() as con:
+        counts = ingest_table(con, warehouse, RAW_TABLES[table])
+    con = duckdb.connect()
+    quarantine = con.execute(
+        f"SELECT source_line, rule, raw_values FROM read_parquet('{warehouse.quarantine_dir(table)}/*.parquet') "
+        "ORDER BY source_line"
+    ).fetchall()
+    clean = con.execute(f"SELECT * EXCLUDE (source_file) FROM read_parquet('{warehouse.clean_path(table)}')").fetchall()
+    return counts, quarantine, clean
+
+
+def test_typed_parquet_money_judged_as_its_text(warehouse, data_dir):
+    """A Parquet file holding amounts as DECIMAL (the bureaus' and the generator's form) is judged as
+    its text would be: a negative amount breaks the money format, a missing one the required rule,
+    and the quarantine shows the cells as text."""
+    d = "::DECIMAL(18,2)"
+    counts, quarantine, clean = _ingest_parquet(
+        warehouse,
+        data_dir,
+        "contributions",
+        f"SELECT * FROM (VALUES "
+        f"('U1', '{PERSON_A}', '2022-08', 5000{d}, 350{d}, 100{d}, NULL{d}), "
+        f"('U1', '{PERSON_A}', '2022-09', 5000{d}, -5{d}, 100{d}, 0{d}), "
+        f"('U1', '{PERSON_A}', '2022-10', NULL{d}, 350.5{d}, 100{d}, 0{d})) "
+        "t(unit_id, person_id, period, contribution_base, employer_medical, employee_medical, employer_maternity)",
+    )
+    assert (counts["accepted"], counts["quarantined"]) == (1, 2)
+    raw = (
+        f'{{"unit_id":"U1","person_id":"{PERSON_A}","period":"2022-09","contribution_base":"5000.00",'
+        '"employer_medical":"-5.00","employee_medical":"100.00","employer_maternity":"0.00"}'
+    )
+    assert quarantine[0] == (2, "money:employer_medical", raw)
+    assert quarantine[1][:2] == (3, "required:contribution_base")
+    D = __import__("decimal").Decimal
+    assert clean == [("U1", PERSON_A, "2022-08", D("5000.00"), D("350.00"), D("100.00"), None, 1)]
+
+
+def test_typed_parquet_dates_and_positive_amounts(warehouse, data_dir):
+    """A DATE column is well formed in years 1 to 9999 (its text is YYYY-MM-DD); an amount that must be
+    positive is judged on its value; DECIMAL with three decimals is judged as its text, which has three."""
+    rows = (
+        "SELECT * FROM (VALUES "
+        "('340100', '2022-07', 700::DECIMAL(18,2), 100::DECIMAL(18,2)), "
+        "('340100', '2022-08', 700::DECIMAL(18,2), 0::DECIMAL(18,2))) "
+        "t(region_code, as_of_month, accumulated_balance, avg_monthly_expenditure)"
+    )
+    counts, quarantine, _ = _ingest_parquet(warehouse, data_dir, "fund_reserves", rows)
+    assert (counts["accepted"], [q[:2] for q in quarantine]) == (1, [(2, "not_positive:avg_monthly_expenditure")])
+
+    payment = f"'{USCC_A}', '2022-08', 'employer_medical'"
+    columns = "t(payment_id, uscc, period, component, amount, paid_on, payment_kind)"
+    counts, quarantine, _ = _ingest_parquet(
+        warehouse,
+        data_dir,
+        "tax_payments",
+        "SELECT * FROM (VALUES "
+        f"('P1', {payment}, 350::DECIMAL(18,2), DATE '2022-09-15', 'regular'), "
+        f"('P2', {payment}, 350::DECIMAL(18,2), DATE '10000-01-01', 'regular')) {columns}",
+    )
+    assert counts["accepted"] == 1
+    assert [(line, rule.split(";")[0]) for line, rule, _ in quarantine] == [(2, "date:paid_on")]
+    assert '"paid_on":"10000-01-01"' in quarantine[0][2]
+    # three decimals are one too many whatever the value: "350.000"
+    counts, quarantine, _ = _ingest_parquet(
+        warehouse,
+        data_dir,
+        "tax_payments",
+        f"SELECT * FROM (VALUES ('P1', {payment}, 350::DECIMAL(18,3), DATE '2022-09-15', 'regular')) {columns}",
+    )
+    assert (counts["accepted"], [q[1] for q in quarantine]) == (0, ["money:amount"])
+
+
+def test_which_parquet_columns_are_judged_typed():
+    """Only a money column held as DECIMAL with at most two decimals that casts to DECIMAL(18,2), and a
+    date column held as DATE, skip the text form; ids, periods and anything else are judged as text."""
+    from assets.ingest.rules import typed_in_source
+
+    contributions = {
+        "unit_id": "VARCHAR",
+        "person_id": "VARCHAR",
+        "period": "VARCHAR",
+        "contribution_base": "DECIMAL(18,2)",
+        "employer_medical": "DECIMAL(12,1)",
+        "employee_medical": "DECIMAL(18,3)",
+        "employer_maternity": "DECIMAL(38,2)",
+    }
+    assert typed_in_source(RAW_TABLES["contributions"], contributions) == {"contribution_base", "employer_medical"}
+    payments = {"payment_id": "VARCHAR", "amount": "DOUBLE", "paid_on": "DATE", "period": "DATE"}
+    assert typed_in_source(RAW_TABLES["tax_payments"], payments) == {"paid_on"}

@@ -9,6 +9,8 @@ dropped exact duplicates to ``warehouse/duplicates/<table>.parquet``. Nothing is
 silently fixed: rows read = accepted + quarantined + exact duplicates, checked on every run.
 """
 
+import itertools
+
 from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import register_udfs
 from assets.ingest import reuse
@@ -17,7 +19,7 @@ from assets.ingest.counts import listing, quarantine_by_rule, table_summary, war
 from assets.ingest.gx_runner import validate_rows, write_results
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
 from assets.ingest.sources import list_sources
-from assets.ingest.staging import parquet_records, stage_table
+from assets.ingest.staging import parquet_records, parquet_types, stage_table
 from assets.resources import Warehouse
 from assets.storage import ident, q, scalar, sql_statements, write_parquet
 from assets.vocabulary import hint_sql
@@ -30,6 +32,26 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     if not table.by_province:
         return ingest_share(con, warehouse, shares[0])
     return gather_shares(con, warehouse, table, [ingest_share(con, warehouse, s) for s in shares])
+
+
+def _inputs(
+    con, warehouse: Warehouse, table: RawTable, parts: list, in_place: list
+) -> list[tuple[str, frozenset[str]]]:
+    """What a step judges, in order, as (query of records, typed columns): the staged parts (consecutive
+    parts of the same typed columns read together) then each Parquet file read in place. A Parquet file
+    and its split parts keep the columns it holds as their contract type (rules.typed_in_source): those
+    are judged by value, not as text."""
+    staged_columns = ("source_file", "source_line", *table.columns)
+    inputs = [
+        ("SELECT * FROM read_parquet([" + ", ".join(q(p) for p in run) + "])", typed)
+        for typed, run in itertools.groupby(
+            parts, key=lambda part: R.typed_in_source(table, parquet_types(con, part, staged_columns))
+        )
+    ]
+    for path in in_place:
+        typed = R.typed_in_source(table, parquet_types(con, path, table.columns))
+        inputs.append((parquet_records(con, path, table.columns, warehouse.root, typed), typed))
+    return inputs
 
 
 def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
@@ -47,13 +69,14 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     # largest file first: DuckDB estimates a list of Parquet files from the first one, and an empty
     # first part (a province with no files of its own) made it build joins' hash tables on every row
     parts = sorted([*staged.glob("part-*.parquet"), *share.shared_parts], key=lambda p: (-p.stat().st_size, str(p)))
+    inputs = _inputs(con, warehouse, table, parts, sorted(in_place))
+    # every record with its cells as text, whatever its input
     staged_rows = (
         "("
         + " UNION ALL ".join(
-            [
-                "SELECT * FROM read_parquet([" + ", ".join(q(p) for p in parts) + "])",
-                *(parquet_records(con, p, table.columns, warehouse.root) for p in sorted(in_place)),
-            ]
+            f"SELECT source_file, source_line, "
+            f"{', '.join(f'{R.cell_text(c, typed)} AS {ident(c)}' for c in table.columns)} FROM ({records})"
+            for records, typed in inputs
         )
         + ")"
     )
@@ -85,17 +108,25 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)"
         )
 
-    judged = staged / "judged.parquet"
     raw = {c: ident(f"raw:{c}") for c in table.columns}
+    judged_parts = [staged / f"judged-{k:04d}.parquet" for k in range(len(inputs))]
+    for (records, typed), judged_part in zip(inputs, judged_parts):
+        (judging,) = sql_statements(
+            SQL_DIR / "ingest_judged.sql",
+            records=f"({records})",
+            cleaned_cells=R.cleaned_cells(table, typed),
+            rules=R.rules_expression(table, regions, typed),
+            raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
+            raw_struct=", ".join(
+                f"{ident(c)} := {f'CAST({raw[c]} AS VARCHAR)' if c in typed else raw[c]}" for c in table.columns
+            ),
+            typed=R.typed_cells(table, typed),
+            judged=q(judged_part),
+        )
+        con.execute(judging)
+    judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
     for statement in sql_statements(
-        SQL_DIR / "ingest_checked.sql",
-        cleaned_cells=R.cleaned_cells(table),
-        rules=R.rules_expression(table, regions),
-        staged_rows=staged_rows,
-        raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
-        raw_struct=", ".join(f"{ident(c)} := {raw[c]}" for c in table.columns),
-        typed=R.typed_cells(table),
-        judged=q(judged),
+        SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table), staged_rows=staged_rows, judged=judged
     ):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
@@ -111,7 +142,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     )
     for statement in sql_statements(
         SQL_DIR / "ingest_resolved.sql",
-        judged=q(judged),
+        judged=judged,
         repeated_keys=R.repeated_keys_query(table),
         candidate=R.candidate_expression(table),
         all_columns=", ".join(ident(c) for c in table.columns),

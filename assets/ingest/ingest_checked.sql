@@ -5,20 +5,6 @@ CREATE OR REPLACE TEMP VIEW cleaned AS
 SELECT source_file, source_line, ${cleaned_cells}
 FROM ${staged_rows};
 
--- One pass over the records: each one's verdict (every rule it breaks, '' when none), the raw cells
--- of the records that break one (what the quarantine shows), and the typed cells (TRY_CAST: a row
--- that breaks a rule may not cast; a row that breaks none always does), so that later passes read
--- compact typed columns instead of cleaning and casting the text again.
-COPY (
-    SELECT source_file, source_line, rules,
-        CASE WHEN rules <> '' THEN to_json(struct_pack(${raw_struct}))::VARCHAR END AS raw_values,
-        ${typed}
-    FROM (
-        SELECT *, ${rules} AS rules
-        FROM (SELECT source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM ${staged_rows})
-    )
-) TO ${judged} (FORMAT parquet);
-
 -- Every record's verdict, without its cells.
 CREATE OR REPLACE TEMP VIEW verdicts AS
 SELECT source_file, source_line, rules FROM read_parquet(${judged});

@@ -3,9 +3,17 @@
 Each GX expectation of the table's suite becomes one predicate named ``<meta.rule>:<column>``;
 the code rules (check characters, calendar dates, positive amounts, known regions, accepted
 units) follow. A row's ``rules`` is every broken rule joined by ``;`` in that order.
+
+A Parquet file may already hold a money or date column as its contract type (``typed``: see
+:func:`typed_in_source`). Its text, as DuckDB casts it, is then known to be well formed exactly
+when a typed test holds (an amount is not negative, a date lies in years 1 to 9999), so such a
+column's rules are compiled as those tests: the same verdicts without casting every value to
+text and matching it against a pattern.
 """
 
 from __future__ import annotations
+
+import re
 
 from assets.contracts import RawTable
 from assets.storage import ident, q
@@ -16,17 +24,50 @@ MAX_CELL_CHARS = 1000
 # Control characters (NUL and the C0 set but tab, LF, CR; DEL) never belong in a cell.
 CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 
+# The suite formats whose text is decided by a typed test (the typed value as DuckDB casts it to text).
+MONEY_REGEX = r"^[0-9]+(\.[0-9]{1,2})?$"  # DECIMAL(p, s <= 2) as text: digits, a point and s digits
+DATE_REGEX = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"  # DATE as text: YYYY-MM-DD in years 1-9999
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
 # Surrounding white space SPEC section 5 trims: ASCII blanks and the ideographic space.
 TRIM_CODE_POINTS = (32, 9, 10, 13, 12288)
 TRIM_CHARS = " || ".join(f"chr({c})" for c in TRIM_CODE_POINTS)
 
 
-def cleaned_cells(table: RawTable) -> str:
+def typed_in_source(table: RawTable, source_types: dict[str, str]) -> frozenset[str]:
+    """The columns a Parquet file (``source_types``: column -> DuckDB type) holds as values whose
+    text is decided by a typed test: a money column as DECIMAL with at most two decimals (and at
+    most 16 integer digits, so it casts to DECIMAL(18,2) exactly), a date column as DATE, each
+    with the suite's usual format and no other column rule."""
+    out = set()
+    for col, source_type in source_types.items():
+        if col not in table.columns or col in table.uscc_columns + table.person_columns + table.region_columns:
+            continue
+        kinds = {exp["type"] for _, c, exp in table.column_rules() if c == col}
+        if kinds - {"expect_column_values_to_not_be_null", "expect_column_values_to_match_regex"}:
+            continue
+        regex, decimal = column_regex(table, col), _DECIMAL.fullmatch(source_type)
+        if table.column_type(col) == "DECIMAL(18,2)" and regex == MONEY_REGEX and decimal:
+            precision, scale = int(decimal[1]), int(decimal[2])
+            if scale <= 2 and precision - scale <= 16:
+                out.add(col)
+        elif table.column_type(col) == "DATE" and regex == DATE_REGEX and source_type == "DATE":
+            out.add(col)
+    return frozenset(out)
+
+
+def cell_text(column: str, typed: frozenset[str] = frozenset()) -> str:
+    """A cell as text: a typed column's value cast as DuckDB casts it when a file is read as text."""
+    return f"CAST({ident(column)} AS VARCHAR)" if column in typed else ident(column)
+
+
+def cleaned_cells(table: RawTable, typed: frozenset[str] = frozenset()) -> str:
     """Each cell trimmed of TRIM_CHARS, empty as NULL. DuckDB's trim with a character set is slow, so
     it runs only on cells that start or end with one of them (the same result: trim changes no other).
     The edge test reads code points (``ascii`` is the first one's) and suffixes, not ``left``/``right``,
-    which cost a UTF-8 walk per cell: 3.5 s against 0.8 s a column over 100 million rows."""
-    return ", ".join(f"{cleaned_cell(c)} AS {ident(c)}" for c in table.columns)
+    which cost a UTF-8 walk per cell: 3.5 s against 0.8 s a column over 100 million rows. A typed
+    column's value stays as it is: its text has nothing to trim and is never empty."""
+    return ", ".join(f"{ident(c) if c in typed else cleaned_cell(c)} AS {ident(c)}" for c in table.columns)
 
 
 def cleaned_cell(column: str) -> str:
@@ -36,11 +77,21 @@ def cleaned_cell(column: str) -> str:
     return f"nullif(CASE WHEN {edged} THEN trim({c}, {TRIM_CHARS}) ELSE {c} END, '')"
 
 
-def _expectation_predicate(expectation: dict) -> str:
+def _malformed_typed(table: RawTable, column: str) -> str:
+    """SQL true when a typed value's text would not match its format (see :func:`typed_in_source`)."""
+    col = ident(column)
+    if table.column_type(column) == "DATE":
+        return f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')"
+    return f"{col} < 0"
+
+
+def _expectation_predicate(table: RawTable, expectation: dict, typed: frozenset[str]) -> str:
     kind, kwargs = expectation["type"], expectation["kwargs"]
     col = ident(kwargs["column"])
     if kind == "expect_column_values_to_not_be_null":
         return f"{col} IS NULL"
+    if kind == "expect_column_values_to_match_regex" and kwargs["column"] in typed:
+        return _malformed_typed(table, kwargs["column"])
     if kind == "expect_column_values_to_match_regex":
         return f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {q(kwargs['regex'])})"
     if kind == "expect_column_values_to_be_in_set":
@@ -57,25 +108,28 @@ def column_regex(table: RawTable, column: str) -> str | None:
     return None
 
 
-def format_ok(table: RawTable, column: str, expr: str | None = None) -> str:
+def format_ok(table: RawTable, column: str, expr: str | None = None, typed: frozenset[str] = frozenset()) -> str:
     """SQL true when the column (or ``expr`` standing for it) is non-null and passes its suite regex."""
+    if column in typed:
+        return f"{ident(column)} IS NOT NULL AND NOT ({_malformed_typed(table, column)})"
     expr = expr or ident(column)
     regex = column_regex(table, column)
     check = f" AND regexp_full_match({expr}, {q(regex)})" if regex else ""
     return f"{expr} IS NOT NULL{check}"
 
 
-def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]]:
+def rule_predicates(table: RawTable, regions: list[str], typed: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(SQL true when the row breaks the rule, SQL of what the row then says), suite rules first,
     then code rules. What a broken rule says is its name and the diagnoses that explain it
     (:func:`_said`); the cell rules of every column share one entry (:func:`_cell_rules`).
 
     Check-digit rules use temp tables ``bad_<column>`` of the distinct values that pass the format
     but fail their check character, built by the engine (assets/ingest/engine.py) with python-stdnum;
-    ``accepted_units`` holds accepted unit ids.
+    ``accepted_units`` holds accepted unit ids. A ``typed`` column's rules are its typed tests: a
+    well-formed date is a calendar date, and its text has no control character and is never too long.
     """
     rules = [
-        (_expectation_predicate(exp), _said(f"{rule}:{col}", diagnosis_predicates(rule, col)))
+        (_expectation_predicate(table, exp, typed), _said(f"{rule}:{col}", diagnosis_predicates(rule, col, typed)))
         for rule, col, exp in table.column_rules()
     ]
     for col in table.uscc_columns + table.person_columns:
@@ -83,18 +137,21 @@ def rule_predicates(table: RawTable, regions: list[str]) -> list[tuple[str, str]
         # pattern is not matched a second time on every row
         check = f"{ident(col)} IN (SELECT v FROM bad_{col})"
         rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
-    for col in table.typed_columns("date"):
+    for col in [c for c in table.typed_columns("date") if c not in typed]:
         rules.append(
             (f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", q(f"calendar_date:{col}"))
         )
     for col in table.positive_columns:
         rules.append(
-            (f"{format_ok(table, col)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", q(f"not_positive:{col}"))
+            (
+                f"{format_ok(table, col, typed=typed)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0",
+                q(f"not_positive:{col}"),
+            )
         )
     for col in table.region_columns:
         known = ", ".join(q(r) for r in regions)
         rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", q(f"unknown_region:{col}")))
-    rules.append(_cell_rules(table))
+    rules.append(_cell_rules([c for c in table.columns if c not in typed]))
     if table.references_unit:
         rules.append(
             (
@@ -114,14 +171,14 @@ def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
     return "concat_ws(';', " + ", ".join([q(name), *(f"CASE WHEN {m} THEN {q(d)} END" for d, m in explained_by)]) + ")"
 
 
-def _cell_rules(table: RawTable) -> tuple[str, str]:
-    """control_character and too_long of every column, in column order. One pattern over all of a row's
-    cells (and each cell's length) guards them: most rows have no control character and no long cell,
-    and skip the rest."""
-    every = "concat(" + ", ".join(ident(c) for c in table.columns) + ")"
-    too_long = " OR ".join(f"length({ident(c)}) > {MAX_CELL_CHARS}" for c in table.columns)
+def _cell_rules(columns: list[str]) -> tuple[str, str]:
+    """control_character and too_long of every text column, in column order. One pattern over all of a
+    row's cells (and each cell's length) guards them: most rows have no control character and no long
+    cell, and skip the rest."""
+    every = "concat(" + ", ".join(ident(c) for c in columns) + ")"
+    too_long = " OR ".join(f"length({ident(c)}) > {MAX_CELL_CHARS}" for c in columns)
     cases = []
-    for col in table.columns:
+    for col in columns:
         cases.append(
             f"CASE WHEN regexp_matches({ident(col)}, {q(CONTROL_CHARS)}) THEN {q('control_character:' + col)} END"
         )
@@ -130,31 +187,33 @@ def _cell_rules(table: RawTable) -> tuple[str, str]:
     return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
 
 
-def diagnosis_predicates(rule: str, column: str) -> list[tuple[str, str]]:
+def diagnosis_predicates(rule: str, column: str, typed: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """The diagnoses (expectations/vocabulary.yaml) that can explain why ``rule`` failed on ``column``,
     as (name, SQL true when its pattern matches); :func:`_said` tests them only where the rule is
     broken, so a diagnosis adds a reason and never a rejection."""
     out = []
     for d in diagnoses():
         if rule in d.explains and (not d.columns or column in d.columns):
-            matches = " OR ".join(f"regexp_matches({ident(column)}, {q(p)})" for p in d.patterns)
+            matches = " OR ".join(f"regexp_matches({cell_text(column, typed)}, {q(p)})" for p in d.patterns)
             out.append((f"{d.rule}:{column}", matches))
     return out
 
 
-def rules_expression(table: RawTable, regions: list[str]) -> str:
+def rules_expression(table: RawTable, regions: list[str], typed: frozenset[str] = frozenset()) -> str:
     """Every broken rule of a row joined by ';', each followed by the diagnoses that explain it."""
-    cases = [f"CASE WHEN {broken} THEN {said} END" for broken, said in rule_predicates(table, regions)]
+    cases = [f"CASE WHEN {broken} THEN {said} END" for broken, said in rule_predicates(table, regions, typed)]
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
-def typed_cells(table: RawTable) -> str:
+def typed_cells(table: RawTable, typed: frozenset[str] = frozenset()) -> str:
     """Each column as its contract type (TRY_CAST: NULL where a cell does not cast, which only a
-    row that breaks a rule has)."""
+    row that breaks a rule has; a typed column's value cast exactly)."""
     out = []
     for col in table.columns:
         sql_type, c = table.column_type(col), ident(col)
-        if col in table.typed_columns("period"):
+        if col in typed:
+            out.append(f"CAST({c} AS {sql_type}) AS {c}")
+        elif col in table.typed_columns("period"):
             out.append(f"CASE WHEN length({c}) = 6 THEN {c}[1:4] || '-' || {c}[5:6] ELSE {c} END AS {c}")
         elif sql_type != "VARCHAR":
             out.append(f"TRY_CAST({c} AS {sql_type}) AS {c}")

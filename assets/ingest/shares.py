@@ -95,7 +95,15 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     sole = {s.path: _sole_province(con, warehouse, table, s, route) for s in shared_sources}
     direct = {p.policy_id: tuple(path for path, owner in sole.items() if owner == p.policy_id) for p in profiles}
     split = [s for s in shared_sources if sole[s.path] is None]
-    stage_table(con, split, table.columns, staged_shared, warehouse.root, route=route)
+    stage_table(
+        con,
+        split,
+        table.columns,
+        staged_shared,
+        warehouse.root,
+        route=route,
+        keep_typed=lambda types: R.typed_in_source(table, types),
+    )
     for pattern in (
         warehouse.clean_path(table.name),
         warehouse.duplicates_path(table.name),  # every province's

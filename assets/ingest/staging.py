@@ -38,12 +38,15 @@ def stage_table(
     staged_dir: Path,
     root: Path,
     route: Callable[[str], str] | None = None,
+    keep_typed: Callable[[dict[str, str]], frozenset[str]] | None = None,
 ) -> None:
     """Write every readable record to ``staged_dir/part-NNNN.parquet`` and structural rejects to
     ``staged_dir/rejects.parquet``; columns: source_file, source_line, then the contract's columns.
 
     ``route`` (a query of a file's records -> the same with a ``_province`` column) splits the
-    records in the same write: ``staged_dir/<province>/part-NNNN-K.parquet``."""
+    records in the same write: ``staged_dir/<province>/part-NNNN-K.parquet``. ``keep_typed`` (a Parquet
+    file's column types -> the columns it keeps as they are) lets a Parquet file's parts keep its typed
+    columns, judged by value (assets/ingest/rules.py ``typed_in_source``)."""
     if staged_dir.exists():
         shutil.rmtree(staged_dir)
     staged_dir.mkdir(parents=True)
@@ -54,7 +57,8 @@ def stage_table(
     for src in sources:
         rel_name = relative_name(src.path, root)
         if src.kind == "parquet":
-            query = parquet_records(con, src.path, columns, root)
+            types = parquet_types(con, src.path, columns)
+            query = parquet_records(con, src.path, columns, root, keep_typed(types) if keep_typed else frozenset())
         else:
             path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
             names = header(path)
@@ -117,23 +121,36 @@ def stage_table(
     shutil.rmtree(transcoded, ignore_errors=True)
 
 
-def parquet_records(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[str, ...], root: Path) -> str:
-    """A Parquet file's records as staged rows (source_file, source_line, each contract column as
-    text; a column the file lacks is NULL), as a query: a Parquet file needs no parsing, so a file
-    that is one province's is read in place instead of written again (assets/ingest/shares.py).
-    An unreadable file or a wrong header stops with a message naming the file."""
+def parquet_types(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[str, ...]) -> dict[str, str]:
+    """A Parquet file's columns and their DuckDB types. An unreadable file or a wrong header stops with a
+    message naming the file."""
     try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(path)})").fetchall()]
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(path)})").fetchall()
         con.execute(f"SELECT count(*) FROM read_parquet({q(path)})").fetchall()
     except duckdb.Error as error:
         raise BadInputFile(
             f"{path}: not a readable Parquet file ({str(error).splitlines()[0]}); the file "
             "may be truncated. Copy or re-export it again."
         ) from None
-    check_header(path, names, columns)
-    present = set(names)
+    check_header(path, [r[0] for r in described], columns)
+    return {r[0]: r[1] for r in described}
+
+
+def parquet_records(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: tuple[str, ...],
+    root: Path,
+    typed: frozenset[str] = frozenset(),
+) -> str:
+    """A Parquet file's records as staged rows (source_file, source_line, each contract column as
+    text; a column the file lacks is NULL), as a query: a Parquet file needs no parsing, so a file
+    that is one province's is read in place instead of written again (assets/ingest/shares.py).
+    The ``typed`` columns keep their Parquet values (assets/ingest/rules.py ``typed_in_source``)."""
+    present = set(parquet_types(con, path, columns))
     cells = ", ".join(
-        f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns
+        f'"{c}"' if c in typed else f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"'
+        for c in columns
     )
     return (
         f"SELECT {q(Path(relative_name(path, root)))} AS source_file, file_row_number + 1 AS source_line, {cells} "
