@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import weakref
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -92,12 +94,17 @@ def table_sheet(
         cell.font, cell.fill, cell.border = font(bold=True), _HEADER_FILL, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     body = font()
-    styles = [_named_style(wb, c.kind, False) for c in columns]
-    bold_styles = [_named_style(wb, c.kind, True) for c in columns]
+    # each body cell made with its named style's array (no per-cell font and border objects to hash,
+    # nor a lookup of the style by name) and appended below the header (FIRST_DATA_ROW onwards)
+    styles = [_named_style(wb, c.kind, False).as_tuple() for c in columns]
+    bold_styles = [_named_style(wb, c.kind, True).as_tuple() for c in columns]
     for n, row in enumerate(rows):
-        r = FIRST_DATA_ROW + n  # not ws.max_row: openpyxl recounts every cell for it
-        for i, (value, style) in enumerate(zip(row, bold_styles if n in bold_rows else styles), start=1):
-            ws.cell(r, i, value).style = style  # a named style: no per-cell font and border objects to hash
+        ws.append(
+            [
+                Cell(ws, value=value, style_array=style)
+                for value, style in zip(row, bold_styles if n in bold_rows else styles)
+            ]
+        )
     end = HEADER_ROW + len(rows)
     tail = end + 1
     if note:
@@ -116,15 +123,21 @@ def table_sheet(
     return ws
 
 
-def _named_style(wb: Workbook, kind: str, bold: bool) -> str:
+def _named_style(wb: Workbook, kind: str, bold: bool) -> NamedStyle:
     """The workbook's named style for a body cell of ``kind`` (text, count, money), registered once."""
     name = f"deferral_{kind}{'_bold' if bold else ''}"
-    if name not in wb.named_styles:
+    registered = _NAMED_STYLES.setdefault(wb, {})
+    if name not in registered:
         fmt = {"count": COUNT_FORMAT, "money": MONEY_FORMAT, "date": DATE_FORMAT, "number": "#,##0.##"}.get(
             kind, "General"
         )
-        wb.add_named_style(NamedStyle(name=name, font=font(bold=bold), border=_BORDER, number_format=fmt))
-    return name
+        registered[name] = NamedStyle(name=name, font=font(bold=bold), border=_BORDER, number_format=fmt)
+        wb.add_named_style(registered[name])
+    return registered[name]
+
+
+# each workbook's named styles as registered (openpyxl finds one by name only through a list of names)
+_NAMED_STYLES: weakref.WeakKeyDictionary[Workbook, dict[str, NamedStyle]] = weakref.WeakKeyDictionary()
 
 
 def print_setup(ws: Worksheet, title_rows: str | None) -> None:
