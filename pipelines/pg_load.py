@@ -44,7 +44,7 @@ def load(data_dir: Path, uri: str, schema: str, tables: set[str] | None = None) 
                 count = rows.count("*").fetchall()[0][0]
                 with conn.cursor() as cur:
                     cur.adbc_ingest(table.name, rows.fetch_record_batch(), mode="replace", db_schema_name=schema)
-                skipped = con.sql(f"SELECT count(*) FROM read_parquet({q(staged / 'rejects.parquet')})").fetchall()
+                skipped = con.sql(f"SELECT count(*) FROM read_parquet({q(staged / 'rejects-*.parquet')})").fetchall()
                 loaded[table.name] = {"rows": count, "not_loadable": skipped[0][0]}
             conn.commit()
     finally:

@@ -5,6 +5,7 @@ province of their unit. Every expected value below follows from those rules and 
 identity (rows read = accepted + quarantined + exact duplicates), worked out by hand."""
 
 import csv
+import shutil
 
 import dagster as dg
 import duckdb
@@ -255,6 +256,68 @@ def test_a_split_parquet_file_keeps_its_typed_amounts(warehouse, data_dir):
         f"read_parquet('{warehouse.quarantine_path('contributions', 'shanxi-2022')}')"
     ).fetchall()
     assert quarantined == [(2, "money:employer_medical", "-1.00")]
-    assert con.execute(
-        f"SELECT source_file, source_line FROM read_parquet('{warehouse.duplicates_path('contributions', 'anhui-2022')}')"
-    ).fetchall() == [("raw/contributions/mixed.parquet", 1)]
+    duplicates = warehouse.duplicates_path("contributions", "anhui-2022")
+    assert con.execute(f"SELECT source_file, source_line FROM read_parquet('{duplicates}')").fetchall() == [
+        ("raw/contributions/mixed.parquet", 1)
+    ]
+
+
+def _ingested(data_dir) -> dict[str, bytes]:
+    """Units then contributions ingested on ``data_dir``: every quarantine and duplicates file, and each
+    province's accepted rows."""
+    from assets.resources import warehouse_resource
+    from assets.settings import settings_from_environment
+
+    warehouse = warehouse_resource(str(data_dir), settings=settings_from_environment(gx_data_docs=0))
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        ingest_table(con, warehouse, RAW_TABLES["contributions"])
+    found: dict = {
+        str(p.relative_to(data_dir)): p.read_bytes()
+        for folder in ("warehouse/duplicates", "quarantine/contributions")
+        for p in sorted((data_dir / folder).rglob("*.parquet"))
+    }
+    # the accepted rows as a set: their order in the file is not part of the contract (readers group
+    # and sort), so only the sorted rows are compared
+    for p in sorted((data_dir / "warehouse/clean/contributions").glob("*.parquet")):
+        found[str(p.relative_to(data_dir))] = duckdb.connect().execute(f"FROM '{p}' ORDER BY ALL").fetchall()
+    return found
+
+
+def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_gives(tmp_path):
+    """Monthly operation: a file ingested before (same path, size and SHA-256) is neither staged nor
+    judged again when a new file arrives; duplicates and conflicts between old and new files are still
+    found, every duplicates and quarantine file equals a fresh ingest's and so do the accepted rows.
+    By hand: new.csv line 2 repeats all.csv's U1 2022-09 row (an exact duplicate, the later copy
+    dropped), line 3 gives U2 2022-08 another employer share than 140000/shanxi.csv (a conflict: both
+    rows quarantined), line 4 is a new row (accepted)."""
+    data = tmp_path / "incremental"
+    (data / "raw").mkdir(parents=True)
+    _layout(data)
+    _ingested(data)
+    staged = data / "warehouse" / "staged" / "contributions"
+    before = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
+    assert any(p.name.startswith("judged-") for p in before) and any(p.name.startswith("part-") for p in before)
+    conflict = _row("U2", "2022-08")
+    conflict[4] = "351.00"
+    _write(data, "new.csv", [_row("U1", "2022-09"), conflict, _row("U1", "2022-12")])
+    kept = _ingested(data)
+    after = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
+    assert {p: t for p, t in after.items() if p in before} == before  # nothing staged or judged again
+    added = sorted(p.name.split("-")[0] for p in set(after) - set(before))
+    assert added == ["judged", "judged", "part", "part", "rejects"]  # new.csv: a part and verdicts per province
+
+    fresh = tmp_path / "fresh"
+    shutil.copytree(data / "raw", fresh / "raw")
+    assert kept == _ingested(fresh)
+    con = duckdb.connect()
+    rules = con.execute(
+        f"SELECT source_file, source_line, rule FROM read_parquet('{data}/quarantine/contributions/*.parquet') "
+        "WHERE source_file LIKE '%new.csv' OR rule LIKE 'duplicate_key%' ORDER BY ALL"
+    ).fetchall()
+    key = "duplicate_key:unit_id,person_id,period"
+    assert rules == [("raw/contributions/140000/shanxi.csv", 2, key), ("raw/contributions/new.csv", 3, key)]
+    duplicates = con.execute(
+        f"SELECT source_file, source_line FROM read_parquet('{data}/warehouse/duplicates/contributions/*.parquet')"
+    ).fetchall()
+    assert ("raw/contributions/new.csv", 2) in duplicates

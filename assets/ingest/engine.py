@@ -9,8 +9,6 @@ dropped exact duplicates to ``warehouse/duplicates/<table>.parquet``. Nothing is
 silently fixed: rows read = accepted + quarantined + exact duplicates, checked on every run.
 """
 
-import itertools
-
 from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import register_udfs
 from assets.ingest import reuse
@@ -36,21 +34,24 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
 
 def _inputs(
     con, warehouse: Warehouse, table: RawTable, parts: list, in_place: list
-) -> list[tuple[str, frozenset[str]]]:
-    """What a step judges, in order, as (query of records, typed columns): the staged parts (consecutive
-    parts of the same typed columns read together) then each Parquet file read in place. A Parquet file
-    and its split parts keep the columns it holds as their contract type (rules.typed_in_source): those
-    are judged by value, not as text."""
+) -> list[tuple[str, str, frozenset[str]]]:
+    """What a step judges, in order, as (name, query of records, typed columns): each staged part (named
+    by its stem, which holds its file's key) then each Parquet file read in place (named by its key). A
+    Parquet file and its split parts keep the columns it holds as their contract type
+    (rules.typed_in_source): those are judged by value, not as text."""
     staged_columns = ("source_file", "source_line", *table.columns)
     inputs = [
-        ("SELECT * FROM read_parquet([" + ", ".join(q(p) for p in run) + "])", typed)
-        for typed, run in itertools.groupby(
-            parts, key=lambda part: R.typed_in_source(table, parquet_types(con, part, staged_columns))
+        (
+            part.stem,
+            f"SELECT * FROM read_parquet({q(part)})",
+            R.typed_in_source(table, parquet_types(con, part, staged_columns)),
         )
+        for part in parts
     ]
+    keys = reuse.file_keys(warehouse, table, in_place)
     for path in in_place:
         typed = R.typed_in_source(table, parquet_types(con, path, table.columns))
-        inputs.append((parquet_records(con, path, table.columns, warehouse.root, typed), typed))
+        inputs.append((keys[path], parquet_records(con, path, table.columns, warehouse.root, typed), typed))
     return inputs
 
 
@@ -63,7 +64,9 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     sources = list_sources(list(share.files))
     # CSV files are parsed into staged Parquet; Parquet files (and shared ones that are this province's
     # alone) are read in place
-    stage_table(con, [s for s in sources if s.kind != "parquet"], table.columns, staged, warehouse.root)
+    parsed = [s for s in sources if s.kind != "parquet"]
+    keys = reuse.file_keys(warehouse, table, [s.path for s in parsed])
+    stage_table(con, parsed, table.columns, staged, warehouse.root, keys=keys)
     in_place = [s.path for s in sources if s.kind == "parquet"] + list(share.direct_files)
     shared = warehouse.staged_dir(table.name, SHARED)
     # largest file first: DuckDB estimates a list of Parquet files from the first one, and an empty
@@ -76,13 +79,21 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         + " UNION ALL ".join(
             f"SELECT source_file, source_line, "
             f"{', '.join(f'{R.cell_text(c, typed)} AS {ident(c)}' for c in table.columns)} FROM ({records})"
-            for records, typed in inputs
+            for _, records, typed in inputs
         )
         + ")"
     )
     rejects = (
-        "[" + ", ".join(q(d / "rejects.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
+        "[" + ", ".join(q(d / "rejects-*.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
     )
+    # each input's verdicts are kept under a key of what they are a function of: only inputs not judged
+    # before (a new or changed file, or everything after a change of code, profiles or units) are judged
+    judged_parts = [
+        staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, _, _ in inputs
+    ]
+    for stale in set(staged.glob("judged-*.parquet")) - set(judged_parts):
+        stale.unlink()
+    to_judge = [(i, j) for i, j in zip(inputs, judged_parts) if not j.exists()]
 
     register_udfs(con)
     regions = sorted(r for p in warehouse.profiles() for r in p.regions)
@@ -99,9 +110,13 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     ]:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
+        # (of the inputs judged now: a kept input's verdicts hold its values' checks)
+        values = [
+            f"SELECT {R.cell_text(col, typed)} AS {ident(col)} FROM ({records})" for (_, records, typed), _ in to_judge
+        ]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
-            f"FROM {staged_rows}"
+            f"FROM ({' UNION ALL '.join(values) or f'SELECT NULL::VARCHAR AS {ident(col)}'})"
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
@@ -109,8 +124,8 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         )
 
     raw = {c: ident(f"raw:{c}") for c in table.columns}
-    judged_parts = [staged / f"judged-{k:04d}.parquet" for k in range(len(inputs))]
-    for (records, typed), judged_part in zip(inputs, judged_parts):
+    for (_, records, typed), judged_part in to_judge:
+        written = judged_part.with_name(judged_part.name + ".tmp")
         (judging,) = sql_statements(
             SQL_DIR / "ingest_judged.sql",
             records=f"({records})",
@@ -121,9 +136,10 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
                 f"{ident(c)} := {f'CAST({raw[c]} AS VARCHAR)' if c in typed else raw[c]}" for c in table.columns
             ),
             typed=R.typed_cells(table, typed),
-            judged=q(judged_part),
+            judged=q(written),
         )
         con.execute(judging)
+        written.replace(judged_part)
     judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
     for statement in sql_statements(
         SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table), staged_rows=staged_rows, judged=judged

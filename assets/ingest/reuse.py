@@ -9,6 +9,7 @@ too, ``warehouse/ingest/<table>/<policy_id>.json``): the digest and the step's c
 """
 
 import json
+from pathlib import Path
 
 from assets.contracts import RawTable
 from assets.ingest.sources import raw_files, relative_name
@@ -63,3 +64,26 @@ def recorded_digest(warehouse: Warehouse, table: str) -> str:
 
 def recorded_counts(warehouse: Warehouse, table: str, province: str | None = None) -> dict:
     return json.loads(warehouse.ingest_record_path(table, province).read_text(encoding="utf-8"))["counts"]
+
+
+def file_keys(warehouse: Warehouse, table: RawTable, paths: list[Path], routed: bool = False) -> dict[Path, str]:
+    """Each raw file's key: what its staged rows are a function of. The file (path, size and SHA-256)
+    and the code; for a shared file split by province (``routed``) also the units and the profiles that
+    route its rows. A file staged under its key is not read again (assets/ingest/staging.py)."""
+    common = [code_digest(), table.name]
+    if routed:
+        common += [profiles_digest(warehouse.profiles()), f"units {warehouse.ingest_digest('units')}"]
+    return {
+        p: digest_of([*common, relative_name(p, warehouse.root), str(p.stat().st_size), file_sha256(p)])[:20]
+        for p in paths
+    }
+
+
+def judged_key(warehouse: Warehouse, table: RawTable, province: str | None, staged_name: str) -> str:
+    """The key of one input's verdicts (``judged-<key>.parquet``): its staged rows (``staged_name``, the
+    staged part or a Parquet file's own key), the code, the profiles (their regions), the province whose
+    step judges it and, for a table that references units, the accepted units."""
+    parts = [code_digest(), profiles_digest(warehouse.profiles()), table.name, province or "", staged_name]
+    if table.references_unit:
+        parts.append(f"units {warehouse.ingest_digest('units')}")
+    return digest_of(parts)[:20]

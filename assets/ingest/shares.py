@@ -103,6 +103,7 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
         warehouse.root,
         route=route,
         keep_typed=lambda types: R.typed_in_source(table, types),
+        keys=reuse.file_keys(warehouse, table, [s.path for s in split], routed=True),
     )
     for pattern in (
         warehouse.clean_path(table.name),

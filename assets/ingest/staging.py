@@ -39,86 +39,123 @@ def stage_table(
     root: Path,
     route: Callable[[str], str] | None = None,
     keep_typed: Callable[[dict[str, str]], frozenset[str]] | None = None,
+    keys: dict[Path, str] | None = None,
 ) -> None:
-    """Write every readable record to ``staged_dir/part-NNNN.parquet`` and structural rejects to
-    ``staged_dir/rejects.parquet``; columns: source_file, source_line, then the contract's columns.
+    """Write every readable record of each file to ``staged_dir/part-<key>.parquet`` and its structural
+    rejects to ``staged_dir/rejects-<key>.parquet``; columns: source_file, source_line, then the
+    contract's columns. ``keys`` names each file's staged rows by what they are a function of
+    (assets/ingest/reuse.py ``file_keys``; default: the file's place in the list): a file whose rows are
+    already staged under its key is not read again, and what belongs to no current key is removed.
 
     ``route`` (a query of a file's records -> the same with a ``_province`` column) splits the
-    records in the same write: ``staged_dir/<province>/part-NNNN-K.parquet``. ``keep_typed`` (a Parquet
+    records in the same write: ``staged_dir/<province>/part-<key>-K.parquet``. ``keep_typed`` (a Parquet
     file's column types -> the columns it keeps as they are) lets a Parquet file's parts keep its typed
     columns, judged by value (assets/ingest/rules.py ``typed_in_source``)."""
-    if staged_dir.exists():
-        shutil.rmtree(staged_dir)
-    staged_dir.mkdir(parents=True)
+    keys = keys or {src.path: f"{src.index:04d}" for src in sources}
+    current = {keys[src.path] for src in sources} or {EMPTY}
+    staged_dir.mkdir(parents=True, exist_ok=True)
+    for path in [*staged_dir.glob("*.parquet"), *staged_dir.glob("*/part-*.parquet")]:
+        if staged_key(path) not in current and not path.name.startswith("judged-"):
+            path.unlink()
+    for leftover in [*staged_dir.glob("_routing-*"), staged_dir / "_transcoded"]:
+        shutil.rmtree(leftover, ignore_errors=True)
     transcoded = staged_dir / "_transcoded"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_rejects (source_file VARCHAR, source_line BIGINT, csv_line VARCHAR)"
-    )
     for src in sources:
-        rel_name = relative_name(src.path, root)
-        if src.kind == "parquet":
-            types = parquet_types(con, src.path, columns)
-            query = parquet_records(con, src.path, columns, root, keep_typed(types) if keep_typed else frozenset())
-        else:
-            path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
-            names = header(path)
-            check_header(src.path, names, columns)
-            # each file gets its own rejects tables, so a reject is never attributed to another file
-            # (dropped first: DuckDB appends to the tables of an earlier table's file of that index)
-            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
-            reader = (
-                f"read_csv({q(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
-                "strict_mode = true, ignore_errors = true, store_rejects = true, auto_detect = false, "
-                f"rejects_table = 'rejects_{src.index}', rejects_scan = 'reject_scans_{src.index}', "
-                f"max_line_size = {MAX_LINE_BYTES}, columns = {header_columns(names)})"
-            )
-            present = set(names)
-            cells = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns)
-            # Accepted records keep file order. Without broken records the n-th record is line n + 1 (the
-            # header is line 1): written in one read. A file with broken records is written again, each
-            # record's line the n-th line not taken by a reject.
-            _write_part(
-                con,
-                f"SELECT {q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, "
-                f"{cells} FROM {reader}",
-                staged_dir,
-                src.index,
-                route,
-            )
-            if not con.execute(f"SELECT count(*) FROM rejects_{src.index}").fetchall()[0][0]:
-                continue
-            for part in [
-                *staged_dir.glob(f"part-{src.index:04d}.parquet"),
-                *staged_dir.glob(f"*/part-{src.index:04d}-*.parquet"),
-            ]:
-                part.unlink()
-            con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}"
-            )
-            con.execute(
-                f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name]
-            )
-            query = f"""
-                WITH rejected AS (SELECT source_line FROM staged_rejects WHERE source_file = {q(Path(rel_name))}),
-                lines AS (
-                    SELECT row_number() OVER (ORDER BY l) AS n, l AS source_line
-                    FROM range(2, (SELECT count(*) FROM _file) + (SELECT count(*) FROM rejected) + 2) t(l)
-                    WHERE l NOT IN (SELECT source_line FROM rejected)
-                )
-                SELECT {q(Path(rel_name))} AS source_file, lines.source_line, {", ".join(f'"{c}"' for c in columns)}
-                FROM _file JOIN lines USING (n)
-            """
-        _write_part(con, query, staged_dir, src.index, route)
-        con.execute("DROP TABLE IF EXISTS _file")
+        key = keys[src.path]
+        rejects = staged_dir / f"rejects-{key}.parquet"
+        if rejects.exists():  # written last: this file's rows are all staged
+            continue
+        for part in [*staged_dir.glob(f"part-{key}.parquet"), *staged_dir.glob(f"*/part-{key}-*.parquet")]:
+            part.unlink()  # what a run stopped midway left
+        _stage_file(con, src, columns, staged_dir, root, route, keep_typed, key, transcoded)
+        con.execute(f"COPY staged_rejects TO {q(rejects)} (FORMAT parquet)")
     if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
         cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
         con.execute(
             f"COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, {cols} LIMIT 0) "
-            f"TO {q(staged_dir / 'part-0000.parquet')} (FORMAT parquet)"
+            f"TO {q(staged_dir / f'part-{EMPTY}.parquet')} (FORMAT parquet)"
         )
-    con.execute(f"COPY staged_rejects TO {q(staged_dir / 'rejects.parquet')} (FORMAT parquet)")
+        con.execute(
+            "COPY (SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, NULL::VARCHAR AS csv_line "
+            f"LIMIT 0) TO {q(staged_dir / f'rejects-{EMPTY}.parquet')} (FORMAT parquet)"
+        )
     shutil.rmtree(transcoded, ignore_errors=True)
+
+
+# the key of a folder staged from no file
+EMPTY = "empty"
+
+
+def staged_key(path: Path) -> str:
+    """The key a staged file was written under: ``part-<key>``, ``part-<key>-K``, ``rejects-<key>``."""
+    stem = path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
+    return stem.split("-", 1)[0]
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    columns: tuple[str, ...],
+    staged_dir: Path,
+    root: Path,
+    route: Callable[[str], str] | None,
+    keep_typed: Callable[[dict[str, str]], frozenset[str]] | None,
+    key: str,
+    transcoded: Path,
+) -> None:
+    """One file's records to its part(s); its structural rejects left in the table ``staged_rejects``."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_rejects (source_file VARCHAR, source_line BIGINT, csv_line VARCHAR)"
+    )
+    rel_name = relative_name(src.path, root)
+    if src.kind == "parquet":
+        types = parquet_types(con, src.path, columns)
+        query = parquet_records(con, src.path, columns, root, keep_typed(types) if keep_typed else frozenset())
+        _write_part(con, query, staged_dir, key, route)
+        return
+    path = src.path if src.encoding == "utf-8" else _transcode(src.path, transcoded / f"{src.index:04d}.csv")
+    names = header(path)
+    check_header(src.path, names, columns)
+    # each file gets its own rejects tables, so a reject is never attributed to another file
+    # (dropped first: DuckDB appends to the tables of an earlier table's file of that index)
+    con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
+    reader = (
+        f"read_csv({q(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
+        "strict_mode = true, ignore_errors = true, store_rejects = true, auto_detect = false, "
+        f"rejects_table = 'rejects_{src.index}', rejects_scan = 'reject_scans_{src.index}', "
+        f"max_line_size = {MAX_LINE_BYTES}, columns = {header_columns(names)})"
+    )
+    present = set(names)
+    cells = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in columns)
+    # Accepted records keep file order. Without broken records the n-th record is line n + 1 (the
+    # header is line 1): written in one read. A file with broken records is written again, each
+    # record's line the n-th line not taken by a reject.
+    _write_part(
+        con,
+        f"SELECT {q(Path(rel_name))} AS source_file, row_number() OVER () + 1 AS source_line, {cells} FROM {reader}",
+        staged_dir,
+        key,
+        route,
+    )
+    if not con.execute(f"SELECT count(*) FROM rejects_{src.index}").fetchall()[0][0]:
+        return
+    for part in [*staged_dir.glob(f"part-{key}.parquet"), *staged_dir.glob(f"*/part-{key}-*.parquet")]:
+        part.unlink()
+    con.execute(f"DROP TABLE IF EXISTS rejects_{src.index}; DROP TABLE IF EXISTS reject_scans_{src.index}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _file AS SELECT row_number() OVER () AS n, {cells} FROM {reader}")
+    con.execute(f"INSERT INTO staged_rejects SELECT DISTINCT ?, line, csv_line FROM rejects_{src.index}", [rel_name])
+    query = f"""
+        WITH rejected AS (SELECT source_line FROM staged_rejects WHERE source_file = {q(Path(rel_name))}),
+        lines AS (
+            SELECT row_number() OVER (ORDER BY l) AS n, l AS source_line
+            FROM range(2, (SELECT count(*) FROM _file) + (SELECT count(*) FROM rejected) + 2) t(l)
+            WHERE l NOT IN (SELECT source_line FROM rejected)
+        )
+        SELECT {q(Path(rel_name))} AS source_file, lines.source_line, {", ".join(f'"{c}"' for c in columns)}
+        FROM _file JOIN lines USING (n)
+    """
+    _write_part(con, query, staged_dir, key, route)
+    con.execute("DROP TABLE IF EXISTS _file")
 
 
 def parquet_types(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[str, ...]) -> dict[str, str]:
@@ -159,25 +196,23 @@ def parquet_records(
 
 
 def _write_part(
-    con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int, route: Callable[[str], str] | None
+    con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, key: str, route: Callable[[str], str] | None
 ) -> None:
-    """One file's records to ``staged_dir/part-NNNN.parquet``, or split by ``route``."""
+    """One file's records to ``staged_dir/part-<key>.parquet``, or split by ``route``."""
     if route is None:
-        con.execute(
-            f"COPY ({query}) TO {q(staged_dir / f'part-{index:04d}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
-        )
+        con.execute(f"COPY ({query}) TO {q(staged_dir / f'part-{key}.parquet')} (FORMAT parquet, COMPRESSION zstd)")
     else:
-        _write_routed(con, route(query), staged_dir, index)
+        _write_routed(con, route(query), staged_dir, key)
 
 
-def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, index: int) -> None:
-    """One file's records, split by ``_province`` into ``staged_dir/<province>/part-NNNN-K.parquet``
+def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, key: str) -> None:
+    """One file's records, split by ``_province`` into ``staged_dir/<province>/part-<key>-K.parquet``
     (DuckDB writes ``_province=<value>/`` folders; renamed, so no reader takes them for Hive partitions)."""
-    written = staged_dir / f"_routing-{index:04d}"
+    written = staged_dir / f"_routing-{key}"
     con.execute(f"COPY ({query}) TO {q(written)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_province))")
     for folder in sorted(written.glob("_province=*")):
         target = staged_dir / folder.name.split("=", 1)[1]
         target.mkdir(exist_ok=True)
         for k, part in enumerate(sorted(folder.glob("*.parquet"))):
-            part.rename(target / f"part-{index:04d}-{k}.parquet")
+            part.rename(target / f"part-{key}-{k}.parquet")
     shutil.rmtree(written, ignore_errors=True)
