@@ -294,6 +294,7 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     data = tmp_path / "incremental"
     (data / "raw").mkdir(parents=True)
     _layout(data)
+    _write(data, "340000/more.csv", [_row("U8", "2022-10")])  # a unit nobody has registered yet
     _ingested(data)
     staged = data / "warehouse" / "staged" / "contributions"
     before = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
@@ -305,7 +306,8 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     after = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
     assert {p: t for p, t in after.items() if p in before} == before  # nothing staged or judged again
     added = sorted(p.name.split("-")[0] for p in set(after) - set(before))
-    assert added == ["judged", "judged", "part", "part", "rejects"]  # new.csv: a part and verdicts per province
+    # new.csv: a part, verdicts and their units per province; its broken lines and where its units went
+    assert added == ["judged", "judged", "part", "part", "rejects", "routes", "units", "units"]
 
     fresh = tmp_path / "fresh"
     shutil.copytree(data / "raw", fresh / "raw")
@@ -321,3 +323,16 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
         f"SELECT source_file, source_line FROM read_parquet('{data}/warehouse/duplicates/contributions/*.parquet')"
     ).fetchall()
     assert ("raw/contributions/new.csv", 2) in duplicates
+
+    # units registered late: U9 (nobody's so far, so all.csv line 4 went to Anhui's step and was
+    # quarantined as unknown there) is a Shanxi unit: all.csv is split again, its U9 row goes to Shanxi
+    # and is accepted there; U8 is an Anhui unit: 340000/more.csv is judged again and its row accepted.
+    # Again what a fresh ingest of the same files gives.
+    late = dict(SHANXI_UNIT, unit_id="U9", uscc="91140800MA0K7XQ1X3", unit_name="运城新绛物流")
+    later = dict(ANHUI_UNIT, unit_id="U8", uscc="91340100MA2P1Y2Y5J", unit_name="合肥新站物流")
+    _write(data, "late.csv", [[u[c] for c in RAW_TABLES["units"].columns] for u in (late, later)], table="units")
+    kept = _ingested(data)
+    shutil.copytree(data / "raw", tmp_path / "fresh_again" / "raw")
+    assert kept == _ingested(tmp_path / "fresh_again")
+    assert kept["warehouse/clean/contributions/shanxi-2022.parquet"][-1][:3] == ("U9", PERSON_A, "2022-09")
+    assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022.parquet"]]

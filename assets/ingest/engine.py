@@ -36,13 +36,14 @@ def _inputs(
     con, warehouse: Warehouse, table: RawTable, parts: list, in_place: list
 ) -> list[tuple[str, str, frozenset[str]]]:
     """What a step judges, in order, as (name, query of records, typed columns): each staged part (named
-    by its stem, which holds its file's key) then each Parquet file read in place (named by its key). A
+    by its stem, which holds its file's key, and when it was written: a shared file's part is written
+    again when its units moved) then each Parquet file read in place (named by its key). A
     Parquet file and its split parts keep the columns it holds as their contract type
     (rules.typed_in_source): those are judged by value, not as text."""
     staged_columns = ("source_file", "source_line", *table.columns)
     inputs = [
         (
-            part.stem,
+            f"{part.stem} {part.stat().st_mtime_ns}",
             f"SELECT * FROM read_parquet({q(part)})",
             R.typed_in_source(table, parquet_types(con, part, staged_columns)),
         )
@@ -53,6 +54,16 @@ def _inputs(
         typed = R.typed_in_source(table, parquet_types(con, path, table.columns))
         inputs.append((keys[path], parquet_records(con, path, table.columns, warehouse.root, typed), typed))
     return inputs
+
+
+# an input's unit ids and whether each was accepted when it was judged; those accepted now differ
+_UNITS_JUDGED = (
+    "SELECT DISTINCT unit_id, unit_id IN (SELECT unit_id FROM accepted_units) AS accepted FROM read_parquet({judged})"
+)
+_UNITS_CHANGED = (
+    "SELECT count(*) FROM read_parquet({units}) "
+    "WHERE accepted IS DISTINCT FROM (unit_id IN (SELECT unit_id FROM accepted_units))"
+)
 
 
 def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
@@ -91,9 +102,12 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     judged_parts = [
         staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, _, _ in inputs
     ]
-    for stale in set(staged.glob("judged-*.parquet")) - set(judged_parts):
+    units_of = {j: j.with_name(j.name.replace("judged-", "units-", 1)) for j in judged_parts}
+    for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet")} - {
+        *judged_parts,
+        *units_of.values(),
+    }:
         stale.unlink()
-    to_judge = [(i, j) for i, j in zip(inputs, judged_parts) if not j.exists()]
 
     register_udfs(con)
     regions = sorted(r for p in warehouse.profiles() for r in p.regions)
@@ -105,6 +119,12 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             f"CREATE OR REPLACE TEMP TABLE accepted_units AS SELECT unit_id "
             f"FROM read_parquet({q(warehouse.clean_path('units'))}) WHERE {own}"
         )
+        for judged_part, units in units_of.items():
+            # kept verdicts hold each row's unknown_unit: judged again when one of the input's units was
+            # accepted or removed since (units-<key>.parquet: its unit ids and whether each was accepted)
+            if judged_part.exists() and (not units.exists() or scalar(con, _UNITS_CHANGED.format(units=q(units)))):
+                judged_part.unlink()
+    to_judge = [(i, j) for i, j in zip(inputs, judged_parts) if not j.exists()]
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
         (c, "person_check_ok") for c in table.person_columns
     ]:
@@ -139,6 +159,8 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             judged=q(written),
         )
         con.execute(judging)
+        if table.references_unit:
+            write_parquet(con, _UNITS_JUDGED.format(judged=q(written)), units_of[judged_part])
         written.replace(judged_part)
     judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
     for statement in sql_statements(

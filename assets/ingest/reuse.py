@@ -68,11 +68,12 @@ def recorded_counts(warehouse: Warehouse, table: str, province: str | None = Non
 
 def file_keys(warehouse: Warehouse, table: RawTable, paths: list[Path], routed: bool = False) -> dict[Path, str]:
     """Each raw file's key: what its staged rows are a function of. The file (path, size and SHA-256)
-    and the code; for a shared file split by province (``routed``) also the units and the profiles that
-    route its rows. A file staged under its key is not read again (assets/ingest/staging.py)."""
+    and the code; for a shared file split by province (``routed``) also the profiles, whose regions
+    route its rows (the units that route them are checked file by file: assets/ingest/shares.py). A
+    file staged under its key is not read again (assets/ingest/staging.py)."""
     common = [code_digest(), table.name]
     if routed:
-        common += [profiles_digest(warehouse.profiles()), f"units {warehouse.ingest_digest('units')}"]
+        common.append(profiles_digest(warehouse.profiles()))
     return {
         p: digest_of([*common, relative_name(p, warehouse.root), str(p.stat().st_size), file_sha256(p)])[:20]
         for p in paths
@@ -81,9 +82,8 @@ def file_keys(warehouse: Warehouse, table: RawTable, paths: list[Path], routed: 
 
 def judged_key(warehouse: Warehouse, table: RawTable, province: str | None, staged_name: str) -> str:
     """The key of one input's verdicts (``judged-<key>.parquet``): its staged rows (``staged_name``, the
-    staged part or a Parquet file's own key), the code, the profiles (their regions), the province whose
-    step judges it and, for a table that references units, the accepted units."""
-    parts = [code_digest(), profiles_digest(warehouse.profiles()), table.name, province or "", staged_name]
-    if table.references_unit:
-        parts.append(f"units {warehouse.ingest_digest('units')}")
-    return digest_of(parts)[:20]
+    staged part or a Parquet file's own key), the code, the profiles (their regions) and the province
+    whose step judges it. Which of its units are accepted is checked input by input (engine.py)."""
+    return digest_of([code_digest(), profiles_digest(warehouse.profiles()), table.name, province or "", staged_name])[
+        :20
+    ]

@@ -8,6 +8,7 @@ step, and a flat folder gives the same accepted rows as one step over the table.
 按省拆分入库：raw/<表>/<省代码>/ 下的文件归该省；其余文件按单位所属省份分配。
 """
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from assets.ingest.sources import BadInputFile, list_sources, raw_files
 from assets.ingest.staging import parquet_records, stage_table
 from assets.profiles import PolicyProfile
 from assets.resources import Warehouse
-from assets.storage import q, sql_statements
+from assets.storage import q, scalar, sql_statements, write_parquet
 
 SQL_DIR = Path(__file__).parent
 # Without these there is nothing to compute: a missing folder stops the run with a message.
@@ -83,6 +84,8 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     kept = reuse.unchanged(warehouse, table, digest)
     if not kept:
         reuse.forget(warehouse, table.name)
+    if warehouse.recompute_all:  # --full: nothing staged or judged before is kept either
+        shutil.rmtree(warehouse.staged_dir(table.name), ignore_errors=True)
     if not table.by_province:
         return [Share(table.name, None, tuple(raw_files(raw_dir)), digest=digest, reuse=kept)]
     profiles = warehouse.profiles()
@@ -95,6 +98,8 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
     sole = {s.path: _sole_province(con, warehouse, table, s, route) for s in shared_sources}
     direct = {p.policy_id: tuple(path for path, owner in sole.items() if owner == p.policy_id) for p in profiles}
     split = [s for s in shared_sources if sole[s.path] is None]
+    keys = reuse.file_keys(warehouse, table, [s.path for s in split], routed=True)
+    _forget_rerouted(con, staged_shared, list(keys.values()), profiles[0].policy_id)
     stage_table(
         con,
         split,
@@ -103,8 +108,9 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
         warehouse.root,
         route=route,
         keep_typed=lambda types: R.typed_in_source(table, types),
-        keys=reuse.file_keys(warehouse, table, [s.path for s in split], routed=True),
+        keys=keys,
     )
+    _record_routes(con, staged_shared, list(keys.values()))
     for pattern in (
         warehouse.clean_path(table.name),
         warehouse.duplicates_path(table.name),  # every province's
@@ -141,6 +147,39 @@ def _router(con, warehouse: Warehouse, profiles: list) -> Callable[[str], str]:
     owner, _ = sql_statements(SQL_DIR / "ingest_split.sql", staged="SELECT NULL AS unit_id", **params)
     con.execute(owner)
     return lambda query: sql_statements(SQL_DIR / "ingest_split.sql", staged=query, **params)[1]
+
+
+def _forget_rerouted(con, staged_shared: Path, keys: list[str], orphans_to: str) -> None:
+    """A shared file staged before is split again when a unit of its rows now goes to another province
+    (a unit accepted, removed or moved since): its routes (``routes-<key>.parquet``, each unit id of its
+    rows and the province it went to) are compared with the units now (``unit_owner``)."""
+    for key in keys:
+        staged, routes = staged_shared / f"rejects-{key}.parquet", staged_shared / f"routes-{key}.parquet"
+        if not staged.exists():
+            continue
+        moved = not routes.exists() or scalar(
+            con,
+            f"SELECT count(*) FROM read_parquet({q(routes)}) r LEFT JOIN unit_owner o ON o.owner_unit = r.unit_id "
+            f"WHERE coalesce(o.policy_id, {q(orphans_to)}) <> r._province",
+        )
+        if moved:  # its parts are written again (assets/ingest/staging.py), and its routes
+            staged.unlink()
+            routes.unlink(missing_ok=True)
+
+
+def _record_routes(con, staged_shared: Path, keys: list[str]) -> None:
+    """Each shared file's routes as split: every (cleaned) unit id of its rows and its province."""
+    for key in keys:
+        routes = staged_shared / f"routes-{key}.parquet"
+        if routes.exists():
+            continue
+        parts = sorted(staged_shared.glob(f"*/part-{key}-*.parquet"))
+        rows = " UNION ALL ".join(
+            f"SELECT DISTINCT {R.cleaned_cell('unit_id')} AS unit_id, {q(part.parent.name)} AS _province "
+            f"FROM read_parquet({q(part)})"
+            for part in parts
+        )
+        write_parquet(con, rows or "SELECT NULL::VARCHAR AS unit_id, NULL::VARCHAR AS _province LIMIT 0", routes)
 
 
 def _sole_province(con, warehouse: Warehouse, table: RawTable, source, route: Callable[[str], str]) -> str | None:

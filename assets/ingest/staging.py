@@ -54,8 +54,9 @@ def stage_table(
     keys = keys or {src.path: f"{src.index:04d}" for src in sources}
     current = {keys[src.path] for src in sources} or {EMPTY}
     staged_dir.mkdir(parents=True, exist_ok=True)
-    for path in [*staged_dir.glob("*.parquet"), *staged_dir.glob("*/part-*.parquet")]:
-        if staged_key(path) not in current and not path.name.startswith("judged-"):
+    own = [p for kind in STAGED_KINDS for p in staged_dir.glob(f"{kind}-*.parquet")]
+    for path in [*own, *staged_dir.glob("*/part-*.parquet")]:
+        if staged_key(path) not in current:
             path.unlink()
     for leftover in [*staged_dir.glob("_routing-*"), staged_dir / "_transcoded"]:
         shutil.rmtree(leftover, ignore_errors=True)
@@ -84,6 +85,8 @@ def stage_table(
 
 # the key of a folder staged from no file
 EMPTY = "empty"
+# what staging writes per file (a file's routes: assets/ingest/shares.py); judged-* and units-* are the engine's
+STAGED_KINDS = ("part", "rejects", "routes")
 
 
 def staged_key(path: Path) -> str:
