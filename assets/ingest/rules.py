@@ -85,13 +85,11 @@ def _malformed_typed(table: RawTable, column: str) -> str:
     return f"{col} < 0"
 
 
-def _expectation_predicate(table: RawTable, expectation: dict, typed: frozenset[str]) -> str:
+def _expectation_predicate(expectation: dict) -> str:
     kind, kwargs = expectation["type"], expectation["kwargs"]
     col = ident(kwargs["column"])
     if kind == "expect_column_values_to_not_be_null":
         return f"{col} IS NULL"
-    if kind == "expect_column_values_to_match_regex" and kwargs["column"] in typed:
-        return _malformed_typed(table, kwargs["column"])
     if kind == "expect_column_values_to_match_regex":
         return f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {q(kwargs['regex'])})"
     if kind == "expect_column_values_to_be_in_set":
@@ -129,7 +127,12 @@ def rule_predicates(table: RawTable, regions: list[str], typed: frozenset[str] =
     well-formed date is a calendar date, and its text has no control character and is never too long.
     """
     rules = [
-        (_expectation_predicate(table, exp, typed), _said(f"{rule}:{col}", diagnosis_predicates(rule, col, typed)))
+        (
+            _malformed_typed(table, col)
+            if col in typed and exp["type"] == "expect_column_values_to_match_regex"
+            else _expectation_predicate(exp),
+            _said(f"{rule}:{col}", diagnosis_predicates(rule, col, typed)),
+        )
         for rule, col, exp in table.column_rules()
     ]
     for col in table.uscc_columns + table.person_columns:
