@@ -314,3 +314,67 @@ def test_which_parquet_columns_are_judged_typed():
     assert typed_in_source(RAW_TABLES["contributions"], contributions) == {"contribution_base", "employer_medical"}
     payments = {"payment_id": "VARCHAR", "amount": "DOUBLE", "paid_on": "DATE", "period": "DATE"}
     assert typed_in_source(RAW_TABLES["tax_payments"], payments) == {"paid_on"}
+
+
+def _ingest_elections(warehouse, data_dir, c_rows: list[dict]) -> dict:
+    """Elections in three files: a with a valid row and one of an unknown election, b a header alone,
+    c with ``c_rows``."""
+    write_table(data_dir, "units", [UNIT])
+    write_table(data_dir, "elections", [ELECTION, dict(ELECTION, election="maybe")], name="a.csv")
+    write_table(data_dir, "elections", [], name="b.csv")
+    write_table(data_dir, "elections", c_rows, name="c.csv")
+    with warehouse.connect() as con:
+        ingest_table(con, warehouse, RAW_TABLES["units"])
+        return ingest_table(con, warehouse, RAW_TABLES["elections"])
+
+
+def _outputs(warehouse) -> tuple:
+    con = duckdb.connect()
+    staged = warehouse.staged_dir("elections", None)
+    judged = sorted(con.execute(f"SELECT * FROM read_parquet('{staged}/judged-*.parquet')").fetchall())
+    units = sorted(con.execute(f"SELECT * FROM read_parquet('{staged}/units-*.parquet')").fetchall())
+    clean = sorted(con.execute(f"SELECT * FROM read_parquet('{warehouse.clean_path('elections')}')").fetchall())
+    return judged, units, clean, Path(warehouse.quarantine_path("elections", None)).read_bytes()
+
+
+def test_small_files_judged_together_give_what_each_judged_alone_gives(warehouse, data_dir, tmp_path, monkeypatch):
+    """A table exported month by month is many small files: they are judged in one statement, each
+    to its own verdicts file (assets/ingest/judging.py); a file of a header alone among them has no
+    rows and is judged on its own (its verdicts: an empty file). Each file's verdicts are its own: a
+    changed file is judged again alone and the result is what judging every file alone gives."""
+    from assets.ingest import judging
+    from assets.resources import warehouse_resource
+    from assets.settings import settings_from_environment
+
+    sizes = []  # inputs of each judging statement
+    judge_batch = judging._judge_batch
+
+    def spy(con, table, regions, members):
+        sizes.append(len(members))
+        judge_batch(con, table, regions, members)
+
+    monkeypatch.setattr(judging, "_judge_batch", spy)
+    refund = dict(ELECTION, election="refund_first_period", filed_on="2022-08-01")
+    counts = _ingest_elections(warehouse, data_dir, [ELECTION, dict(ELECTION, unit_id="U9"), refund])
+    # read 5: a's valid row and c's refund election accepted, a's copy in c dropped, the unknown election
+    # and the unknown unit quarantined
+    assert (counts["rows_read"], counts["accepted"], counts["exact_duplicates"], counts["quarantined"]) == (5, 2, 1, 2)
+    assert sizes == [1, 3, 1]  # units' file; the three elections files together, then b (no rows) alone
+    staged = warehouse.staged_dir("elections", None)
+    assert len(list(staged.glob("judged-*.parquet"))) == len(list(staged.glob("units-*.parquet"))) == 3
+    assert not list(staged.glob("_*"))  # no working folder left
+
+    sizes.clear()  # c corrected: its copy of a's row removed; only c is judged again
+    counts = _ingest_elections(warehouse, data_dir, [dict(ELECTION, unit_id="U9"), refund])
+    assert (counts["rows_read"], counts["accepted"], counts["exact_duplicates"], counts["quarantined"]) == (4, 2, 0, 2)
+    assert sizes == [1]
+
+    monkeypatch.setattr(judging, "SMALL_INPUT_BYTES", -1)  # every input judged alone, from scratch
+    (tmp_path / "alone" / "raw").mkdir(parents=True)
+    alone = warehouse_resource(str(tmp_path / "alone"), settings=settings_from_environment(gx_data_docs=0))
+    sizes.clear()
+    alone_counts = _ingest_elections(alone, tmp_path / "alone", [dict(ELECTION, unit_id="U9"), refund])
+    assert sizes == [1, 1, 1, 1]
+    keys = ["rows_read", "accepted", "exact_duplicates", "quarantined", "quarantine_by_rule"]
+    assert [alone_counts[k] for k in keys] == [counts[k] for k in keys]
+    assert _outputs(alone) == _outputs(warehouse)  # verdicts, units, accepted rows; the quarantine byte for byte

@@ -15,6 +15,7 @@ from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary, warnings
 from assets.ingest.gx_runner import validate_rows, write_results
+from assets.ingest.judging import UNITS_CHANGED, Input, batch_of, judge
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
 from assets.ingest.sources import list_sources
 from assets.ingest.staging import parquet_records, parquet_types, stage_table
@@ -32,38 +33,33 @@ def ingest_table(con, warehouse: Warehouse, table: RawTable) -> dict:
     return gather_shares(con, warehouse, table, [ingest_share(con, warehouse, s) for s in shares])
 
 
-def _inputs(
-    con, warehouse: Warehouse, table: RawTable, parts: list, in_place: list
-) -> list[tuple[str, str, frozenset[str]]]:
-    """What a step judges, in order, as (name, query of records, typed columns): each staged part (named
-    by its stem, which holds its file's key, and when it was written: a shared file's part is written
-    again when its units moved) then each Parquet file read in place (named by its key). A
-    Parquet file and its split parts keep the columns it holds as their contract type
-    (rules.typed_in_source): those are judged by value, not as text."""
+def _inputs(con, warehouse: Warehouse, table: RawTable, parts: list, in_place: list) -> list[Input]:
+    """What a step judges, in order: each staged part (named by its stem, which holds its file's key,
+    and when it was written: a shared file's part is written again when its units moved) then each
+    Parquet file read in place (named by its key). A Parquet file and its split parts keep the
+    columns it holds as their contract type (rules.typed_in_source): those are judged by value, not
+    as text."""
     staged_columns = ("source_file", "source_line", *table.columns)
-    inputs = [
-        (
-            f"{part.stem} {part.stat().st_mtime_ns}",
-            f"SELECT * FROM read_parquet({q(part)})",
-            R.typed_in_source(table, parquet_types(con, part, staged_columns)),
+    inputs = []
+    for part in parts:
+        types = parquet_types(con, part, staged_columns)
+        typed = R.typed_in_source(table, types)
+        stat = part.stat()
+        inputs.append(
+            Input(
+                f"{part.stem} {stat.st_mtime_ns}",
+                f"SELECT * FROM read_parquet({q(part)})",
+                typed,
+                batch_of(typed, types, stat.st_size),
+            )
         )
-        for part in parts
-    ]
     keys = reuse.file_keys(warehouse, table, in_place)
     for path in in_place:
-        typed = R.typed_in_source(table, parquet_types(con, path, table.columns))
-        inputs.append((keys[path], parquet_records(con, path, table.columns, warehouse.root, typed), typed))
+        types = parquet_types(con, path, table.columns)
+        typed = R.typed_in_source(table, types)
+        records = parquet_records(con, path, table.columns, warehouse.root, typed)
+        inputs.append(Input(keys[path], records, typed, batch_of(typed, types, path.stat().st_size)))
     return inputs
-
-
-# an input's unit ids and whether each was accepted when it was judged; those accepted now differ
-_UNITS_JUDGED = (
-    "SELECT DISTINCT unit_id, unit_id IN (SELECT unit_id FROM accepted_units) AS accepted FROM read_parquet({judged})"
-)
-_UNITS_CHANGED = (
-    "SELECT count(*) FROM read_parquet({units}) "
-    "WHERE accepted IS DISTINCT FROM (unit_id IN (SELECT unit_id FROM accepted_units))"
-)
 
 
 def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
@@ -90,7 +86,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         + " UNION ALL ".join(
             f"SELECT source_file, source_line, "
             f"{', '.join(f'{R.cell_text(c, typed)} AS {ident(c)}' for c in table.columns)} FROM ({records})"
-            for _, records, typed in inputs
+            for _, records, typed, _ in inputs
         )
         + ")"
     )
@@ -100,7 +96,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     # each input's verdicts are kept under a key of what they are a function of: only inputs not judged
     # before (a new or changed file, or everything after a change of code, profiles or units) are judged
     judged_parts = [
-        staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, _, _ in inputs
+        staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, *_ in inputs
     ]
     units_of = {j: j.with_name(j.name.replace("judged-", "units-", 1)) for j in judged_parts}
     for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet")} - {
@@ -122,7 +118,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         for judged_part, units in units_of.items():
             # kept verdicts hold each row's unknown_unit: judged again when one of the input's units was
             # accepted or removed since (units-<key>.parquet: its unit ids and whether each was accepted)
-            if judged_part.exists() and (not units.exists() or scalar(con, _UNITS_CHANGED.format(units=q(units)))):
+            if judged_part.exists() and (not units.exists() or scalar(con, UNITS_CHANGED.format(units=q(units)))):
                 judged_part.unlink()
     to_judge = [(i, j) for i, j in zip(inputs, judged_parts) if not j.exists()]
     for col, check in [(c, "uscc_check_ok") for c in table.uscc_columns] + [
@@ -131,9 +127,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
         # (of the inputs judged now: a kept input's verdicts hold its values' checks)
-        values = [
-            f"SELECT {R.cell_text(col, typed)} AS {ident(col)} FROM ({records})" for (_, records, typed), _ in to_judge
-        ]
+        values = [f"SELECT {R.cell_text(col, i.typed)} AS {ident(col)} FROM ({i.records})" for i, _ in to_judge]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
             f"FROM ({' UNION ALL '.join(values) or f'SELECT NULL::VARCHAR AS {ident(col)}'})"
@@ -143,25 +137,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)"
         )
 
-    raw = {c: ident(f"raw:{c}") for c in table.columns}
-    for (_, records, typed), judged_part in to_judge:
-        written = judged_part.with_name(judged_part.name + ".tmp")
-        (judging,) = sql_statements(
-            SQL_DIR / "ingest_judged.sql",
-            records=f"({records})",
-            cleaned_cells=R.cleaned_cells(table, typed),
-            rules=R.rules_expression(table, regions, typed),
-            raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
-            raw_struct=", ".join(
-                f"{ident(c)} := {f'CAST({raw[c]} AS VARCHAR)' if c in typed else raw[c]}" for c in table.columns
-            ),
-            typed=R.typed_cells(table, typed),
-            judged=q(written),
-        )
-        con.execute(judging)
-        if table.references_unit:
-            write_parquet(con, _UNITS_JUDGED.format(judged=q(written)), units_of[judged_part])
-        written.replace(judged_part)
+    judge(con, table, regions, to_judge, units_of)
     judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
     for statement in sql_statements(
         SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table), staged_rows=staged_rows, judged=judged

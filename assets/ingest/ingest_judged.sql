@@ -3,12 +3,14 @@
 -- it breaks, '' when none), the raw cells of the records that break one (what the quarantine shows),
 -- and the typed cells (TRY_CAST: a row that breaks a rule may not cast; a row that breaks none always
 -- does), so that later passes read compact typed columns instead of cleaning and casting the text again.
+-- Small inputs read alike are judged together (assets/ingest/judging.py): each record then carries
+-- its input's number (_input), and the write is partitioned by it, a file an input.
 COPY (
-    SELECT source_file, source_line, rules,
+    SELECT ${carried}source_file, source_line, rules,
         CASE WHEN rules <> '' THEN to_json(struct_pack(${raw_struct}))::VARCHAR END AS raw_values,
         ${typed}
     FROM (
         SELECT *, ${rules} AS rules
-        FROM (SELECT source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM ${records})
+        FROM (SELECT ${carried}source_file, source_line, ${cleaned_cells}, ${raw_cells} FROM ${records})
     )
-) TO ${judged} (FORMAT parquet);
+) TO ${judged} (FORMAT parquet${partitioned});
