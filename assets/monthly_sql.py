@@ -74,9 +74,10 @@ def prepare(
 ) -> None:
     """Once per connection and province: each raw input as a view of the province's rows
     (:mod:`assets.province_scope`) cut to the as-of date (the cut reads the ``report_month()``
-    macro, which :func:`set_month` redefines); the 300号 table if declared; shared macros; the
-    person_key UDF."""
+    macro, which :func:`set_month` redefines); the person_key UDF; the static inputs declared (the
+    300号 table, the persons' keys) in the order listed; shared macros."""
     con.execute("CREATE SCHEMA IF NOT EXISTS clean")
+    register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
     create_scope(con, warehouse.profiles(), q(warehouse.clean_path("units")), province)
     set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
     for name in inputs:
@@ -101,7 +102,6 @@ def prepare(
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM province_{name}")
     for statement in sql_statements(CORE_DIR / "macros.sql"):
         con.execute(statement)
-    register_person_key(con, warehouse.pii_key)  # a development key is announced once per run by Settings
 
 
 def _is_monthly(warehouse: Warehouse, name: str) -> bool:

@@ -15,7 +15,7 @@ from assets.month_steps import monthly_sql_assets
 from assets.monthly_sql import preview, side_outputs, summary_sql_assets
 from assets.policy.thresholds import sme_thresholds
 from assets.resources import Warehouse
-from assets.storage import write_parquet
+from assets.storage import sql_statements, write_parquet
 
 GROUP = "policy"
 SQL_DIR = Path(__file__).parent
@@ -111,11 +111,18 @@ def city_measures(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": shown})
 
 
+def person_keys(con) -> None:
+    """The table ``person_keys`` (person_keys.sql), from the province's employee events: a static
+    input, made once per report-month step and province."""
+    for statement in sql_statements(SQL_DIR / "person_keys.sql"):
+        con.execute(statement)
+
+
 policy_assets = [
     policy_regions,
     city_measures,
     *summary_sql_assets(GROUP, SQL_DIR),
-    *monthly_sql_assets(GROUP, SQL_DIR, static={"sme_thresholds": sme_thresholds}),
+    *monthly_sql_assets(GROUP, SQL_DIR, static={"sme_thresholds": sme_thresholds, "person_keys": person_keys}),
 ]
 # what this stage writes beside its assets' own outputs (the repayment allocations), for later stages
 SIDE_OUTPUTS = side_outputs(SQL_DIR)

@@ -32,8 +32,8 @@ WITH d AS (
         e.event_date, half_up_share(pa.amount, l.deferred_amount, l.assessed_amount) AS amount
     FROM ledger l
     JOIN person_assessed pa USING (unit_id, period, component)
-    -- each person keyed once, not once an obligation (person_key is a Python function)
-    JOIN (SELECT *, person_key(person_id) AS person_key FROM events) e
+    -- each person keyed once a step, not once an obligation (person_keys.sql)
+    JOIN (SELECT events.*, k.person_key FROM events LEFT JOIN person_keys k USING (person_id)) e
         ON e.unit_id = pa.unit_id AND e.person_id = pa.person_id
 ), remainders AS (
     SELECT l.unit_id, l.uscc, l.region_code, l.period, l.component, d.unit_due, d.instalments,
