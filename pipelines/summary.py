@@ -9,6 +9,10 @@ import duckdb
 
 from assets.storage import q
 
+# Dagster's switch for one "materialization planned" event per asset of a run over a range of partitions
+# (dagster-io/dagster#29288): `deferral run` sets it; the UI command below carries it
+PLANNED_SUBSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+
 
 def first_meaningful_line(message: str) -> str:
     """The first line of an error that says something (DuckDB ends its messages with a caret line)."""
@@ -99,6 +103,6 @@ def print_summary(instance: dg.DagsterInstance, run_ids: list[str], data_dir: Pa
     print(f"published: {data_dir / 'published'} (bureau workbooks under report/<province>/<month>/)")
     report = data_dir / "data_docs" / "validation_report.html"
     print(f"validation report: {report}   quarantine: {data_dir / 'quarantine'}")
-    print(f"Dagster UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml")
+    print(f"Dagster UI: DAGSTER_HOME={home} {PLANNED_SUBSET}=1 dagster dev -w workspace.yaml")
     minutes, rest = divmod(round(seconds), 60)
     print(f"done in {minutes}:{rest:02d}")
