@@ -21,7 +21,9 @@ def _gx_coverage(home, table: str) -> dict:
 def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_environment):
     monkeypatch = changed_environment
     home = tmp_path / "dagster_home"
-    for var in ("DAGSTER_HOME", "DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
+    # (the run sets Dagster's switch for planned events in this process; the fixture removes it again)
+    planned_switch = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+    for var in ("DAGSTER_HOME", "DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF", planned_switch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DEFERRAL_GX_SAMPLE_ROWS", "1000")  # the sample's 30,000 contributions: GX judges a sample
@@ -56,6 +58,16 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
         assert monthly.tags["dagster/asset_partition_range_start"] == "anhui-2022|2022-07"
         assert monthly.tags["dagster/asset_partition_range_end"] == "shanxi-2022|2022-10"
         assert instance.get_latest_materialization_event(dg.AssetKey(["published", "deferral_decisions"])) is not None
+        # planned: one event per asset holding the run's range, not one per province-month (8 here; on
+        # SQLite each is a write: docs/architecture.md); materialized: one per partition, each its own figures
+        planned = instance.all_logs(monthly.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+        ledger = dg.AssetKey(["deferral_ledger"])
+        mine = [e.dagster_event.event_specific_data for e in planned if e.dagster_event.asset_key == ledger]
+        assert len(mine) == 1 and mine[0].partition is None and mine[0].partitions_subset is not None
+        materialized = instance.all_logs(monthly.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        assert sorted(e.dagster_event.partition for e in materialized if e.dagster_event.asset_key == ledger) == [
+            f"{p}|{m}" for p in ("anhui-2022", "shanxi-2022") for m in ("2022-07", "2022-08", "2022-09", "2022-10")
+        ]
     coverage = _gx_coverage(home, "contributions")
     assert coverage["gx_mode"] == "sample"
     rejected = (
