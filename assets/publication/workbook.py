@@ -22,6 +22,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 FONT_NAME = "宋体"  # SimSun: the typeface of government statistics tables; LibreOffice maps it to a CJK font
 COUNT_FORMAT = "#,##0"
@@ -194,8 +195,11 @@ def save(wb: Workbook, path: Path, title: str, stamp: datetime) -> None:
     wb.properties.title = title
     wb.properties.creator = "deferral pipeline"
     wb.properties.created = stamp
+    wb.properties.modified = stamp  # (openpyxl's save() would stamp the clock)
+    # openpyxl's own writer into an uncompressed archive (its save() deflates every part, and the parts
+    # are read back below to be written under fixed times): each part is compressed once, below
     buffer = io.BytesIO()
-    wb.save(buffer)  # openpyxl stamps `modified` with the clock here; put the stamp back
+    ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
     stamp_text = f"{stamp:%Y-%m-%dT%H:%M:%SZ}".encode()
     out = io.BytesIO()
     with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
