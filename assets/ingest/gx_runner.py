@@ -41,14 +41,9 @@ def _context(docs_dir: Path | None = None):
     context = _gx().get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name="deferral",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        from assets.ingest.gx_views import site_config  # imports GX's views
+
+        context.add_data_docs_site(site_name="deferral", site_config=site_config(docs_dir))
     return context
 
 
