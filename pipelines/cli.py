@@ -130,8 +130,10 @@ def run(
         )
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():  # offline deployments: no telemetry, no sign-up pop-up
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n", encoding="utf-8")
+    if not (home / "dagster.yaml").exists():  # an existing one is the operator's own
+        from pipelines.event_log import dagster_yaml
+
+        (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     # one "materialization planned" event per asset of a run over a range of report months, not one per
     # partition: on SQLite each is a write of about 25 ms (docs/architecture.md, "Dagster's limits")
