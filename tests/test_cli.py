@@ -50,6 +50,12 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
     ).fetchall()[0]
     assert repaid <= (by_october or 0) < ever
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        # the home the run made stores events through one engine per database file (pipelines/event_log.py),
+        # in Dagster's own place for them
+        assert type(instance.event_log_storage).__name__ == "HeldEngineSqliteEventLogStorage"
+        assert sorted(p.name for p in (home / "history" / "runs").glob("*.db")) == sorted(
+            [f"{r.run_id}.db" for r in instance.get_runs()] + ["index.db"]
+        )
         runs = instance.get_runs()
         assert sorted(r.job_name for r in runs) == ["ingest_job", "monthly_job"]
         monthly = next(r for r in runs if r.job_name == "monthly_job")
