@@ -77,6 +77,7 @@ def write_chart(path: Path, title: str, series: list[dict], names: RegionNames) 
             "font.family": [family] if family else ["DejaVu Sans"],
             "axes.unicode_minus": False,
             "svg.hashsalt": "deferral",
+            "axes.titley": 1.0,
         }
     ):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharex=True)
