@@ -133,6 +133,11 @@ class Warehouse(dg.ConfigurableResource):
         folder = self.root / "warehouse" / "ingest"
         return folder / table / f"{province}.json" if province else folder / f"{table}.json"
 
+    def record_counts_path(self) -> Path:
+        """``warehouse/ingest/_record_counts.json``: each raw file's records as counted without DuckDB,
+        by the file's SHA-256 (assets/ingest/counts.py)."""
+        return self.root / "warehouse" / "ingest" / "_record_counts.json"
+
     def ingest_digest(self, table: str) -> Optional[str]:
         """The digest of a table's last ingest (None before the first)."""
         try:

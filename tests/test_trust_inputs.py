@@ -74,6 +74,24 @@ def test_case_5_accounting_counts_records_independently_of_the_reader(tmp_path):
     assert count_records(quoted) == 2
 
 
+def test_case_5_a_file_is_counted_once_by_its_bytes(warehouse, data_dir, monkeypatch):
+    """The accounting's own count of a raw file is kept by the file's SHA-256: a run counts a new or
+    changed file, never one whose bytes it counted before."""
+    from assets.ingest import counts
+
+    folder = data_dir / "raw" / "elections"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_bytes(b"unit_id,elected\nU1,1\nU2,1\n")
+    assert counts.records_in_files(warehouse, "elections") == 2
+    counted, count = [], counts.count_records
+    monkeypatch.setattr(counts, "count_records", lambda path: counted.append(path.name) or count(path))
+    (folder / "b.csv").write_bytes(b"unit_id,elected\nU3,1\n")
+    assert counts.records_in_files(warehouse, "elections") == 3 and counted == ["b.csv"]
+    (folder / "a.csv").write_bytes(b"unit_id,elected\nU1,1\nU2,1\nU4,1\n")  # a corrected export
+    assert counts.records_in_files(warehouse, "elections") == 4 and counted == ["b.csv", "a.csv"]
+    assert counts.records_in_files(warehouse, "elections") == 4 and counted == ["b.csv", "a.csv"]
+
+
 def test_case_8_latin1_file_that_decodes_as_gb18030_is_refused(tmp_path):
     from assets.ingest.sources import UndecodableFileError, detect_encoding
 

@@ -4,6 +4,9 @@ and the whole table's summary (rows read, folder state, a preview without person
 入库统计：按规则的隔离行数、提示、读取的文件与原始记录数。
 """
 
+import json
+import os
+import threading
 from pathlib import Path
 
 from assets.contracts import RawTable
@@ -11,6 +14,7 @@ from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key
 from assets.ingest.sources import count_records, ignored_files, raw_files, relative_name
 from assets.resources import Warehouse
 from assets.storage import exact_preview, ident, q
+from assets.versions import file_sha256
 
 
 def warnings(con, table: RawTable) -> dict:
@@ -43,8 +47,25 @@ def quarantine_by_rule(con, path: Path) -> dict[str, int]:
 
 
 def records_in_files(warehouse: Warehouse, table: str) -> int:
-    """Records in the raw files, counted without the DuckDB reader (assets/ingest/sources.py)."""
-    return sum(count_records(p) for p in raw_files(warehouse.raw_dir(table)))
+    """Records in the raw files, counted without the DuckDB reader (assets/ingest/sources.py). Each
+    file's count is kept by its SHA-256 (``Warehouse.record_counts_path``): the same bytes are counted
+    once, not by every run and every check (a month's new export is counted; the months before it are
+    not read again). ``--full`` counts every file again."""
+    path = warehouse.record_counts_path()
+    known = {} if warehouse.recompute_all or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+    total, new = 0, {}
+    for file in raw_files(warehouse.raw_dir(table)):
+        sha = file_sha256(file)
+        if sha not in known:
+            known[sha] = new[sha] = count_records(file)
+        total += known[sha]
+    if new:  # other tables' steps may write it too: a lost entry is only counted again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        latest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({**latest, **new}, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+    return total
 
 
 def listing(warehouse: Warehouse, sources: list) -> list[dict]:
