@@ -23,6 +23,7 @@ environment sets ``DEFERRAL_*`` (``DEFERRAL_DUCKDB_MEMORY`` is printed).
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,14 @@ def main() -> None:
     data = (args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.scale}-"))).resolve()
     floor_out = data / "bench_floor"
     floor_out.mkdir(parents=True, exist_ok=True)
+    # every measure starts from what a new deployment has: no Dagster history (its dagster.yaml as
+    # `deferral run` writes it) and, for monthly operation, nothing computed before the first month
+    leftovers = [".dagster"] + ([] if args.full_only else [*OUTPUTS])
+    for path in [data / name for name in leftovers]:
+        if path.is_symlink():  # published/ points into publications/
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(data / ".dagster"),
@@ -126,6 +135,9 @@ def main() -> None:
     print(f"{'  unchanged rerun / full run':34} {100 * unchanged[0] / full[0]:8.0f} %")
     print(f"{'  full run / floor':34} {full[0] / floor:8.1f} x")
 
+
+# what runs write into a data dir (raw/ is the generator's)
+OUTPUTS = ("warehouse", "quarantine", "published", "publications", "data_docs")
 
 # the generator's last month of contributions (pipelines/synthetic: periods through 2023-07)
 LATEST_MONTH = "2023-07"
