@@ -1,8 +1,10 @@
 """Issue 14: every expectation of every suite gives the same verdict, row by row, in Great Expectations
 (pandas, Python's re) and in the SQL ingest compiles from it (DuckDB, RE2), over tricky values."""
 
+import shutil
 import sys
 import unicodedata
+from pathlib import Path
 
 import duckdb
 import great_expectations as gx
@@ -175,16 +177,9 @@ def test_every_expectation_gives_the_same_verdict_in_both_engines(gx_verdicts, t
     assert all(CORPUS.index(f"{b[3]}{b[0]}{b[0]}.00") in rejected for b in BLOCKS[1:])
 
 
-def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_on(sample_copy, monkeypatch):
-    """Simulate drift: the SQL for money:employer_medical accepts anything, GX still rejects '-5' and '３００.00'.
-    The rows are quarantined (GX's verdict), the check warns without blocking, and the accounting holds."""
-    import dagster as dg
-
+def _lenient_money(monkeypatch) -> None:
+    """Drift: the SQL for money:employer_medical accepts anything (GX still rejects what the suite does)."""
     import assets.ingest.rules as rules
-    from assets.ingest.assets import ingest_assets
-    from assets.ingest.checks import accounting_checks
-    from assets.resources import warehouse_resource
-    from assets.validation.gx_checks import gx_checks
 
     real = rules._expectation_predicate
 
@@ -194,13 +189,33 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
         return real(expectation)
 
     monkeypatch.setattr(rules, "_expectation_predicate", lenient)
+
+
+def _ingest_contributions(data_dir: Path):
+    """units and contributions ingested, with the contributions' GX and accounting checks."""
+    import dagster as dg
+
+    from assets.ingest.assets import ingest_assets
+    from assets.ingest.checks import accounting_checks
+    from assets.resources import warehouse_resource
+    from assets.validation.gx_checks import gx_checks
+
     picked = [a for a in ingest_assets if a.key.path[-1] in ("units", "contributions")]
     checks = [
         c
         for c in [*gx_checks, *accounting_checks]
         if any(k.asset_key.path[-1] == "contributions" for k in c.check_keys)
     ]
-    result = dg.materialize([*picked, *checks], resources={"warehouse": warehouse_resource(str(sample_copy))})
+    return dg.materialize([*picked, *checks], resources={"warehouse": warehouse_resource(str(data_dir))})
+
+
+def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_on(sample_copy, monkeypatch):
+    """Simulate drift: the SQL for money:employer_medical accepts anything, GX still rejects '-5' and '３００.00'.
+    The rows are quarantined (GX's verdict), the check warns without blocking, and the accounting holds."""
+    import dagster as dg
+
+    _lenient_money(monkeypatch)
+    result = _ingest_contributions(sample_copy)
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     gx_check = evaluations["gx_verdicts_match_quarantine"]
@@ -220,6 +235,53 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
         "-5": "money:employer_medical;gx_only:employer_medical",
         "３００.00": "money:employer_medical;gx_only:employer_medical",
     }
+
+
+def test_a_new_export_is_judged_by_gx_alone_and_gives_what_judging_every_file_gives(sample_copy, tmp_path, monkeypatch):
+    """Each input's GX outcome is kept beside its verdicts (assets/ingest/gx_records.py): after a new
+    export only that file is judged by GX, the GX-only rejections kept from the other files are applied
+    again, and the quarantine and the validation record are a run's on all files from scratch (here
+    with the drift above, so that GX-only rejections exist in an old file and in the new one)."""
+    from assets.ingest import gx_runner
+
+    _lenient_money(monkeypatch)
+    assert _ingest_contributions(sample_copy).success
+    judged = []  # the verdicts files of the inputs GX judged
+    judge = gx_runner._InputJudge.__call__
+    monkeypatch.setattr(
+        gx_runner._InputJudge, "__call__", lambda self, item: judged.append(item.judged) or judge(self, item)
+    )
+    header, first = (
+        (data := sample_copy / "raw" / "contributions")
+        .joinpath("contributions_anhui_2023.csv")
+        .read_text()
+        .splitlines()[:2]
+    )
+    cells = first.split(",")
+    late = [first, ",".join([*cells[:2], "202308", cells[3], "-5", *cells[5:]])]  # a copy; a negative amount
+    (data / "contributions_late.csv").write_text("\n".join([header, *late]) + "\n", encoding="utf-8")
+    assert _ingest_contributions(sample_copy).success
+    con = duckdb.connect()
+    assert [con.execute(f"SELECT DISTINCT source_file FROM '{j}'").fetchall() for j in judged] == [
+        [("raw/contributions/contributions_late.csv",)]
+    ]
+    scratch = tmp_path / "scratch"
+    shutil.copytree(sample_copy / "raw", scratch / "raw")
+    assert _ingest_contributions(scratch).success
+
+    def outputs(root: Path) -> dict:
+        found = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "quarantine").rglob("*.parquet"))}
+        found["validation"] = (root / "warehouse" / "validation" / "contributions.json").read_bytes()
+        return found
+
+    kept, fresh = outputs(sample_copy), outputs(scratch)
+    assert sorted(kept) == sorted(fresh) and [name for name in fresh if kept[name] != fresh[name]] == []
+    gx_only = con.execute(
+        f"SELECT source_file, json_extract_string(raw_values, '$.employer_medical') FROM read_parquet("
+        f"'{sample_copy}/quarantine/contributions/*.parquet') WHERE rule LIKE '%gx_only%' ORDER BY ALL"
+    ).fetchall()
+    assert [v for f, v in gx_only if f == "raw/contributions/contributions_late.csv"] == ["-5"]
+    assert sorted(v for f, v in gx_only if f != "raw/contributions/contributions_late.csv") == ["-5", "３００.00"]
 
 
 def test_in_sample_mode_a_stricter_sql_is_always_caught(sample_copy, monkeypatch):

@@ -14,7 +14,8 @@ from assets.identifiers import register_udfs
 from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary, warnings
-from assets.ingest.gx_runner import validate_rows, write_results
+from assets.ingest.gx_records import write_results
+from assets.ingest.gx_runner import GxInput, validate_rows
 from assets.ingest.judging import UNITS_CHANGED, Input, batch_of, judge
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
 from assets.ingest.sources import list_sources
@@ -81,15 +82,12 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     parts = sorted([*staged.glob("part-*.parquet"), *share.shared_parts], key=lambda p: (-p.stat().st_size, str(p)))
     inputs = _inputs(con, warehouse, table, parts, sorted(in_place))
     # every record with its cells as text, whatever its input
-    staged_rows = (
-        "("
-        + " UNION ALL ".join(
-            f"SELECT source_file, source_line, "
-            f"{', '.join(f'{R.cell_text(c, typed)} AS {ident(c)}' for c in table.columns)} FROM ({records})"
-            for _, records, typed, _ in inputs
-        )
-        + ")"
-    )
+    texts = [
+        f"SELECT source_file, source_line, "
+        f"{', '.join(f'{R.cell_text(c, typed)} AS {ident(c)}' for c in table.columns)} FROM ({records})"
+        for _, records, typed, _ in inputs
+    ]
+    staged_rows = "(" + " UNION ALL ".join(texts) + ")"
     rejects = (
         "[" + ", ".join(q(d / "rejects-*.parquet") for d in [staged] + ([shared] if share.takes_orphans else [])) + "]"
     )
@@ -99,10 +97,13 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, *_ in inputs
     ]
     units_of = {j: j.with_name(j.name.replace("judged-", "units-", 1)) for j in judged_parts}
-    for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet")} - {
-        *judged_parts,
-        *units_of.values(),
-    }:
+    # each input's Great Expectations outcome (assets/ingest/gx_runner.py), kept while its verdicts are
+    gx_inputs = [
+        GxInput(text, j, j.with_name(j.name.replace("judged-", "gx-", 1)).with_suffix(".json"))
+        for text, j in zip(texts, judged_parts)
+    ]
+    kept = {*judged_parts, *units_of.values(), *(i.outcome for i in gx_inputs)}
+    for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet"), *staged.glob("gx-*.json")} - kept:
         stale.unlink()
 
     register_udfs(con)
@@ -139,20 +140,20 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
 
     judge(con, table, regions, to_judge, units_of)
     judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
-    for statement in sql_statements(
-        SQL_DIR / "ingest_checked.sql", cleaned_cells=R.cleaned_cells(table), staged_rows=staged_rows, judged=judged
-    ):
+    for statement in sql_statements(SQL_DIR / "ingest_checked.sql", staged_rows=staged_rows, judged=judged):
         con.execute(statement)
     # Great Expectations judges the same rows; a row either engine rejects is quarantined
     docs = warehouse.docs_dir() / table.name
     gx_outcome = validate_rows(
         con,
         table,
-        warehouse.docs_dir(),
-        docs / share.province if share.province else docs,
+        gx_inputs,
+        R.cleaned_cells(table),
+        (warehouse.docs_dir(), docs / share.province if share.province else docs)
+        if warehouse.settings.gx_data_docs
+        else None,
         warehouse.settings.gx_batch_rows,
         None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
-        build_docs=bool(warehouse.settings.gx_data_docs),
     )
     for statement in sql_statements(
         SQL_DIR / "ingest_resolved.sql",

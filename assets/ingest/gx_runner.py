@@ -2,25 +2,26 @@
 
 Ingest calls :func:`validate_rows` after the SQL rules have marked every staged row and before
 anything is accepted. GX runs the suite over the cleaned cells in Arrow batches (results as counts
-only, so Data Docs never hold a raw value): every row the SQL rejected and a deterministic sample of
-the rest, or every row with --full-validation (:func:`sample_filter`). Where an expectation's count differs from the
-SQL's, that
-expectation runs again on the batches with row identifiers (source_file, source_line) to find the
-rows the two engines judge differently. A row GX rejects and the SQL accepted is quarantined too, under
-the expectation's rule and ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects
-stays quarantined. The run goes on; the check ``gx_verdicts_match_quarantine`` reports the disagreement as a
-warning (a defect in the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``.
+only, so Data Docs never hold a raw value), input by input (each staged file, or Parquet file read in
+place): every row the SQL rejected and a deterministic sample of the rest (:func:`sample_one_in`), or
+every row with --full-validation. An input's outcome is kept beside its verdicts
+(assets/ingest/gx_records.py), so a month's run judges its new export, not every earlier one again.
+Where an expectation's count differs from the SQL's, that expectation runs again on the input's
+batches with row identifiers (source_file, source_line) to find the rows the two engines judge
+differently. A row GX rejects and the SQL accepted is quarantined too, under the expectation's rule and
+``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects stays quarantined. The run
+goes on; the check ``gx_verdicts_match_quarantine`` reports the disagreement as a warning (a defect in
+the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``.
 """
 
-import html
-import json
 import logging
-import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from assets.contracts import RawTable, load_suite
+from assets.ingest.gx_records import expectation_totals, keep, kept, sum_expectations, write_docs_index
 from assets.storage import ident, q
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -58,8 +59,8 @@ def _validation(context, name: str, expectations: list[dict], meta: dict | None 
 
 
 def _batches(con, table: RawTable, relation: str, batch_rows: int):
-    """The rows GX judges (``relation``: ``checked``, the view of every staged row's cleaned cells and
-    the SQL's verdict, or ``gx_sampled``, the same of the sampled rows), as pandas frames of ``batch_rows``."""
+    """The rows GX judges (``relation``: an input's rows, or its sample, with their cleaned cells and the
+    SQL's verdict), as pandas frames of ``batch_rows``."""
     columns = ", ".join(ident(c) for c in table.columns)
     reader = con.sql(f"SELECT source_file, source_line, {columns} FROM {relation}").to_arrow_reader(batch_rows)
     # DuckDB hands out small record batches; gathered up to batch_rows, a table (or the sample) that fits
@@ -75,84 +76,135 @@ def _batches(con, table: RawTable, relation: str, batch_rows: int):
         yield pa.Table.from_batches(pending).to_pandas()
 
 
-def sample_filter(con, sample_rows: int | None) -> tuple[str, dict]:
-    """Which rows GX judges, as a relation: ``checked`` (``sample_rows`` None: --full-validation, or a
-    table no larger than the sample), or ``gx_sampled``: every row the SQL rejected plus a
-    deterministic sample of about ``sample_rows`` accepted rows (one in k by a hash of the row's file
-    and line, so a rerun judges the same rows), chosen from the verdicts alone (``gx_rows``), their raw cells read
-    once (``gx_sample_cells``)."""
-    total = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
+class GxInput(NamedTuple):
+    """One input of a step as Great Expectations judges it: its records (source_file, source_line and
+    each contract column as text), its verdicts file (``judged-<key>.parquet``) and where its outcome is
+    kept (``gx-<key>.json`` beside it)."""
+
+    records: str
+    judged: Path
+    outcome: Path
+
+
+def sample_one_in(total: int, sample_rows: int | None) -> int:
+    """GX judges every rejected row and one accepted row in k (a hash of its file and line): k the power
+    of two that brings the step's ``total`` rows to at most ``sample_rows`` (1: every row; --full-validation
+    passes None). A power of two changes only when the table doubles, so a month's new export leaves k,
+    and every earlier input's kept outcome, as they were."""
     if sample_rows is None or total <= sample_rows:
-        return "checked", {"mode": "full", "rows_checked_by_sql": total, "one_in": 1}
-    one_in = -(-total // sample_rows)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE gx_rows AS SELECT source_file, source_line FROM verdicts "
-        f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0"
-    )
-    con.execute("INSERT INTO gx_sample_cells SELECT s.* FROM staged s JOIN gx_rows USING (source_file, source_line)")
-    return "gx_sampled", {"mode": "sample", "rows_checked_by_sql": total, "one_in": one_in}
+        return 1
+    return 1 << (-(-total // sample_rows) - 1).bit_length()
 
 
 def validate_rows(
     con,
     table: RawTable,
-    docs_root: Path,
-    docs_dir: Path,
+    inputs: list[GxInput],
+    cleaned_cells: str,
+    docs: tuple[Path, Path] | None,
     batch_rows: int,
     sample_rows: int | None,
-    build_docs: bool = True,
 ) -> dict:
-    """Runs the suite over the rows :func:`sample_filter` picks; adds GX-only
-    rejections to ``rejected`` (the SQL's rejected rows, which ``checked`` reads its verdict from).
+    """Runs the suite over each input's rows that :func:`sample_one_in` picks, the input's outcome kept
+    beside its verdicts while they are the same (a month's run judges its new export only); adds GX-only
+    rejections to ``rejected`` (the SQL's rejected rows).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
-    rejected), the number of batches, what GX judged (mode, rows) and the Data Docs page
-    (``docs_dir``, linked from ``docs_root/index.html``; not built when ``build_docs`` is false)."""
-    relation, coverage = sample_filter(con, sample_rows)
+    rejected), the number of batches and what GX judged (mode, rows). ``docs``: the Data Docs site's root
+    and this step's folder, linked from the root's index.html (None: not built); a step's pages show the
+    inputs it judged."""
+    total = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
+    one_in = sample_one_in(total, sample_rows)
     spec = load_suite(table.name)
-    context = _context(docs_dir)
-    validation = _validation(context, table.name, spec["expectations"], spec["meta"])
-    totals = [
-        {
-            "expectation": e["type"],
-            "column": e["kwargs"]["column"],
-            "rule": f"{e['meta']['rule']}:{e['kwargs']['column']}",
-            "element_count": 0,
-            "unexpected_count": 0,
-        }
-        for e in spec["expectations"]
-    ]
-    batches = evaluated = 0
-    for frame in _batches(con, table, relation, batch_rows):
-        batches += 1
-        evaluated += len(frame)
-        result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
-        by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
-        for total in totals:
-            r = by_key[(total["expectation"], total["column"])].result
-            total["element_count"] += r.get("element_count", 0) or 0
-            total["unexpected_count"] += r.get("unexpected_count", 0) or 0
-    sql_counts = dict(
-        con.execute(
-            "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r FROM rejected) GROUP BY r"
-        ).fetchall()
-    )
-    for total, expectation in zip(totals, spec["expectations"]):
-        total["sql_rejected"] = sql_counts.get(total["rule"], 0)
-        total["gx_only"] = total["sql_only"] = 0
-        if total["sql_rejected"] != total["unexpected_count"]:
-            _resolve_disagreement(con, table, relation, batch_rows, expectation, total)
-        total["success"] = total["unexpected_count"] == 0
-        total["agree"] = total["gx_only"] == 0 and total["sql_only"] == 0
-    if build_docs:
-        context.build_data_docs(site_names=["deferral"])
-        write_docs_index(docs_root)
-    coverage["rows_evaluated_by_gx"] = evaluated
-    return {"expectations": totals, "batches": batches, "coverage": coverage, "docs": docs_dir / "index.html"}
+    judge = _InputJudge(con, table, spec, cleaned_cells, docs, batch_rows, one_in)
+    outcomes = []
+    for item in inputs:
+        # an input of no rows (a province's folder with no file of its own) has nothing to judge
+        if not con.execute(f"SELECT count(*) FROM read_parquet({q(item.judged)})").fetchall()[0][0]:
+            outcome = {"expectations": expectation_totals(spec), "batches": 0, "evaluated": 0, "added": []}
+        else:
+            outcome = kept(item.outcome, item.judged, one_in, batch_rows) or judge(item)
+        for rule, column, rows in outcome.pop("added"):  # GX-only rows join the quarantine (the stricter verdict)
+            _add_rejected(con, rule, column, [tuple(r) for r in rows])
+        outcomes.append(outcome)
+    merged = sum_expectations(outcomes or [{"expectations": expectation_totals(spec), "batches": 0}])
+    merged["coverage"] = {
+        "mode": "full" if one_in == 1 else "sample",
+        "rows_checked_by_sql": total,
+        "one_in": one_in,
+        "rows_evaluated_by_gx": sum(o["evaluated"] for o in outcomes),
+    }
+    if docs is not None:
+        if judge.context is not None:
+            judge.context.build_data_docs(site_names=["deferral"])
+        write_docs_index(docs[0])
+    return merged
 
 
-def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, expectation: dict, total: dict) -> None:
-    """Finds the rows only one engine rejects; GX-only rows join the quarantine (the stricter verdict)."""
+class _InputJudge:
+    """Judges one input with GX and keeps its outcome; the GX context is made at the first input judged
+    (a step whose inputs are all kept does not import GX)."""
+
+    def __init__(self, con, table, spec, cleaned_cells, docs, batch_rows, one_in):
+        self.con, self.table, self.spec, self.cleaned = con, table, spec, cleaned_cells
+        self.docs, self.batch_rows, self.one_in = docs, batch_rows, one_in
+        self.context = self.validation = None
+
+    def checked(self, records: str) -> str:
+        """``records`` with their cleaned cells and the SQL's verdict ('' when none)."""
+        return (
+            f"(SELECT c.*, coalesce(r.rules, '') AS rules FROM (SELECT source_file, source_line, {self.cleaned} "
+            f"FROM ({records})) c LEFT JOIN rejected r USING (source_file, source_line))"
+        )
+
+    def __call__(self, item: GxInput) -> dict:
+        con, table = self.con, self.table
+        if self.validation is None:
+            self.context = _context(self.docs[1] if self.docs else None)
+            self.validation = _validation(self.context, table.name, self.spec["expectations"], self.spec["meta"])
+        relation = self.checked(item.records)
+        if self.one_in > 1:  # the sample's raw cells read once, so only those are cleaned again
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE gx_sample_cells AS SELECT s.* FROM ({item.records}) s "
+                f"SEMI JOIN (SELECT source_file, source_line FROM read_parquet({q(item.judged)}) "
+                f"WHERE rules <> '' OR hash(source_file, source_line) % {self.one_in} = 0) "
+                "USING (source_file, source_line)"
+            )
+            relation = self.checked("SELECT * FROM gx_sample_cells")
+        totals = expectation_totals(self.spec)
+        batches = evaluated = 0
+        for frame in _batches(con, table, relation, self.batch_rows):
+            batches += 1
+            evaluated += len(frame)
+            result = self.validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+            by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
+            for total in totals:
+                r = by_key[(total["expectation"], total["column"])].result
+                total["element_count"] += r.get("element_count", 0) or 0
+                total["unexpected_count"] += r.get("unexpected_count", 0) or 0
+        sql_counts = dict(
+            con.execute(
+                "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r "
+                f"FROM read_parquet({q(item.judged)}) WHERE rules <> '') GROUP BY r"
+            ).fetchall()
+        )
+        added = []
+        for total, expectation in zip(totals, self.spec["expectations"]):
+            total["sql_rejected"] = sql_counts.get(total["rule"], 0)
+            total["gx_only"] = total["sql_only"] = 0
+            if total["sql_rejected"] != total["unexpected_count"]:
+                rows = _resolve_disagreement(con, table, relation, self.batch_rows, expectation, total, item.judged)
+                added.append((total["rule"], total["column"], rows))
+        outcome = {"expectations": totals, "batches": batches, "evaluated": evaluated, "added": added}
+        keep(item.outcome, item.judged, self.one_in, self.batch_rows, outcome)
+        return outcome
+
+
+def _resolve_disagreement(
+    con, table: RawTable, relation: str, batch_rows: int, expectation: dict, total: dict, judged: Path
+) -> list[tuple[str, int]]:
+    """Finds the rows of one input only one engine rejects (``total``'s gx_only and sql_only); returns
+    the rows GX rejects and the SQL does not, which join the quarantine."""
     validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
     flagged: list[tuple[str, int]] = []
     for frame in _batches(con, table, relation, batch_rows):
@@ -165,86 +217,41 @@ def _resolve_disagreement(con, table: RawTable, relation: str, batch_rows: int, 
             .result
         )
         flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
-    con.execute("CREATE OR REPLACE TEMP TABLE gx_flagged (source_file VARCHAR, source_line BIGINT)")
-    if flagged:
-        con.executemany("INSERT INTO gx_flagged VALUES (?, ?)", flagged)
-    rule, column = q(total["rule"]), q("gx_only:" + total["column"])
-    has_rule = f"coalesce(list_contains(string_split(r.rules, ';'), {rule}), false)"
-    total["gx_only"] = con.execute(
-        f"SELECT count(*) FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}"
-    ).fetchall()[0][0]
+    _flag(con, flagged)
+    has_rule = _has_rule(total["rule"])
+    gx_only = con.execute(
+        f"SELECT g.source_file, g.source_line FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) "
+        f"WHERE NOT {has_rule} ORDER BY 1, 2"
+    ).fetchall()
+    total["gx_only"] = len(gx_only)
     total["sql_only"] = con.execute(
-        f"SELECT count(*) FROM rejected r ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}"
+        f"SELECT count(*) FROM rejected r SEMI JOIN read_parquet({q(judged)}) USING (source_file, source_line) "
+        f"ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}"
     ).fetchall()[0][0]
+    return gx_only
+
+
+def _has_rule(rule: str) -> str:
+    return f"coalesce(list_contains(string_split(r.rules, ';'), {q(rule)}), false)"
+
+
+def _flag(con, rows: list[tuple[str, int]]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE gx_flagged (source_file VARCHAR, source_line BIGINT)")
+    if rows:
+        con.executemany("INSERT INTO gx_flagged VALUES (?, ?)", rows)
+
+
+def _add_rejected(con, rule: str, column: str, rows: list[tuple[str, int]]) -> None:
+    """``rows`` rejected by GX under ``rule`` and ``gx_only:<column>`` besides the SQL's rules."""
+    if not rows:
+        return
+    _flag(con, rows)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE gx_added AS
-        SELECT g.source_file, g.source_line, concat_ws(';', nullif(r.rules, ''), {rule}, {column}) AS rules,
-        r.raw_values
-        FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {has_rule}""")
+        SELECT g.source_file, g.source_line,
+            concat_ws(';', nullif(r.rules, ''), {q(rule)}, {q("gx_only:" + column)}) AS rules, r.raw_values
+        FROM gx_flagged g LEFT JOIN rejected r USING (source_file, source_line) WHERE NOT {_has_rule(rule)}""")
     con.execute(
         "DELETE FROM rejected r USING gx_added g WHERE r.source_file = g.source_file AND r.source_line = g.source_line"
     )
     con.execute("INSERT INTO rejected BY NAME SELECT * FROM gx_added")
-
-
-def write_docs_index(docs_root: Path) -> None:
-    """The landing page linking every table's Data Docs, and each province's of a table ingested by
-    province (``<table>/<province>/``), rewritten whole, atomically."""
-    pages = sorted(
-        p.parent.relative_to(docs_root).as_posix()
-        for pattern in ("*/index.html", "*/*/index.html")
-        for p in docs_root.glob(pattern)
-    )
-    items = "\n".join(f'<li><a href="{html.escape(t)}/index.html">{html.escape(t)}</a></li>' for t in pages)
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>Deferral pipeline — validation</title>"
-        "<h1>数据校验 Validation</h1><p><a href='validation_report.html'>Validation report 数据校验报告 "
-        "(offline)</a></p><h2>Great Expectations Data Docs</h2>"
-        f"<ul>\n{items}\n</ul>\n"
-    )
-    docs_root.mkdir(parents=True, exist_ok=True)
-    tmp = docs_root / f".index.{os.getpid()}.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(docs_root / "index.html")
-
-
-def merge_outcomes(records: list[dict]) -> dict:
-    """One outcome from the provinces' validation records of a table: counts summed per expectation
-    (every province runs the same suite, in the same order); sampled if any province was."""
-    first = records[0]
-    expectations = []
-    for i, e in enumerate(first["expectations"]):
-        merged = dict(e)
-        for key in ("element_count", "unexpected_count", "sql_rejected", "gx_only", "sql_only"):
-            merged[key] = sum(r["expectations"][i][key] for r in records)
-        merged["success"] = merged["unexpected_count"] == 0
-        merged["agree"] = merged["gx_only"] == 0 and merged["sql_only"] == 0
-        expectations.append(merged)
-    coverage = {
-        "mode": "sample" if any(r["coverage"]["mode"] == "sample" for r in records) else "full",
-        "rows_checked_by_sql": sum(r["coverage"]["rows_checked_by_sql"] for r in records),
-        "one_in": max(r["coverage"]["one_in"] for r in records),
-        "rows_evaluated_by_gx": sum(r["coverage"]["rows_evaluated_by_gx"] for r in records),
-    }
-    return {"expectations": expectations, "batches": sum(r["batches"] for r in records), "coverage": coverage}
-
-
-def write_results(path: Path, table: RawTable, outcome: dict, quarantined: dict, rows_quarantined: int) -> dict:
-    """warehouse/validation/<table>.json: what the check and the validation report read.
-    ``quarantined``: rule hits per rule (a row breaking two rules counts under each);
-    ``rows_quarantined``: the quarantine's rows (exact duplicates aside)."""
-    for e in outcome["expectations"]:
-        e["quarantined"] = quarantined.get(e["rule"], 0)
-    record = {
-        "table": table.name,
-        "title": table.title,
-        "agree": all(e["agree"] for e in outcome["expectations"]),
-        "batches": outcome["batches"],
-        "coverage": outcome["coverage"],
-        "expectations": outcome["expectations"],
-        "quarantine_by_rule": quarantined,
-        "rows_quarantined": rows_quarantined,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-    return record

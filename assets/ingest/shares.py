@@ -18,7 +18,7 @@ from assets.ingest import reuse
 from assets.ingest import rules as R
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary
 from assets.ingest.db_sources import refresh
-from assets.ingest.gx_runner import merge_outcomes, write_docs_index, write_results
+from assets.ingest.gx_records import merge_outcomes, write_docs_index, write_results
 from assets.ingest.sources import BadInputFile, list_sources, raw_files
 from assets.ingest.staging import parquet_records, stage_table
 from assets.profiles import PolicyProfile
