@@ -1,6 +1,7 @@
 """Issue 14: every expectation of every suite gives the same verdict, row by row, in Great Expectations
 (pandas, Python's re) and in the SQL ingest compiles from it (DuckDB, RE2), over tricky values."""
 
+import json
 import shutil
 import sys
 import unicodedata
@@ -238,19 +239,17 @@ def test_a_disagreement_quarantines_under_the_stricter_verdict_and_the_run_goes_
 
 
 def test_a_new_export_is_judged_by_gx_alone_and_gives_what_judging_every_file_gives(sample_copy, tmp_path, monkeypatch):
-    """Each input's GX outcome is kept beside its verdicts (assets/ingest/gx_records.py): after a new
+    """A GX pass's outcome is kept beside its inputs' verdicts (assets/ingest/gx_records.py): after a new
     export only that file is judged by GX, the GX-only rejections kept from the other files are applied
-    again, and the quarantine and the validation record are a run's on all files from scratch (here
-    with the drift above, so that GX-only rejections exist in an old file and in the new one)."""
+    again, and the quarantine and GX's counts are a run's on all files from scratch (here with the
+    drift above, so that GX-only rejections exist in an old file and in the new one)."""
     from assets.ingest import gx_runner
 
     _lenient_money(monkeypatch)
     assert _ingest_contributions(sample_copy).success
-    judged = []  # the verdicts files of the inputs GX judged
-    judge = gx_runner._InputJudge.__call__
-    monkeypatch.setattr(
-        gx_runner._InputJudge, "__call__", lambda self, item: judged.append(item.judged) or judge(self, item)
-    )
+    judged = []  # the verdicts files of the inputs of each GX pass
+    judge = gx_runner._judge
+    monkeypatch.setattr(gx_runner, "_judge", lambda *args: judged.append([i.judged for i in args[4]]) or judge(*args))
     header, first = (
         (data := sample_copy / "raw" / "contributions")
         .joinpath("contributions_anhui_2023.csv")
@@ -262,8 +261,8 @@ def test_a_new_export_is_judged_by_gx_alone_and_gives_what_judging_every_file_gi
     (data / "contributions_late.csv").write_text("\n".join([header, *late]) + "\n", encoding="utf-8")
     assert _ingest_contributions(sample_copy).success
     con = duckdb.connect()
-    assert [con.execute(f"SELECT DISTINCT source_file FROM '{j}'").fetchall() for j in judged] == [
-        [("raw/contributions/contributions_late.csv",)]
+    assert [[con.execute(f"SELECT DISTINCT source_file FROM '{j}'").fetchall() for j in p] for p in judged] == [
+        [[("raw/contributions/contributions_late.csv",)]]
     ]
     scratch = tmp_path / "scratch"
     shutil.copytree(sample_copy / "raw", scratch / "raw")
@@ -271,7 +270,8 @@ def test_a_new_export_is_judged_by_gx_alone_and_gives_what_judging_every_file_gi
 
     def outputs(root: Path) -> dict:
         found = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "quarantine").rglob("*.parquet"))}
-        found["validation"] = (root / "warehouse" / "validation" / "contributions.json").read_bytes()
+        record = json.loads((root / "warehouse" / "validation" / "contributions.json").read_text(encoding="utf-8"))
+        found["validation"] = [record["expectations"], record["coverage"], record["quarantine_by_rule"]]
         return found
 
     kept, fresh = outputs(sample_copy), outputs(scratch)

@@ -97,13 +97,10 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         staged / f"judged-{reuse.judged_key(warehouse, table, share.province, name)}.parquet" for name, *_ in inputs
     ]
     units_of = {j: j.with_name(j.name.replace("judged-", "units-", 1)) for j in judged_parts}
-    # each input's Great Expectations outcome (assets/ingest/gx_runner.py), kept while its verdicts are
-    gx_inputs = [
-        GxInput(text, j, j.with_name(j.name.replace("judged-", "gx-", 1)).with_suffix(".json"))
-        for text, j in zip(texts, judged_parts)
-    ]
-    kept = {*judged_parts, *units_of.values(), *(i.outcome for i in gx_inputs)}
-    for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet"), *staged.glob("gx-*.json")} - kept:
+    for stale in {*staged.glob("judged-*.parquet"), *staged.glob("units-*.parquet")} - {
+        *judged_parts,
+        *units_of.values(),
+    }:
         stale.unlink()
 
     register_udfs(con)
@@ -147,7 +144,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     gx_outcome = validate_rows(
         con,
         table,
-        gx_inputs,
+        [GxInput(text, j) for text, j in zip(texts, judged_parts)],
         R.cleaned_cells(table),
         (warehouse.docs_dir(), docs / share.province if share.province else docs)
         if warehouse.settings.gx_data_docs

@@ -1,8 +1,10 @@
-"""What is written about a validation: each input's outcome, kept beside its verdicts while they are
-the same; the step's and the table's record (``warehouse/validation/<table>.json``, read by the check and
-the validation report); the Data Docs landing page. 校验记录：各输入的结果、表的校验记录与文档索引。
+"""What is written about a validation: the outcome of the inputs GX judged together, kept beside their
+verdicts while they are the same; the step's and the table's record
+(``warehouse/validation/<table>.json``, read by the check and the validation report); the Data Docs
+landing page. 校验记录：各输入的结果、表的校验记录与文档索引。
 """
 
+import hashlib
 import html
 import json
 import os
@@ -27,22 +29,35 @@ def expectation_totals(spec: dict) -> list[dict]:
     ]
 
 
-def kept(path: Path, judged: Path, one_in: int, batch_rows: int) -> dict | None:
-    """An input's outcome kept from an earlier run, while its verdicts file (size and modification time:
-    a unit accepted since has it judged again) and the sampling are the same; else None."""
-    if not path.exists():
-        return None
-    kept = json.loads(path.read_text(encoding="utf-8"))
-    stat = judged.stat()
-    return kept["outcome"] if kept["of"] == [stat.st_size, stat.st_mtime_ns, one_in, batch_rows] else None
+def _members(judged: list[Path]) -> list[list]:
+    """Each verdicts file by name, size and modification time (a unit accepted since has an input judged
+    again: a new file)."""
+    return [[j.name, j.stat().st_size, j.stat().st_mtime_ns] for j in judged]
 
 
-def keep(path: Path, judged: Path, one_in: int, batch_rows: int, outcome: dict) -> None:
-    stat = judged.stat()
-    record = {"of": [stat.st_size, stat.st_mtime_ns, one_in, batch_rows], "outcome": outcome}
-    tmp = path.with_name(path.name + ".tmp")
+def kept_outcomes(folder: Path, judged: list[Path], one_in: int, batch_rows: int) -> list[tuple[list[str], dict]]:
+    """The outcomes kept in ``folder`` (``gx-<key>.json``) that still hold: each of a group of inputs GX
+    judged together in an earlier run, kept while every member's verdicts file is the same and current
+    and the sampling is the same, as (member names, outcome). Those that no longer hold are removed."""
+    current = {m[0]: m for m in _members(judged)}
+    valid = []
+    for path in sorted(folder.glob("gx-*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["sampling"] == [one_in, batch_rows] and all(current.get(m[0]) == m for m in record["members"]):
+            valid.append(([m[0] for m in record["members"]], record["outcome"]))
+        else:
+            path.unlink()
+    return valid
+
+
+def keep_outcome(folder: Path, judged: list[Path], one_in: int, batch_rows: int, outcome: dict) -> None:
+    """The outcome of the inputs (``judged``) GX judged together, kept for the next runs."""
+    members = _members(judged)
+    key = hashlib.sha256(json.dumps(members).encode()).hexdigest()[:20]
+    record = {"members": members, "sampling": [one_in, batch_rows], "outcome": outcome}
+    tmp = folder / f".gx-{key}.json.tmp"
     tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    tmp.replace(folder / f"gx-{key}.json")
 
 
 def sum_expectations(records: list[dict]) -> dict:

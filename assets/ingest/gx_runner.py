@@ -21,7 +21,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from assets.contracts import RawTable, load_suite
-from assets.ingest.gx_records import expectation_totals, keep, kept, sum_expectations, write_docs_index
+from assets.ingest.gx_records import expectation_totals, keep_outcome, kept_outcomes, sum_expectations, write_docs_index
 from assets.storage import ident, q
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -78,12 +78,10 @@ def _batches(con, table: RawTable, relation: str, batch_rows: int):
 
 class GxInput(NamedTuple):
     """One input of a step as Great Expectations judges it: its records (source_file, source_line and
-    each contract column as text), its verdicts file (``judged-<key>.parquet``) and where its outcome is
-    kept (``gx-<key>.json`` beside it)."""
+    each contract column as text) and its verdicts file (``judged-<key>.parquet``)."""
 
     records: str
     judged: Path
-    outcome: Path
 
 
 def sample_one_in(total: int, sample_rows: int | None) -> int:
@@ -105,28 +103,34 @@ def validate_rows(
     batch_rows: int,
     sample_rows: int | None,
 ) -> dict:
-    """Runs the suite over each input's rows that :func:`sample_one_in` picks, the input's outcome kept
-    beside its verdicts while they are the same (a month's run judges its new export only); adds GX-only
-    rejections to ``rejected`` (the SQL's rejected rows).
+    """Runs the suite over the rows :func:`sample_one_in` picks of the inputs no kept outcome covers, all
+    in one pass, and keeps that pass's outcome beside their verdicts (assets/ingest/gx_records.py): a
+    month's run judges its new export only, a run from scratch every input in one pass. Adds GX-only
+    rejections (this pass's and the kept ones') to ``rejected`` (the SQL's rejected rows).
 
     Returns per-expectation totals (GX's unexpected, the SQL's, and how many rows only one engine
     rejected), the number of batches and what GX judged (mode, rows). ``docs``: the Data Docs site's root
     and this step's folder, linked from the root's index.html (None: not built); a step's pages show the
-    inputs it judged."""
+    rows it judged."""
     total = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
     one_in = sample_one_in(total, sample_rows)
     spec = load_suite(table.name)
-    judge = _InputJudge(con, table, spec, cleaned_cells, docs, batch_rows, one_in)
-    outcomes = []
-    for item in inputs:
-        # an input of no rows (a province's folder with no file of its own) has nothing to judge
-        if not con.execute(f"SELECT count(*) FROM read_parquet({q(item.judged)})").fetchall()[0][0]:
-            outcome = {"expectations": expectation_totals(spec), "batches": 0, "evaluated": 0, "added": []}
-        else:
-            outcome = kept(item.outcome, item.judged, one_in, batch_rows) or judge(item)
-        for rule, column, rows in outcome.pop("added"):  # GX-only rows join the quarantine (the stricter verdict)
-            _add_rejected(con, rule, column, [tuple(r) for r in rows])
+    # an input of no rows (a province's folder with no file of its own) has nothing to judge
+    judged = [i for i in inputs if con.execute(f"SELECT count(*) FROM read_parquet({q(i.judged)})").fetchall()[0][0]]
+    folder = inputs[0].judged.parent if inputs else None
+    groups = kept_outcomes(folder, [i.judged for i in judged], one_in, batch_rows) if folder else []
+    covered = {name for members, _ in groups for name in members}
+    outcomes = [outcome for _, outcome in groups]
+    new = [i for i in judged if i.judged.name not in covered]
+    context = None
+    if new:
+        context = _context(docs[1] if docs else None)
+        outcome = _judge(con, table, spec, context, new, cleaned_cells, one_in, batch_rows)
+        keep_outcome(folder, [i.judged for i in new], one_in, batch_rows, outcome)
         outcomes.append(outcome)
+    for outcome in outcomes:  # GX-only rows join the quarantine (the stricter verdict)
+        for rule, column, rows in outcome["added"]:
+            _add_rejected(con, rule, column, [tuple(r) for r in rows])
     merged = sum_expectations(outcomes or [{"expectations": expectation_totals(spec), "batches": 0}])
     merged["coverage"] = {
         "mode": "full" if one_in == 1 else "sample",
@@ -135,76 +139,67 @@ def validate_rows(
         "rows_evaluated_by_gx": sum(o["evaluated"] for o in outcomes),
     }
     if docs is not None:
-        if judge.context is not None:
-            judge.context.build_data_docs(site_names=["deferral"])
+        if context is not None:
+            context.build_data_docs(site_names=["deferral"])
         write_docs_index(docs[0])
     return merged
 
 
-class _InputJudge:
-    """Judges one input with GX and keeps its outcome; the GX context is made at the first input judged
-    (a step whose inputs are all kept does not import GX)."""
+def _judge(
+    con, table: RawTable, spec: dict, context, inputs: list[GxInput], cleaned: str, one_in: int, batch_rows: int
+) -> dict:
+    """One GX pass over ``inputs``' rows (each rejected row and one in ``one_in`` of the rest, by a hash
+    of file and line), their cleaned cells and the SQL's verdict; its outcome."""
+    records = " UNION ALL ".join(f"({i.records})" for i in inputs)
+    verdicts = f"read_parquet([{', '.join(q(i.judged) for i in inputs)}])"
 
-    def __init__(self, con, table, spec, cleaned_cells, docs, batch_rows, one_in):
-        self.con, self.table, self.spec, self.cleaned = con, table, spec, cleaned_cells
-        self.docs, self.batch_rows, self.one_in = docs, batch_rows, one_in
-        self.context = self.validation = None
-
-    def checked(self, records: str) -> str:
-        """``records`` with their cleaned cells and the SQL's verdict ('' when none)."""
+    def checked(rows: str) -> str:
         return (
-            f"(SELECT c.*, coalesce(r.rules, '') AS rules FROM (SELECT source_file, source_line, {self.cleaned} "
-            f"FROM ({records})) c LEFT JOIN rejected r USING (source_file, source_line))"
+            f"(SELECT c.*, coalesce(r.rules, '') AS rules FROM (SELECT source_file, source_line, {cleaned} "
+            f"FROM ({rows})) c LEFT JOIN rejected r USING (source_file, source_line))"
         )
 
-    def __call__(self, item: GxInput) -> dict:
-        con, table = self.con, self.table
-        if self.validation is None:
-            self.context = _context(self.docs[1] if self.docs else None)
-            self.validation = _validation(self.context, table.name, self.spec["expectations"], self.spec["meta"])
-        relation = self.checked(item.records)
-        if self.one_in > 1:  # the sample's raw cells read once, so only those are cleaned again
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE gx_sample_cells AS SELECT s.* FROM ({item.records}) s "
-                f"SEMI JOIN (SELECT source_file, source_line FROM read_parquet({q(item.judged)}) "
-                f"WHERE rules <> '' OR hash(source_file, source_line) % {self.one_in} = 0) "
-                "USING (source_file, source_line)"
-            )
-            relation = self.checked("SELECT * FROM gx_sample_cells")
-        totals = expectation_totals(self.spec)
-        batches = evaluated = 0
-        for frame in _batches(con, table, relation, self.batch_rows):
-            batches += 1
-            evaluated += len(frame)
-            result = self.validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
-            by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
-            for total in totals:
-                r = by_key[(total["expectation"], total["column"])].result
-                total["element_count"] += r.get("element_count", 0) or 0
-                total["unexpected_count"] += r.get("unexpected_count", 0) or 0
-        sql_counts = dict(
-            con.execute(
-                "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r "
-                f"FROM read_parquet({q(item.judged)}) WHERE rules <> '') GROUP BY r"
-            ).fetchall()
+    relation = checked(records)
+    if one_in > 1:  # the sample's raw cells read once, so only those are cleaned again
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE gx_sample_cells AS SELECT s.* FROM ({records}) s "
+            f"SEMI JOIN (SELECT source_file, source_line FROM {verdicts} "
+            f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0) USING (source_file, source_line)"
         )
-        added = []
-        for total, expectation in zip(totals, self.spec["expectations"]):
-            total["sql_rejected"] = sql_counts.get(total["rule"], 0)
-            total["gx_only"] = total["sql_only"] = 0
-            if total["sql_rejected"] != total["unexpected_count"]:
-                rows = _resolve_disagreement(con, table, relation, self.batch_rows, expectation, total, item.judged)
-                added.append((total["rule"], total["column"], rows))
-        outcome = {"expectations": totals, "batches": batches, "evaluated": evaluated, "added": added}
-        keep(item.outcome, item.judged, self.one_in, self.batch_rows, outcome)
-        return outcome
+        relation = checked("SELECT * FROM gx_sample_cells")
+    validation = _validation(context, table.name, spec["expectations"], spec["meta"])
+    totals = expectation_totals(spec)
+    batches = evaluated = 0
+    for frame in _batches(con, table, relation, batch_rows):
+        batches += 1
+        evaluated += len(frame)
+        result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+        by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
+        for total in totals:
+            r = by_key[(total["expectation"], total["column"])].result
+            total["element_count"] += r.get("element_count", 0) or 0
+            total["unexpected_count"] += r.get("unexpected_count", 0) or 0
+    sql_counts = dict(
+        con.execute(
+            "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r "
+            f"FROM {verdicts} WHERE rules <> '') GROUP BY r"
+        ).fetchall()
+    )
+    added = []
+    for total, expectation in zip(totals, spec["expectations"]):
+        total["sql_rejected"] = sql_counts.get(total["rule"], 0)
+        if total["sql_rejected"] != total["unexpected_count"]:
+            rows = _resolve_disagreement(con, table, relation, batch_rows, expectation, total, verdicts)
+            added.append((total["rule"], total["column"], rows))
+    return {"expectations": totals, "batches": batches, "evaluated": evaluated, "added": added}
 
 
 def _resolve_disagreement(
-    con, table: RawTable, relation: str, batch_rows: int, expectation: dict, total: dict, judged: Path
+    con, table: RawTable, relation: str, batch_rows: int, expectation: dict, total: dict, verdicts: str
 ) -> list[tuple[str, int]]:
-    """Finds the rows of one input only one engine rejects (``total``'s gx_only and sql_only); returns
-    the rows GX rejects and the SQL does not, which join the quarantine."""
+    """Finds the rows of ``relation`` (a pass's rows; ``verdicts``, their inputs' verdicts) only one engine
+    rejects (``total``'s gx_only and sql_only); returns the rows GX rejects and the SQL does not, which
+    join the quarantine."""
     validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
     flagged: list[tuple[str, int]] = []
     for frame in _batches(con, table, relation, batch_rows):
@@ -225,7 +220,7 @@ def _resolve_disagreement(
     ).fetchall()
     total["gx_only"] = len(gx_only)
     total["sql_only"] = con.execute(
-        f"SELECT count(*) FROM rejected r SEMI JOIN read_parquet({q(judged)}) USING (source_file, source_line) "
+        f"SELECT count(*) FROM rejected r SEMI JOIN {verdicts} USING (source_file, source_line) "
         f"ANTI JOIN gx_flagged USING (source_file, source_line) WHERE {has_rule}"
     ).fetchall()[0][0]
     return gx_only
