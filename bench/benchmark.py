@@ -7,7 +7,8 @@ Each command runs in its own process under /usr/bin/time -v (wall time, peak RSS
 process: every run here is in-process, one Python process). Printed side by side, never asserted,
 all on the data as monthly exports (``deferral generate --through``):
 
-- ``previous month``: the exports through the month before the latest, run (what a bureau had);
+- ``previous month``: the exports through the month before the latest, run from an empty data dir
+  (what a bureau had);
 - ``new month``: the latest month's exports added, run (only what changed is computed);
 - ``unchanged rerun``: the same command again, nothing changed;
 - ``full run``: ``deferral run --full`` on the same files (every table ingested, every month computed);
@@ -16,8 +17,9 @@ all on the data as monthly exports (``deferral generate --through``):
   write Parquet), with the pipeline's own memory and thread settings;
 then each run's share of the full run, the full run's slowest steps and its ratio to the floor.
 ``--full-only``: the floor and the full run on the generator's default layout (``--skip-generate``
-reuses the raw/ already there). Every command runs with the deployment's defaults unless the
-environment sets ``DEFERRAL_*`` (``DEFERRAL_DUCKDB_MEMORY`` is printed).
+reuses the raw/ already there). Every measure starts with a new DAGSTER_HOME (``<data-dir>/.dagster``,
+its ``dagster.yaml`` as ``deferral run`` writes it). Every command runs with the deployment's defaults
+unless the environment sets ``DEFERRAL_*`` (``DEFERRAL_DUCKDB_MEMORY`` is printed).
 """
 
 import argparse
