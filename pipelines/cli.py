@@ -128,15 +128,11 @@ def run(
             f"--as-of {as_of} is before every policy's first period: report months run from {first_month} through "
             "the latest accepted contribution period"
         )
-    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():  # an existing one is the operator's own
-        from pipelines.event_log import dagster_yaml
+    from pipelines.event_log import make_home
 
-        (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
+    home = make_home(Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster"))
     os.environ["DAGSTER_HOME"] = str(home)
-    # one "materialization planned" event per asset of a run over a range of report months, not one per
-    # partition: on SQLite each is a write of about 25 ms (docs/architecture.md, "Dagster's limits")
+    # one "materialization planned" event per asset of a ranged run (docs/architecture.md, "Events cost time on SQLite")
     from pipelines.summary import PLANNED_SUBSET
 
     os.environ.setdefault(PLANNED_SUBSET, "1")

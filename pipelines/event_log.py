@@ -47,11 +47,17 @@ class HeldEngineSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
 
-def dagster_yaml(home: Path) -> str:
-    """What ``deferral run`` writes into a new DAGSTER_HOME: no telemetry, no sign-up pop-up (offline
-    deployments), and this event log where Dagster's own would keep its databases."""
-    return (
-        "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-        f"event_log_storage:\n  module: {__name__}\n  class: {HeldEngineSqliteEventLogStorage.__name__}\n"
-        f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
-    )
+def make_home(home: Path) -> Path:
+    """The DAGSTER_HOME ``deferral run`` uses (resolved), made if missing. A new one gets a ``dagster.yaml``:
+    no telemetry, no sign-up pop-up (offline deployments), and this event log where Dagster's own would
+    keep its databases; an existing ``dagster.yaml`` is the operator's own and is left as it is."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+            f"event_log_storage:\n  module: {__name__}\n  class: {HeldEngineSqliteEventLogStorage.__name__}\n"
+            f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n",
+            encoding="utf-8",
+        )
+    return home
