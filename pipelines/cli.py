@@ -290,8 +290,8 @@ app.command()(worker)
 
 
 def main() -> None:
-    """The ``deferral`` console script (see :func:`pipelines.console.end_after`)."""
-    from pipelines.console import end_after
+    """The ``deferral`` console script (see :func:`pipelines.teardown.end_after`)."""
+    from pipelines.teardown import end_after
 
     end_after(app)
 
