@@ -74,3 +74,36 @@ def test_no_raw_person_id_in_any_published_value(published):
                     if v
                 }
                 assert not any(i in v for v in values for i in ids), (path, column)
+
+
+def test_the_publication_check_finds_a_raw_person_id_in_a_published_text_column(published, tmp_path):
+    """The no_raw_person_id check fails on a staged publication whose deferral list holds a person id of
+    the warehouse as a unit's uscc (an individual business may be known by its owner's id), and only
+    there; a code shaped like a person id that no person of the warehouse has is no hit."""
+    import shutil
+
+    from assets.publication.checks import check_publication
+    from assets.resources import warehouse_resource
+
+    root, _ = published
+    staging = tmp_path / "staging"
+    shutil.copytree((root / "published").resolve(), staging)
+    (decisions,) = (staging / "deferral_decisions").glob("*.parquet")
+    not_a_person = "110105194912310021"  # shaped like an id, no person of the world
+    assert not_a_person not in (A, B, C, DD, E, F, G)
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{decisions}')").fetchall()[0][0]
+    assert rows >= 2
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE row_number() OVER () WHEN 1 THEN '{A}' WHEN 2 THEN '{not_a_person}' "
+        f"ELSE uscc END AS uscc) FROM read_parquet('{decisions}')) TO '{tmp_path}/d.parquet' (FORMAT parquet)"
+    )
+    shutil.move(tmp_path / "d.parquet", decisions)
+    warehouse = warehouse_resource(str(root))
+    with warehouse.connect() as wcon:
+        results = check_publication(wcon, warehouse, staging, lambda t: t)
+    found = {(r.asset_key.path[-1], r.check_name): r for r in results}
+    hit = found[("deferral_decisions", "no_raw_person_id")]
+    assert not hit.passed and hit.metadata["columns_with_ids"].value == {"uscc": 1}
+    others = [k for k, r in found.items() if k[1] == "no_raw_person_id" and k[0] != "deferral_decisions"]
+    assert len(others) == len(PUBLISHED_COLUMNS) - 1 and all(found[k].passed for k in others)
