@@ -226,6 +226,10 @@ def test_low_quote_in_path_killed_runs_marked_and_xlsx_rerun_identical(tmp_path)
     second = run(data, "--as-of", "2022-10", "--full")  # written again, not kept (nothing changed)
     assert second.returncode == 0
     assert reports and [p.read_bytes() for p in sorted((data / "published" / "report").glob("*/*/*"))] == before
+    # --full wrote every workbook and recorded what each is made from: the next run keeps what is unchanged
+    recorded = json.loads((data / "published" / "PUBLICATION.json").read_text())["report_inputs"]
+    workbooks = {f"{p.parent.parent.name}/{p.parent.name}" for p in reports if p.name.startswith("report_")}
+    assert workbooks and set(recorded) == workbooks
 
 
 def _instance(data):

@@ -61,7 +61,12 @@ def write_report(
             if m == month:  # its 更正说明 depends on the previous publication too: always written
                 rows = [r for r in corrections["rows"] if r["region_code"][:2] == profile.province_code[:2]]
                 own_corrections = {"rows": rows, "files": corrections["files"]}
-            elif inputs[key] is not None and before.get(key) == inputs[key] and (previous / key).is_dir():
+            elif (
+                not warehouse.recompute_all  # --full writes every workbook (and records what each is made from)
+                and inputs[key] is not None
+                and before.get(key) == inputs[key]
+                and (previous / key).is_dir()
+            ):
                 written += kept(previous, target, key)
                 continue
             jobs.append(

@@ -31,7 +31,7 @@ def report_inputs(warehouse: Warehouse, profile: PolicyProfile, names: RegionNam
         for p in warehouse.profiles()
     ]
     recorded = [month_digests.recorded(warehouse, n, m, p).get("digest") for n, m, p in parts]
-    if None in recorded or warehouse.recompute_all:
+    if None in recorded:
         return None
     fixed = [
         setup_digest(warehouse.profiles(), warehouse.pii_key),
