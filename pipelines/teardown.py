@@ -1,5 +1,6 @@
 """How the ``deferral`` process ends. Kept apart from the console logger (pipelines/console.py), which
-imports Dagster: ``deferral generate``, ``explain`` and ``--help`` start without it (about a second)."""
+imports Dagster: ``deferral --help`` answers without it (about a second sooner); a command imports it
+when its work does (the settings are Dagster's)."""
 
 import os
 import sys
