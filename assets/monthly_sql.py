@@ -9,6 +9,8 @@ month's Parquet of an upstream policy asset). Reading anything else fails with D
 """
 
 import json
+import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -23,7 +25,7 @@ from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q, sql_statements, write_parquet
-from assets.versions import digest_of, setup_digest
+from assets.versions import code_digest, digest_of, profiles_digest, setup_digest
 
 CORE_DIR = Path(__file__).parent
 # An input that is policy data shipped with the code, not an asset: its name -> what creates its table
@@ -82,26 +84,47 @@ def prepare(
     set_month(con, warehouse, "1900-01", province, [])  # the macros the views bind to
     for name in inputs:
         if name in RAW_TABLES:
-            # a table ingested by province: the province's own file (the scope filter below keeps it exact)
-            source = f"read_parquet({q(clean_source(warehouse, name, province))})"
-            scoped = scoped_sql(source, list(RAW_TABLES[name].columns))
-            if not RAW_TABLES[name].by_province:
-                # the province's rows cut once per step, not once per report month (tax payments: 10 million
-                # rows at province scale, joined to the units for every month of every asset); a temp
-                # table spills beyond the memory ceiling. A table ingested by province is its own file.
-                con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped}")
-                scoped = f"SELECT * FROM province_{name}"
+            source = clean_source(warehouse, name, province)
+            # a table ingested by province: the province's own file (the scope filter keeps it exact); else
+            # the province's rows, cut once (a view over the cut file)
+            scoped = (
+                scoped_sql(f"read_parquet({q(source)})", list(RAW_TABLES[name].columns))
+                if RAW_TABLES[name].by_province
+                else f"SELECT * FROM {province_rows(con, warehouse, name, source, province)}"
+            )
             con.execute(f"CREATE OR REPLACE VIEW clean.{name} AS {scoped}")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {RAW_TABLES[name].known_sql()}")
         elif name in static:
             static[name](con)
         elif not _is_monthly(warehouse, name):  # a table that serves every month (the per-unit summaries)
-            source = f"read_parquet({q(warehouse.policy_path(name))})"
-            columns = con.sql(f"SELECT * FROM {source} LIMIT 0").columns
-            con.execute(f"CREATE OR REPLACE TEMP TABLE province_{name} AS {scoped_sql(source, columns)}")
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM province_{name}")
+            rows = province_rows(con, warehouse, name, warehouse.policy_path(name), province)
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {rows}")
     for statement in sql_statements(CORE_DIR / "macros.sql"):
         con.execute(statement)
+
+
+def province_rows(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, source: Path, province: str) -> str:
+    """The province's rows of ``source`` (a table every province shares: a clean table, or a summary of
+    the contributions), as a relation. Cut once for each version of the table, the units and the
+    profiles, and kept (``warehouse/scoped/<name>/<province>/<key>.parquet``) for every report-month step
+    of every run until one of them changes: tax payments are 10 million rows at province scale, and
+    cutting them again in each step was half of a new month's report-month time."""
+    files = [source, warehouse.clean_path("units")]
+    key = digest_of(
+        [code_digest(), profiles_digest(warehouse.profiles())]
+        + [f"{f.relative_to(warehouse.root)} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files]
+    )[:20]
+    target = warehouse.scoped_path(name, province, key)
+    if not target.exists():
+        relation = f"read_parquet({q(source)})"
+        # a name of this writer's own: two steps side by side (the multiprocess executor) may cut one table
+        written = target.with_name(f"_{os.getpid()}_{threading.get_ident()}.parquet")
+        write_parquet(con, scoped_sql(relation, con.sql(f"SELECT * FROM {relation} LIMIT 0").columns), written)
+        written.replace(target)
+        for stale in target.parent.glob("*.parquet"):
+            if stale.name != target.name and not stale.name.startswith("_"):
+                stale.unlink(missing_ok=True)
+    return f"read_parquet({q(target)})"
 
 
 def _is_monthly(warehouse: Warehouse, name: str) -> bool:

@@ -106,6 +106,11 @@ class Warehouse(dg.ConfigurableResource):
             return self.root / "warehouse" / "clean" / table / f"{province or '*'}.parquet"
         return self.root / "warehouse" / "clean" / f"{table}.parquet"
 
+    def scoped_path(self, table: str, province: str, key: str) -> Path:
+        """``warehouse/scoped/<table>/<province>/<key>.parquet``: a province's rows of a table every
+        province shares, cut once for the report months (assets/monthly_sql.py ``province_rows``)."""
+        return self.root / "warehouse" / "scoped" / table / province / f"{key}.parquet"
+
     def has_clean(self, table: str) -> bool:
         """Whether ingest has written the table's accepted rows (every province's file, or the one file)."""
         path = self.clean_path(table)

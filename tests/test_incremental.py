@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.contracts import RAW_TABLES
 from tests.trust import copy_sample, deferral, manifest_content, run, workbook_content
 
 # the late-payment world is run as of 2023-03: the payment's month (2023-02) and one after it
@@ -78,6 +79,7 @@ def late_payment(tmp_path_factory):
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
     assert (data / "published").resolve().name == first_publication
     before = {a: digests(data, a) for a in ("repayment_schedule", "deferral_decisions", "monthly_statistics")}
+    scoped = [cut_files(data)]
     con = duckdb.connect()
     (uscc,) = con.execute(
         f"SELECT uscc FROM read_parquet('{data}/published/repayment_schedule/*.parquet') "
@@ -92,7 +94,16 @@ def late_payment(tmp_path_factory):
     result = run(data, "--as-of", AS_OF)
     assert result.returncode == 0, result.stdout + result.stderr
     after = {a: digests(data, a) for a in before}
-    return data, before, after, result.stdout, unchanged.stdout, first_publication
+    scoped.append(cut_files(data))
+    return data, before, after, result.stdout, scoped, unchanged.stdout, first_publication
+
+
+def cut_files(data: Path) -> dict[tuple[str, str], tuple[str, int]]:
+    """(table, province) -> the file holding the province's rows of a shared table, and when it was written."""
+    return {
+        (p.parent.parent.name, p.parent.name): (p.name, p.stat().st_mtime_ns)
+        for p in (data / "warehouse" / "scoped").glob("*/*/*.parquet")
+    }
 
 
 def test_a_rerun_with_nothing_changed_computes_and_publishes_nothing(late_payment):
@@ -113,6 +124,21 @@ def test_a_late_payment_recomputes_exactly_the_months_from_its_date(late_payment
     # the deferral list reads the payments too (as known on each month's last day): the same months
     decisions = after["deferral_decisions"]
     assert {k for k, d in decisions.items() if before["deferral_decisions"][k] != d} == changed
+
+
+def test_a_province_s_rows_of_a_shared_table_are_cut_once_for_each_version_of_it(late_payment):
+    *_, (first, second), _, _ = late_payment
+    # one file per table and province the report months read (the payments, the units, the summaries)
+    assert {p for t, p in first if t == "tax_payments"} == {"anhui-2022", "shanxi-2022"}
+    assert {("units", "anhui-2022"), ("unit_period_contributions", "shanxi-2022")} <= set(first)
+    assert set(second) == set(first)
+    # the late payment is a new version of the payments: Anhui's months that read them cut them again
+    # (the old cut removed: one file per table and province); no Shanxi month was computed, so nothing of
+    # Shanxi was cut; the ingested tables that did not change were read from their cuts, not cut again
+    assert second[("tax_payments", "anhui-2022")][0] != first[("tax_payments", "anhui-2022")][0]
+    kept = {k for k in first if k[1] == "shanxi-2022" or k[0] in RAW_TABLES and k[0] != "tax_payments"}
+    kept |= {("unit_period_contributions", "anhui-2022"), ("event_person_contributions", "anhui-2022")}
+    assert len(kept) > 10 and {k: second[k] for k in kept} == {k: first[k] for k in kept}
 
 
 def test_a_late_payment_gives_what_a_run_from_scratch_gives(late_payment, tmp_path):
