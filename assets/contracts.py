@@ -103,3 +103,12 @@ def ingest_key(table: str) -> dg.AssetKey:
     """The asset that holds raw table ``table``'s accepted rows (``warehouse/clean/<table>.parquet``, or
     ``warehouse/clean/<table>/<province>.parquet`` for a table ingested by province)."""
     return dg.AssetKey(["ingest", table])
+
+
+def clean_glob(root: Path, table: str, province: str | None = None) -> Path:
+    """Where ingest writes a table's accepted rows under data dir ``root``, as a glob ``read_parquet``
+    reads as one table: a file per input and one of the rows resolved across inputs
+    (assets/ingest/resolve.py), in ``warehouse/clean/<table>/``; for a table ingested by province, in
+    the province's ``warehouse/clean/<table>/<province>/`` (without ``province``: every province's)."""
+    folder = root / "warehouse" / "clean" / table
+    return (folder / (province or "*") if RAW_TABLES[table].by_province else folder) / "*.parquet"

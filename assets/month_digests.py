@@ -23,7 +23,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.monthly_sql import clean_source
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
-from assets.storage import ident, q
+from assets.storage import ident, matching, q
 from assets.versions import digest_of, profiles_digest, setup_digest
 
 BEFORE_ANY_MONTH = "0000-00"
@@ -76,12 +76,12 @@ def clean_digests(
     out, scoped = {}, False
     for table in tables:
         source = clean_source(warehouse, table, province)
-        files = sorted(source.parent.glob(source.name))
+        files = matching(source)
         key = (
             table,
             province,
             profiles_digest(warehouse.profiles()),
-            *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in [*files, units]),
+            *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in [*files, *matching(units)]),
         )
         if key not in _known:
             if not scoped:

@@ -24,7 +24,7 @@ from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
-from assets.storage import exact_preview, q, sql_statements, write_parquet
+from assets.storage import exact_preview, matching, q, sql_statements, write_parquet
 from assets.versions import code_digest, digest_of, profiles_digest, setup_digest
 
 CORE_DIR = Path(__file__).parent
@@ -67,8 +67,9 @@ def deps_of(inputs: list[str], static: StaticInputs, upstream: dict[str, str]) -
 def clean_source(warehouse: Warehouse, table: str, province: str) -> Path:
     """The accepted rows a province's month reads: for a table ingested by province the province's
     file (every province's when ingest has not written one for it: a profile added since)."""
-    own = warehouse.clean_path(table, province)
-    return own if not RAW_TABLES[table].by_province or own.exists() else warehouse.clean_path(table)
+    if RAW_TABLES[table].by_province and not warehouse.clean_files(table, province):
+        return warehouse.clean_path(table)
+    return warehouse.clean_path(table, province)
 
 
 def prepare(
@@ -109,7 +110,7 @@ def province_rows(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: st
     profiles, and kept (``warehouse/scoped/<name>/<province>/<key>.parquet``) for every report-month step
     of every run until one of them changes: tax payments are 10 million rows at province scale, and
     cutting them again in each step was half of a new month's report-month time."""
-    files = [source, warehouse.clean_path("units")]
+    files = [*matching(source), *warehouse.clean_files("units")]
     key = digest_of(
         [code_digest(), profiles_digest(warehouse.profiles())]
         + [f"{f.relative_to(warehouse.root)} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files]

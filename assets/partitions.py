@@ -20,8 +20,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.contracts import clean_glob
 from assets.months import months_between
 from assets.settings import profiles_in_use
+from assets.storage import matching
 
 report_months = dg.DynamicPartitionsDefinition(name="report_months")
 # The second dimension: the policy profile, one per province. A province's month reads
@@ -70,11 +72,11 @@ def months_through(last: str) -> list[str]:
 
 def latest_contribution_period(data_dir: Path) -> str | None:
     """The latest period among accepted contributions; None when there are none (yet)."""
-    folder = data_dir / "warehouse" / "clean" / "contributions"  # one file per province (ingested by province)
-    if not any(folder.glob("*.parquet")):
+    accepted = clean_glob(data_dir, "contributions")
+    if not matching(accepted):
         return None
     with duckdb.connect() as con:
-        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(folder / "*.parquet")]).fetchall()[0][0]
+        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(accepted)]).fetchall()[0][0]
 
 
 def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:

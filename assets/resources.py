@@ -28,11 +28,11 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import ByteSize, PrivateAttr, TypeAdapter
 
-from assets.contracts import RAW_TABLES
+from assets.contracts import RAW_TABLES, clean_glob
 from assets.lock import DataDirBusy, acquire, release
 from assets.profiles import PolicyProfile, load_profiles
 from assets.settings import Settings, settings_from_environment
-from assets.storage import q
+from assets.storage import matching, q
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
@@ -99,12 +99,13 @@ class Warehouse(dg.ConfigurableResource):
         return folder / share if share else folder
 
     def clean_path(self, table: str, province: Optional[str] = None) -> Path:
-        """``warehouse/clean/<table>.parquet``; for a table ingested by province, the province's
-        ``warehouse/clean/<table>/<province>.parquet``, or without ``province`` the glob of every
-        province's file, which ``read_parquet`` reads as one table."""
-        if RAW_TABLES[table].by_province:
-            return self.root / "warehouse" / "clean" / table / f"{province or '*'}.parquet"
-        return self.root / "warehouse" / "clean" / f"{table}.parquet"
+        """The glob of a table's accepted rows (:func:`assets.contracts.clean_glob`): a province's, or
+        without ``province`` every province's."""
+        return clean_glob(self.root, table, province)
+
+    def clean_files(self, table: str, province: Optional[str] = None) -> list[Path]:
+        """The files of :meth:`clean_path`, in name order."""
+        return matching(self.clean_path(table, province))
 
     def scoped_path(self, table: str, province: str, key: str) -> Path:
         """``warehouse/scoped/<table>/<province>/<key>.parquet``: a province's rows of a table every
@@ -112,9 +113,8 @@ class Warehouse(dg.ConfigurableResource):
         return self.root / "warehouse" / "scoped" / table / province / f"{key}.parquet"
 
     def has_clean(self, table: str) -> bool:
-        """Whether ingest has written the table's accepted rows (every province's file, or the one file)."""
-        path = self.clean_path(table)
-        return any(path.parent.glob(path.name))  # a glob, or the one file's own name
+        """Whether ingest has written the table's accepted rows."""
+        return bool(self.clean_files(table))
 
     def duplicates_path(self, table: str, province: Optional[str] = None) -> Path:
         """The exact duplicates ingest dropped (file and line only): like :meth:`clean_path`."""

@@ -1,6 +1,7 @@
 """Parquet as the record between steps: quoting paths for DuckDB, atomic writes, scalars."""
 
 import functools
+import glob
 import string
 from pathlib import Path
 
@@ -15,6 +16,11 @@ def q(value: Path | str) -> str:
 def ident(name: str) -> str:
     """A SQL identifier (a column name), quoted."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def matching(pattern: Path) -> list[Path]:
+    """The files a path or glob (as ``read_parquet`` reads it) names, in name order."""
+    return sorted(Path(p) for p in glob.glob(str(pattern)))
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):

@@ -76,12 +76,11 @@ def accounting_problems(data: Path) -> list[str]:
             for p in sorted((data / "raw" / table).rglob("*"))
             if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
         )
-        folder = "/*" if (data / "warehouse" / "clean" / table).is_dir() else ""  # a table ingested by province
-        accepted = rows_in(
-            data / "warehouse" / "clean" / (f"{table}{folder}.parquet" if not folder else f"{table}/*.parquet")
-        )
+        clean = data / "warehouse" / "clean" / table  # a file per input; a folder per province when by province
+        by_province = any(p.is_dir() for p in clean.glob("*"))
+        accepted = sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(clean.rglob("*.parquet")))
         duplicates = rows_in(
-            data / "warehouse" / "duplicates" / (f"{table}/*.parquet" if folder else f"{table}.parquet")
+            data / "warehouse" / "duplicates" / (f"{table}/*.parquet" if by_province else f"{table}.parquet")
         )
         quarantined = rows_in(data / "quarantine" / table / "*.parquet")
         print(

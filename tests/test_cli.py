@@ -46,7 +46,7 @@ def test_run_as_of_records_the_run_and_publishes(sample_copy, tmp_path, changed_
     ).fetchall()[0][0]
     by_october, ever = con.execute(
         f"SELECT sum(amount) FILTER (WHERE paid_on <= DATE '2022-10-31'), sum(amount) FROM read_parquet("
-        f"'{sample_copy}/warehouse/clean/tax_payments.parquet') WHERE payment_kind = 'repayment'"
+        f"'{sample_copy}/warehouse/clean/tax_payments/*.parquet') WHERE payment_kind = 'repayment'"
     ).fetchall()[0]
     assert repaid <= (by_october or 0) < ever
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -6,6 +6,7 @@ identity (rows read = accepted + quarantined + exact duplicates), worked out by 
 
 import csv
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -76,14 +77,14 @@ def test_rows_go_to_their_province(warehouse, data_dir):
     assert (counts["rows_read"], counts["accepted"], counts["quarantined"], counts["exact_duplicates"]) == (8, 4, 3, 1)
 
     con = duckdb.connect()
-    clean = warehouse.clean_path("contributions", "anhui-2022").parent
-    assert sorted(p.name for p in clean.iterdir()) == ["anhui-2022.parquet", "shanxi-2022.parquet"]
+    clean = data_dir / "warehouse" / "clean" / "contributions"  # a folder per province
+    assert sorted(p.name for p in clean.iterdir()) == ["anhui-2022", "shanxi-2022"]
 
     def rows(path, columns):
         return con.execute(f"SELECT {columns} FROM read_parquet('{path}') ORDER BY ALL").fetchall()
 
-    assert rows(clean / "anhui-2022.parquet", "unit_id, period") == [("U1", "2022-08"), ("U1", "2022-09")]
-    assert rows(clean / "shanxi-2022.parquet", "unit_id, period") == [("U2", "2022-08"), ("U2", "2022-09")]
+    assert rows(clean / "anhui-2022" / "*.parquet", "unit_id, period") == [("U1", "2022-08"), ("U1", "2022-09")]
+    assert rows(clean / "shanxi-2022" / "*.parquet", "unit_id, period") == [("U2", "2022-08"), ("U2", "2022-09")]
     quarantine = warehouse.quarantine_dir("contributions")
     assert rows(quarantine / "anhui-2022.parquet", "source_file, source_line, rule") == [
         ("raw/contributions/340000/anhui.csv", 3, "unknown_unit:unit_id"),
@@ -279,8 +280,8 @@ def _ingested(data_dir) -> dict[str, bytes]:
     }
     # the accepted rows as a set: their order in the file is not part of the contract (readers group
     # and sort), so only the sorted rows are compared
-    for p in sorted((data_dir / "warehouse/clean/contributions").glob("*.parquet")):
-        found[str(p.relative_to(data_dir))] = duckdb.connect().execute(f"FROM '{p}' ORDER BY ALL").fetchall()
+    for p in sorted((data_dir / "warehouse/clean/contributions").iterdir()):  # a province's files, as one table
+        found[str(p.relative_to(data_dir))] = duckdb.connect().execute(f"FROM '{p}/*.parquet' ORDER BY ALL").fetchall()
     return found
 
 
@@ -297,13 +298,36 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     _write(data, "340000/more.csv", [_row("U8", "2022-10")])  # a unit nobody has registered yet
     _ingested(data)
     staged = data / "warehouse" / "staged" / "contributions"
-    before = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
+    clean = data / "warehouse" / "clean" / "contributions"
+
+    def written(folder: Path) -> dict[Path, int]:  # staged and judged files, or accepted rows' files (by input)
+        return {p: p.stat().st_mtime_ns for p in folder.rglob("*.parquet") if not p.name.startswith("clean-")}
+
+    before, clean_before = written(staged), written(clean)
     assert any(p.name.startswith("judged-") for p in before) and any(p.name.startswith("part-") for p in before)
     conflict = _row("U2", "2022-08")
     conflict[4] = "351.00"
     _write(data, "new.csv", [_row("U1", "2022-09"), conflict, _row("U1", "2022-12")])
     kept = _ingested(data)
-    after = {p: p.stat().st_mtime_ns for p in staged.rglob("*.parquet")}
+    after, clean_after = written(staged), written(clean)
+    # the accepted rows, a file per input: new.csv's written in each province; of the earlier files only
+    # all.csv's Anhui rows again (its U1 2022-09 key is repeated now); Shanxi's U2 2022-08 key was repeated
+    # before (all.csv line 5 duplicates 140000/shanxi.csv), so no earlier Shanxi file is written again
+
+    def source(part: Path) -> tuple[str, str]:  # a clean file's province and the raw file of its input
+        judged = staged / part.parent.name / part.name.replace("part-", "judged-", 1)
+        return part.parent.name, duckdb.connect().execute(f"SELECT any_value(source_file) FROM '{judged}'").fetchone()[
+            0
+        ]
+
+    parts = [p for p in clean_after if p.name != "resolved.parquet"]
+    assert sorted(source(p) for p in parts if p not in clean_before) == [
+        ("anhui-2022", "raw/contributions/new.csv"),
+        ("shanxi-2022", "raw/contributions/new.csv"),
+    ]
+    rewritten = [source(p) for p in parts if p in clean_before and clean_after[p] != clean_before[p]]
+    assert rewritten == [("anhui-2022", "raw/contributions/all.csv")]
+    assert len([p for p in parts if clean_after[p] == clean_before.get(p)]) == 4  # the others kept
     assert {p: t for p, t in after.items() if p in before} == before  # nothing staged or judged again
     added = sorted(p.name.split("-")[0] for p in set(after) - set(before))
     # new.csv: a part, verdicts and their units per province; its broken lines and where its units went
@@ -334,5 +358,5 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     kept = _ingested(data)
     shutil.copytree(data / "raw", tmp_path / "fresh_again" / "raw")
     assert kept == _ingested(tmp_path / "fresh_again")
-    assert kept["warehouse/clean/contributions/shanxi-2022.parquet"][-1][:3] == ("U9", PERSON_A, "2022-09")
-    assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022.parquet"]]
+    assert kept["warehouse/clean/contributions/shanxi-2022"][-1][:3] == ("U9", PERSON_A, "2022-09")
+    assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022"]]

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import duckdb
 
-from assets.contracts import RAW_TABLES
+from assets.contracts import RAW_TABLES, clean_glob
 from assets.identifiers import register_person_key
 from assets.policy.thresholds import sme_thresholds
 from assets.profiles import PolicyProfile
-from assets.storage import q, sql_statements
+from assets.storage import matching, q, sql_statements
 
 HERE = Path(__file__).parent
 CORE_DIR = HERE.parent
@@ -109,11 +109,10 @@ class Trail:
         return [{c: plain(v) for c, v in zip(columns, r)} for r in rel.fetchall()]
 
     def clean(self, table: str, province: str) -> Path:
-        root = self.root / "warehouse" / "clean"
-        if RAW_TABLES[table].by_province:
-            own = root / table / f"{province}.parquet"
-            return own if own.exists() else root / table / "*.parquet"
-        return root / f"{table}.parquet"
+        """A table's accepted rows as ingest wrote them: the province's, else (a province without rows
+        of its own) every province's."""
+        own = clean_glob(self.root, table, province or None)
+        return own if matching(own) else clean_glob(self.root, table)
 
     def find_unit(self, unit_id: str | None, uscc: str | None) -> dict:
         column, value = ("unit_id", unit_id) if unit_id else ("uscc", uscc)

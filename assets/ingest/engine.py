@@ -17,6 +17,7 @@ from assets.ingest.counts import listing, quarantine_by_rule, table_summary, war
 from assets.ingest.gx_records import write_results
 from assets.ingest.gx_runner import GxInput, validate_rows
 from assets.ingest.judging import UNITS_CHANGED, Input, batch_of, judge
+from assets.ingest.resolve import resolve
 from assets.ingest.shares import SHARED, SQL_DIR, Share, gather_shares, plan_shares
 from assets.ingest.sources import list_sources
 from assets.ingest.staging import parquet_records, parquet_types, stage_table
@@ -152,19 +153,12 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         warehouse.settings.gx_batch_rows,
         None if warehouse.full_validation else warehouse.settings.gx_sample_rows,
     )
-    for statement in sql_statements(
-        SQL_DIR / "ingest_resolved.sql",
-        judged=judged,
-        repeated_keys=R.repeated_keys_query(table),
-        candidate=R.candidate_expression(table),
-        all_columns=", ".join(ident(c) for c in table.columns),
-        conflict=R.conflict_expression(table),
-    ):
-        con.execute(statement)
+    # duplicates and conflicts across inputs; the accepted rows a file per input (assets/ingest/resolve.py)
     clean_path = warehouse.clean_path(table.name, share.province)
-    accepted = write_parquet(con, "SELECT * FROM accepted", clean_path)
+    resolve(con, table, judged_parts, clean_path.parent, incremental=not warehouse.recompute_all)
     # from here on the accepted rows are read back from what was written, not computed again
     con.execute(f"CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM read_parquet({q(clean_path)})")
+    accepted = scalar(con, "SELECT count(*) FROM clean")
     write_parquet(
         con,
         "SELECT source_file, source_line FROM resolved WHERE copy_no > 1 ORDER BY source_file, source_line",

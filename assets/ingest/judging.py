@@ -101,7 +101,7 @@ def _judge_batch(con, table: RawTable, regions: list[str], members: list[tuple[I
     if not together:
         target.replace(members[0][1])
         return
-    for n in _distribute(work, [judged for _, judged in members]):
+    for n in distribute(work, [judged for _, judged in members]):
         _judge_batch(con, table, regions, [members[n]])
 
 
@@ -117,11 +117,11 @@ def _units_batch(con, targets: list[Path], judged: list[Path]) -> None:
     )
     query = _UNITS_JUDGED.format(carried="_input, ", judged=f"({inputs})")
     con.execute(f"COPY ({query}) TO {q(work)} (FORMAT parquet, PARTITION_BY (_input), OVERWRITE true)")
-    for n in _distribute(work, targets):
+    for n in distribute(work, targets):
         _units_batch(con, [targets[n]], [judged[n]])
 
 
-def _distribute(work: Path, targets: list[Path]) -> list[int]:
+def distribute(work: Path, targets: list[Path]) -> list[int]:
     """The files of a write partitioned by ``_input`` (``work``) renamed to ``targets``, in input order;
     returns the inputs left to write alone: no rows (an input of a header alone has no partition), or a
     partition written in several files."""

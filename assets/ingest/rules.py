@@ -235,18 +235,28 @@ def conflict_expression(table: RawTable) -> str:
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
-def repeated_keys_query(table: RawTable) -> str:
-    """Each key's hashes that occur more than once among the accepted rows (``typed``), as
-    (key_no, h): a hash aggregate, so the rows themselves are never sorted or held."""
+def key_hashes_query(table: RawTable, relation: str) -> str:
+    """Every row's key hashes in ``relation``, as (key_no, h): a row per key of the table."""
     return " UNION ALL ".join(
-        f"SELECT {i} AS key_no, hash({', '.join(ident(k) for k in key)}) AS h FROM typed GROUP BY 2 HAVING count(*) > 1"
-        for i, key in enumerate(table.keys)
+        f"SELECT {i} AS key_no, {h} AS h FROM {relation}" for i, h in enumerate(key_hashes(table))
     )
 
 
-def candidate_expression(table: RawTable) -> str:
-    """SQL true for a row whose key (hashed) occurs more than once in ``typed`` (``repeated_keys``)."""
-    return " OR ".join(
-        f"hash({', '.join(ident(k) for k in key)}) IN (SELECT h FROM repeated_keys WHERE key_no = {i})"
-        for i, key in enumerate(table.keys)
+def repeated_keys_query(table: RawTable) -> str:
+    """Each key's hashes that occur more than once among the accepted rows (``typed``), as (key_no, h):
+    a hash aggregate, so the rows themselves are never sorted or held."""
+    return " UNION ALL ".join(
+        f"SELECT {i} AS key_no, {h} AS h FROM typed GROUP BY 2 HAVING count(*) > 1"
+        for i, h in enumerate(key_hashes(table))
     )
+
+
+def key_hashes(table: RawTable) -> list[str]:
+    """Each key of the table as a hash of its columns (SQL), in the order of ``table.keys``."""
+    return [f"hash({', '.join(ident(k) for k in key)})" for key in table.keys]
+
+
+def candidate_expression(table: RawTable, keys: str = "repeated_keys") -> str:
+    """SQL true for a row whose key (hashed) is one of ``keys`` (a relation of key_no, h: by default the
+    hashes that occur more than once in ``typed``, ``repeated_keys``)."""
+    return " OR ".join(f"{h} IN (SELECT h FROM {keys} WHERE key_no = {i})" for i, h in enumerate(key_hashes(table)))

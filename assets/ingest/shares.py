@@ -111,8 +111,13 @@ def plan_shares(con, warehouse: Warehouse, table: RawTable) -> list[Share]:
         keys=keys,
     )
     _record_routes(con, staged_shared, list(keys.values()))
+    # a province's accepted rows are kept input by input (assets/ingest/resolve.py): what is cleared is the
+    # folders of provinces no profile has now
+    clean = warehouse.clean_path(table.name).parent.parent
+    for stale in clean.glob("*") if clean.is_dir() else []:
+        if stale.name not in {p.policy_id for p in profiles}:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     for pattern in (
-        warehouse.clean_path(table.name),
         warehouse.duplicates_path(table.name),  # every province's
         warehouse.quarantine_path(table.name, "*"),
         warehouse.validation_path(table.name, "*"),

@@ -1,0 +1,171 @@
+"""A step's accepted rows across its inputs (SPEC section 4): exact duplicates keep their first copy in
+file and line order, and rows sharing a key but differing are conflicts, whichever files they are in.
+Written a file per input, so a month's run writes its new export's rows and keeps the others'.
+跨文件判定重复与主键冲突；合格记录逐输入文件写入，新增月份只写新文件。
+
+Only rows whose key (hashed) occurs more than once can be duplicates or conflicts (``repeated_keys``).
+Each input's rows of the keys that occur once go to a file of its own in the clean folder,
+``part-<key>.parquet`` (the key of its verdicts, ``judged-<key>.parquet``); the first copies among the
+others that conflict with no row go to ``resolved.parquet``.
+
+A run that only adds inputs (a month's new exports) does not aggregate every row again: the keys
+repeated before (``clean-repeated.parquet`` beside the step's verdicts) are joined by the new rows'
+keys that occur twice among them or in an earlier row, found by one scan of the earlier rows' key
+hashes against the new keys (``ingest_added.sql``). An earlier input's file is written again only
+when a key of its rows is repeated now and was not before. Anything else (an input removed or
+judged again, an earlier row's rejection changed, a clean file missing) resolves every row as from
+scratch; both give the same rows (tests/test_ingest_by_province.py, tests/test_incremental.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from assets.contracts import RawTable
+from assets.ingest import rules as R
+from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES, distribute
+from assets.ingest.shares import SQL_DIR
+from assets.storage import ident, q, sql_statements, write_parquet
+
+# beside a step's verdicts: what its clean folder was resolved from, and the keys repeated then
+STATE = "clean-state.json"
+REPEATED = "clean-repeated.parquet"
+# in the clean folder: the first copies of the repeated keys that conflict with no row
+RESOLVED = "resolved.parquet"
+
+
+def part_name(judged: Path) -> str:
+    """The clean file of an input: named by the key of its verdicts."""
+    return judged.name.replace("judged-", "part-", 1)
+
+
+def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, incremental: bool = True) -> None:
+    """Resolves the inputs ``judged`` (their verdicts files, in the step's order) into temp table
+    ``resolved`` (each candidate row with its copy number and conflict) and writes the clean folder
+    ``clean_dir``: a file per input (written, or kept from the last run) and ``resolved.parquet``."""
+    columns = ", ".join(ident(c) for c in table.columns)
+    state_dir = judged[0].parent
+    earlier = _earlier(con, state_dir, judged, clean_dir) if incremental else None
+    con.execute(f"CREATE OR REPLACE TEMP VIEW typed AS {_typed(judged, columns)}")
+    if earlier is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE repeated_keys AS {R.repeated_keys_query(table)}")
+        write, candidates_from = list(judged), "typed"
+    else:
+        old = [p for p in judged if p.name in earlier["inputs"]]
+        new = [p for p in judged if p.name not in earlier["inputs"]]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE kept_repeated AS SELECT * FROM read_parquet({q(state_dir / REPEATED)})"
+        )
+        *statements, touched = sql_statements(
+            SQL_DIR / "ingest_added.sql",
+            new_rows=f"({_typed(new, columns)})",
+            old_rows=f"({_typed(old, columns)})",
+            new_key_hashes=R.key_hashes_query(table, "typed_new"),
+            old_key_hashes=R.key_hashes_query(table, "old_hits"),
+            looked_for=R.candidate_expression(table, "looked_for"),
+            repeated=R.candidate_expression(table),
+            repeated_before=R.candidate_expression(table, "kept_repeated"),
+        )
+        for statement in statements:
+            con.execute(statement)
+        files = {r[0] for r in con.execute(touched).fetchall()}
+        write = new + [p for p in old if earlier["inputs"][p.name][1] in files]
+        candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
+    for statement in sql_statements(
+        SQL_DIR / "ingest_resolved.sql",
+        candidates_from=candidates_from,
+        candidate=R.candidate_expression(table),
+        all_columns=columns,
+        conflict=R.conflict_expression(table),
+    ):
+        con.execute(statement)
+    (state_dir / STATE).unlink(missing_ok=True)  # a step that dies midway resolves every row next time
+    clean_dir.mkdir(parents=True, exist_ok=True)
+    current = {part_name(p) for p in judged} | {RESOLVED}
+    for stale in clean_dir.glob("*"):
+        if stale.name not in current:
+            stale.unlink()
+    _write_parts(con, table, write, clean_dir, columns)
+    write_parquet(
+        con,
+        f"SELECT {columns}, source_file, source_line FROM resolved WHERE copy_no = 1 AND conflict = ''",
+        clean_dir / RESOLVED,
+    )
+    write_parquet(con, "SELECT key_no, h FROM repeated_keys", state_dir / REPEATED)
+    sources = {p.name: _source_file(con, p) for p in write}
+    inputs = {
+        p.name: [_identity(p), sources[p.name] if p.name in sources else earlier["inputs"][p.name][1]] for p in judged
+    }
+    record = {"inputs": inputs, "rejected": _rejected(con, None)}
+    (state_dir / STATE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def _typed(judged: list[Path], columns: str) -> str:
+    """The valid typed rows of the inputs ``judged`` (``ingest_typed.sql``); none: no rows."""
+    if not judged:
+        return "SELECT * FROM typed LIMIT 0"
+    files = "[" + ", ".join(q(p) for p in judged) + "]"
+    return sql_statements(SQL_DIR / "ingest_typed.sql", judged=files, all_columns=columns)[0]
+
+
+def _identity(judged: Path) -> str:
+    """An input's verdicts as written (judged again under the same name when one of its units was
+    accepted or removed since)."""
+    stat = judged.stat()
+    return f"{stat.st_size} {stat.st_mtime_ns}"
+
+
+def _source_file(con, judged: Path) -> str | None:
+    """The raw file an input's rows come from (every row of an input comes from one file)."""
+    row = con.execute(f"SELECT source_file FROM read_parquet({q(judged)}) LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _rejected(con, source_files: list[str] | None) -> list:
+    """Count and hash sum of the rejected rows (of the raw files ``source_files`` only, where given)."""
+    where = "" if source_files is None else f"WHERE source_file IN ({', '.join(q(f) for f in source_files) or 'NULL'})"
+    total = "coalesce(sum(hash(source_file, source_line, rules)), 0)::VARCHAR"
+    return list(con.execute(f"SELECT count(*), {total} FROM rejected {where}").fetchone())
+
+
+def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict | None:
+    """The last resolution's record when this one only adds inputs to it: every earlier input still
+    an input, with the same verdicts, the same rejected rows and its clean file; else None."""
+    try:
+        state = json.loads((state_dir / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    now = {p.name: p for p in judged}
+    if not state["inputs"] or not (state_dir / REPEATED).exists() or not (clean_dir / RESOLVED).exists():
+        return None
+    for name, (identity, _) in state["inputs"].items():
+        if name not in now or _identity(now[name]) != identity or not (clean_dir / part_name(now[name])).exists():
+            return None
+    sources = sorted({f for _, f in state["inputs"].values() if f is not None})
+    return state if _rejected(con, sources) == state["rejected"] else None
+
+
+def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str) -> None:
+    """Each input's rows of the keys that occur once, to its file: small inputs in one statement,
+    partitioned by input (each partition's file renamed to its input's), a large one alone."""
+    keep = f"NOT ({R.candidate_expression(table)})"
+    small = [p for p in write if p.stat().st_size <= SMALL_INPUT_BYTES]
+    alone = [p for p in write if p not in small]
+    for start in range(0, len(small), BATCH_INPUTS):
+        chunk = small[start : start + BATCH_INPUTS]
+        work = clean_dir / "_writing"
+        rows = " UNION ALL ".join(f"SELECT {n} AS _input, * FROM ({_typed([p], columns)})" for n, p in enumerate(chunk))
+        con.execute(
+            f"COPY (SELECT _input, {columns}, source_file, source_line FROM ({rows}) WHERE {keep}) "
+            f"TO {q(work)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_input), OVERWRITE true)"
+        )
+        alone += [chunk[n] for n in distribute(work, [clean_dir / part_name(p) for p in chunk])]
+        shutil.rmtree(work, ignore_errors=True)
+    for p in alone:
+        write_parquet(
+            con,
+            f"SELECT {columns}, source_file, source_line FROM ({_typed([p], columns)}) WHERE {keep}",
+            clean_dir / part_name(p),
+        )
