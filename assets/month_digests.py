@@ -15,6 +15,8 @@ digests mean equal bytes; ``deferral run --full`` recomputes regardless.
 """
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -55,6 +57,40 @@ def _events(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str) -> l
         SELECT m, sum(n)::BIGINT, sum(s)::HUGEINT FROM ({events}) GROUP BY m ORDER BY m""").fetchall()
 
 
+def _files_events(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: RawTable, province: str, files: list[Path]
+) -> list[tuple]:
+    """The events of a province's own accepted rows of a table ingested by province, summed over its
+    files (a file per input, assets/ingest/resolve.py). Each file's events are kept
+    (``warehouse/month_events/<table>/<province>.json``, by the file's name, size and time), so a month's
+    run hashes the rows of the files ingest wrote, not every row. The rows are the province's as
+    ingested (a province's step accepts its own units only, and judges an input again when one of its
+    units is accepted or removed), so no scope is applied: a change of the units that changes them
+    changes the files."""
+    path = warehouse.root / "warehouse" / "month_events" / table.name / f"{province}.json"
+    try:
+        kept = {} if warehouse.recompute_all else json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    now = {}
+    for f in files:
+        stat = f"{f.stat().st_size} {f.stat().st_mtime_ns}"
+        entry = kept.get(f.name)
+        if not entry or entry.get("stat") != stat:
+            entry = {"stat": stat, "events": [list(e) for e in _events(con, table, f"read_parquet({q(f)})")]}
+        now[f.name] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")  # two steps may write it at once
+    tmp.write_text(json.dumps(now, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    totals: dict[str, list[int]] = {}
+    for entry in now.values():
+        for month, rows, sums in entry["events"]:
+            total = totals.setdefault(month, [0, 0])
+            total[0], total[1] = total[0] + rows, total[1] + int(sums)
+    return [(m, n, s) for m, (n, s) in sorted(totals.items())]
+
+
 def _cumulative(events: list[tuple], months: list[str]) -> dict[str, str]:
     """For each of ``months`` (ascending), the rows and hash sum known on its last day."""
     out, n, s, i = {}, 0, 0, 0
@@ -83,7 +119,9 @@ def clean_digests(
             profiles_digest(warehouse.profiles()),
             *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in [*files, *matching(units)]),
         )
-        if key not in _known:
+        if key not in _known and source == warehouse.clean_path(table, province) and RAW_TABLES[table].by_province:
+            _known[key] = _files_events(con, warehouse, RAW_TABLES[table], province, files)
+        elif key not in _known:
             if not scoped:
                 create_scope(con, warehouse.profiles(), q(units), province)
                 scoped = True

@@ -360,3 +360,18 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     assert kept == _ingested(tmp_path / "fresh_again")
     assert kept["warehouse/clean/contributions/shanxi-2022"][-1][:3] == ("U9", PERSON_A, "2022-09")
     assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022"]]
+
+    # new.csv exported again without its copy of all.csv's U1 2022-09 row (a corrected export): its old
+    # version is gone and the new one is a new input; that key is no longer repeated, so all.csv's Anhui
+    # file is written again with the row back; the other files are kept. Again what a fresh ingest gives.
+    _write(data, "new.csv", [conflict, _row("U1", "2022-12")])
+    clean_before = written(clean)
+    kept = _ingested(data)
+    shutil.copytree(data / "raw", tmp_path / "fresh_corrected" / "raw")
+    assert kept == _ingested(tmp_path / "fresh_corrected")
+    clean_after = written(clean)
+    parts = [p for p in clean_after if p.name != "resolved.parquet" and p in clean_before]
+    again = sorted(source(p) for p in parts if clean_after[p] != clean_before[p])
+    assert again == [("anhui-2022", "raw/contributions/all.csv")]
+    accepted = kept["warehouse/clean/contributions/anhui-2022"]
+    assert [r[-2:] for r in accepted if r[:3] == ("U1", PERSON_A, "2022-09")] == [("raw/contributions/all.csv", 2)]

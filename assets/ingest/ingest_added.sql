@@ -1,26 +1,23 @@
--- Repeated keys when a run only adds inputs (assets/ingest/resolve.py): those of before (kept_repeated),
--- the new rows' keys that occur twice among them, and those that occur in an earlier row (new_rows: the
--- new inputs' valid rows; old_rows: the earlier inputs').
+-- The repeated keys of a run that keeps earlier inputs' files (assets/ingest/resolve.py): only the keys
+-- repeated before (kept_repeated) and the new rows' keys can be repeated now; any other key occurs once,
+-- in an earlier row. So those keys are looked for among the earlier rows, and counted.
+-- new_rows: the new inputs' valid rows; old_rows: the kept inputs'.
 CREATE OR REPLACE TEMP TABLE typed_new AS SELECT * FROM ${new_rows};
 
-CREATE OR REPLACE TEMP TABLE new_keys AS
-SELECT key_no, h, count(*) AS n FROM (${new_key_hashes}) GROUP BY ALL;
-
 CREATE OR REPLACE TEMP TABLE looked_for AS
-SELECT key_no, h FROM new_keys
+SELECT DISTINCT key_no, h FROM (${new_key_hashes})
 UNION
 SELECT key_no, h FROM kept_repeated;
 
--- the earlier rows that can be candidates now: one scan of their key hashes against the few looked for
+-- the earlier rows that carry a looked-for key: one scan of their key hashes, no aggregate of every row
 CREATE OR REPLACE TEMP TABLE old_hits AS
 SELECT * FROM ${old_rows} WHERE ${looked_for};
 
+-- every row with a looked-for key is in old_hits or typed_new, so its count there is exact
 CREATE OR REPLACE TEMP TABLE repeated_keys AS
-SELECT key_no, h FROM kept_repeated
-UNION
-SELECT key_no, h FROM new_keys WHERE n > 1
-UNION
-(SELECT key_no, h FROM (${old_key_hashes}) INTERSECT SELECT key_no, h FROM new_keys);
+SELECT key_no, h FROM (${hit_key_hashes}) SEMI JOIN looked_for USING (key_no, h)
+GROUP BY ALL HAVING count(*) > 1;
 
--- the earlier files holding a key repeated now and not before: their inputs' files are written again
-SELECT DISTINCT source_file FROM old_hits WHERE (${repeated}) AND NOT (${repeated_before})
+-- the earlier files with a row whose key is repeated now and was not before, or the other way round:
+-- their inputs' files are written again
+SELECT DISTINCT source_file FROM old_hits WHERE (${repeated}) IS DISTINCT FROM (${repeated_before})

@@ -8,13 +8,15 @@ Each input's rows of the keys that occur once go to a file of its own in the cle
 ``part-<key>.parquet`` (the key of its verdicts, ``judged-<key>.parquet``); the first copies among the
 others that conflict with no row go to ``resolved.parquet``.
 
-A run that only adds inputs (a month's new exports) does not aggregate every row again: the keys
-repeated before (``clean-repeated.parquet`` beside the step's verdicts) are joined by the new rows'
-keys that occur twice among them or in an earlier row, found by one scan of the earlier rows' key
-hashes against the new keys (``ingest_added.sql``). An earlier input's file is written again only
-when a key of its rows is repeated now and was not before. Anything else (an input removed or
-judged again, an earlier row's rejection changed, a clean file missing) resolves every row as from
-scratch; both give the same rows (tests/test_ingest_by_province.py, tests/test_incremental.py).
+A run that keeps earlier inputs (a month's new exports; a re-exported file is a new input and its
+old version gone) does not aggregate every row again. Only the keys repeated before
+(``clean-repeated.parquet`` beside the step's verdicts) and the new rows' keys can be repeated now:
+they are looked for among the kept inputs' rows in one scan of their key hashes and counted
+(``ingest_added.sql``). A kept input's file is written again only when a key of its rows is repeated
+now and was not before, or the other way round. An input is kept while its verdicts, the rejected
+rows of its raw file and its clean file are those of the last run; every row is resolved as from
+scratch when none is. Both give the same rows (tests/test_ingest_by_province.py,
+tests/test_incremental.py).
 """
 
 from __future__ import annotations
@@ -47,23 +49,24 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     ``clean_dir``: a file per input (written, or kept from the last run) and ``resolved.parquet``."""
     columns = ", ".join(ident(c) for c in table.columns)
     state_dir = judged[0].parent
-    earlier = _earlier(con, state_dir, judged, clean_dir) if incremental else None
     con.execute(f"CREATE OR REPLACE TEMP VIEW typed AS {_typed(judged, columns)}")
-    if earlier is None:
+    earlier = _earlier(con, state_dir, judged, clean_dir) if incremental else None
+    old = [p for p in judged if earlier and p.name in earlier["inputs"]]
+    if not old:
         con.execute(f"CREATE OR REPLACE TEMP TABLE repeated_keys AS {R.repeated_keys_query(table)}")
         write, candidates_from = list(judged), "typed"
     else:
-        old = [p for p in judged if p.name in earlier["inputs"]]
-        new = [p for p in judged if p.name not in earlier["inputs"]]
+        new = [p for p in judged if p not in old]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE kept_repeated AS SELECT * FROM read_parquet({q(state_dir / REPEATED)})"
         )
+        candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
         *statements, touched = sql_statements(
             SQL_DIR / "ingest_added.sql",
             new_rows=f"({_typed(new, columns)})",
             old_rows=f"({_typed(old, columns)})",
             new_key_hashes=R.key_hashes_query(table, "typed_new"),
-            old_key_hashes=R.key_hashes_query(table, "old_hits"),
+            hit_key_hashes=R.key_hashes_query(table, candidates_from),
             looked_for=R.candidate_expression(table, "looked_for"),
             repeated=R.candidate_expression(table),
             repeated_before=R.candidate_expression(table, "kept_repeated"),
@@ -72,7 +75,6 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
             con.execute(statement)
         files = {r[0] for r in con.execute(touched).fetchall()}
         write = new + [p for p in old if earlier["inputs"][p.name][1] in files]
-        candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
     for statement in sql_statements(
         SQL_DIR / "ingest_resolved.sql",
         candidates_from=candidates_from,
@@ -95,10 +97,8 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     )
     write_parquet(con, "SELECT key_no, h FROM repeated_keys", state_dir / REPEATED)
     sources = {p.name: _source_file(con, p) for p in write}
-    inputs = {
-        p.name: [_identity(p), sources[p.name] if p.name in sources else earlier["inputs"][p.name][1]] for p in judged
-    }
-    record = {"inputs": inputs, "rejected": _rejected(con, None)}
+    inputs = {p.name: [_identity(p), sources[p.name] if p in write else earlier["inputs"][p.name][1]] for p in judged}
+    record = {"inputs": inputs, "rejected": _rejected(con)}
     (state_dir / STATE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
@@ -123,28 +123,33 @@ def _source_file(con, judged: Path) -> str | None:
     return row[0] if row else None
 
 
-def _rejected(con, source_files: list[str] | None) -> list:
-    """Count and hash sum of the rejected rows (of the raw files ``source_files`` only, where given)."""
-    where = "" if source_files is None else f"WHERE source_file IN ({', '.join(q(f) for f in source_files) or 'NULL'})"
+def _rejected(con) -> dict[str, list]:
+    """Per raw file, the count and hash sum of its rejected rows."""
     total = "coalesce(sum(hash(source_file, source_line, rules)), 0)::VARCHAR"
-    return list(con.execute(f"SELECT count(*), {total} FROM rejected {where}").fetchone())
+    rows = con.execute(f"SELECT source_file, count(*), {total} FROM rejected GROUP BY 1").fetchall()
+    return {f: [n, s] for f, n, s in rows}
 
 
 def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict | None:
-    """The last resolution's record when this one only adds inputs to it: every earlier input still
-    an input, with the same verdicts, the same rejected rows and its clean file; else None."""
+    """The last resolution's record, its ``inputs`` narrowed to those kept: still an input, with the same
+    verdicts, the same rejected rows of its file and its clean file (None: nothing to keep). The others
+    are new, and an earlier input not kept is as if removed."""
+    if not (state_dir / REPEATED).exists() or not (clean_dir / RESOLVED).exists():
+        return None
     try:
         state = json.loads((state_dir / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        now, rejected, none = {p.name: p for p in judged}, _rejected(con), [0, "0"]
+        state["inputs"] = {
+            name: (identity, source)
+            for name, (identity, source) in state["inputs"].items()
+            if name in now
+            and _identity(now[name]) == identity
+            and (clean_dir / part_name(now[name])).exists()
+            and rejected.get(source, none) == state["rejected"].get(source, none)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or written by another version
         return None
-    now = {p.name: p for p in judged}
-    if not state["inputs"] or not (state_dir / REPEATED).exists() or not (clean_dir / RESOLVED).exists():
-        return None
-    for name, (identity, _) in state["inputs"].items():
-        if name not in now or _identity(now[name]) != identity or not (clean_dir / part_name(now[name])).exists():
-            return None
-    sources = sorted({f for _, f in state["inputs"].values() if f is not None})
-    return state if _rejected(con, sources) == state["rejected"] else None
+    return state
 
 
 def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str) -> None:
