@@ -2,6 +2,7 @@
 on the same files gives; a late record recomputes exactly the report months it touches."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -124,6 +125,21 @@ def test_a_late_payment_recomputes_exactly_the_months_from_its_date(late_payment
     # the deferral list reads the payments too (as known on each month's last day): the same months
     decisions = after["deferral_decisions"]
     assert {k for k, d in decisions.items() if before["deferral_decisions"][k] != d} == changed
+
+
+def test_the_new_publication_links_the_history_months_whose_inputs_are_unchanged(late_payment):
+    data, *_, first_publication = late_payment
+    first, new = data / "publications" / first_publication, (data / "published").resolve()
+    assert new != first
+    for table in ("monthly_statistics", "repayment_notices", "unit_status", "risk_watch"):
+        months = sorted(p.name for p in (new / table).glob("report_month=*"))
+        assert months == [f"report_month={m}" for m in MONTHS], table
+        for month in MONTHS:
+            (part,) = (new / table / f"report_month={month}").glob("*.parquet")
+            old = first / table / f"report_month={month}" / part.name
+            # before 2023-02 no province's month was recomputed: the first publication's very file;
+            # from 2023-02 Anhui's months were, so the month's file is written anew
+            assert (old.exists() and os.path.samefile(old, part)) == (month < "2023-02"), (table, month)
 
 
 def test_a_province_s_rows_of_a_shared_table_are_cut_once_for_each_version_of_it(late_payment):

@@ -29,7 +29,8 @@ from assets.partitions import run_report_month
 from assets.publication.checks import check_publication, check_specs, column_description, published_relation
 from assets.publication.diff import publication_digests
 from assets.publication.report import write_report
-from assets.publication.restatements import changed_files, raw_listing, restatements
+from assets.publication.report_reuse import kept_history
+from assets.publication.restatements import changed_files, raw_listing, restated_metadata, restatements
 from assets.publication.tables import PUBLISHED_COLUMNS, column_sources, register_directory, write_table
 from assets.resources import Warehouse
 from assets.storage import exact_preview, q
@@ -102,8 +103,9 @@ def stage(
     staging.mkdir(parents=True)
     try:
         register_directory(con, warehouse)
-        rows = {table: write_table(con, warehouse, table, month, staging / table) for table in PUBLISHED_COLUMNS}
         previous = (root / "published").resolve() if (root / "published" / MANIFEST).exists() else None
+        history, keep = kept_history(warehouse, previous, month)  # months made from the same inputs: linked
+        rows = {t: write_table(con, warehouse, t, month, staging / t, keep.get(t), previous) for t in PUBLISHED_COLUMNS}
         raw = raw_listing(warehouse)
         corrections = {"rows": restatements(con, previous, staging), "files": changed_files(previous, raw)}
         _, report_inputs = write_report(con, warehouse, staging, staging / "report", month, corrections)
@@ -117,7 +119,8 @@ def stage(
                     "month_inputs": month_inputs,
                     "rows": rows,
                     # per table (and report month) its rows and an order-independent digest (diff.py)
-                    "tables": publication_digests(con, staging),
+                    "tables": publication_digests(con, staging, keep),
+                    "history_inputs": history,  # what each month of HISTORY is made from (report_reuse.py)
                     "pii_key": warehouse.settings.pii_key_kind,
                     "policy_profiles": profile_identities(warehouse),
                     # what each month's workbook was made from: the next publication keeps a month whose
@@ -272,28 +275,6 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
             **restated_metadata(version),
         },
     )
-
-
-def restated_metadata(version: Path) -> dict:
-    """What the UI shows of the restatements this publication made (更正说明 in its workbooks)."""
-    manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
-    rows = manifest.get("restatements", [])
-    lines = [
-        "| region 统筹地区 | month 报告月份 | category 统计分类 | figure 项目 | previous 原报数 | new 更正后 |",
-        "|---|---|---|---|---:|---:|",
-    ]
-    lines += [
-        f"| {r['region_code']} | {r['report_month']} | {r['category']} | {r['column']} | {r['previous']} | {r['new']} |"
-        for r in rows[:50]
-    ]
-    return {
-        "restated_months 更正月份": dg.MetadataValue.json(manifest.get("restated_months", [])),
-        "restated_figures 更正项数": len(rows),
-        "restatements 更正说明": dg.MetadataValue.md(
-            "\n".join(lines) if rows else "no restatement since the previous publication 无更正"
-        ),
-        "compared_with 比对的上一次发布": manifest.get("previous") or "none 无",
-    }
 
 
 published_assets = [publication]

@@ -33,41 +33,49 @@ KEYS = {
 NOT_COMPARED = {"as_of_date"}
 
 
-def relation(folder: Path) -> str:
-    """A published table folder as a query (Hive-partitioned by report_month or not)."""
-    return f"read_parquet({q(folder / '**' / '*.parquet')}, hive_partitioning = true)"
+def relation(folder: Path, months: list[str] | None = None) -> str:
+    """A published table folder as a query (Hive-partitioned by report_month or not); only the
+    report months ``months`` where given."""
+    globs = [folder / "**"] if months is None else [folder / f"report_month={m}" for m in months]
+    globs = [g / "*.parquet" for g in globs]
+    return f"read_parquet([{', '.join(q(g) for g in globs)}], hive_partitioning = true)"
 
 
-def _digests(con, folder: Path, by_month: bool) -> dict[str | None, tuple[int, str]]:
-    """(rows, digest) of a published table under key None, and of each report month where ``by_month``:
-    the MD5 of its rows' MD5s in sorted order, so neither the rows' order nor how they are split into
-    files changes it. One read of the table gives both (GROUPING SETS)."""
-    month, whole, groups = ("report_month", "grouping(report_month) = 1", "GROUP BY GROUPING SETS ((report_month), ())")
-    if not by_month:
-        month, whole, groups = "NULL", "TRUE", ""
+def _digests(con, folder: Path, months: list[str] | None) -> dict[str | None, tuple[int, str]]:
+    """(rows, digest) of a published table (``months`` None), or of each of its report months
+    ``months``: the MD5 of its rows' MD5s in sorted order, so neither the rows' order nor how they are
+    split into files changes it."""
+    if months == []:
+        return {}
+    month, groups = ("report_month", "GROUP BY report_month") if months is not None else ("NULL", "")
     found = con.execute(
-        f"SELECT {month}, {whole}, count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) "
-        f"FROM (SELECT *, md5(CAST(t AS VARCHAR)) AS h FROM {relation(folder)} AS t) {groups}"
+        f"SELECT {month}, count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) "
+        f"FROM (SELECT *, md5(CAST(t AS VARCHAR)) AS h FROM {relation(folder, months)} AS t) {groups}"
     ).fetchall()
-    out = {None if is_whole else m: (rows, digest) for m, is_whole, rows, digest in found}
-    if by_month:  # a month written without rows has its (empty) file and its digest
-        for part in folder.glob("report_month=*"):
-            out.setdefault(part.name.split("=", 1)[1], (0, hashlib.md5(b"").hexdigest()))
+    out = {m: (rows, digest) for m, rows, digest in found}
+    for m in months or []:  # a month written without rows has its (empty) file and its digest
+        out.setdefault(m, (0, hashlib.md5(b"").hexdigest()))
     return out
 
 
-def publication_digests(con, folder: Path) -> dict[str, dict]:
-    """Per published table its rows and digest, and per report month for the history tables."""
+def publication_digests(con, folder: Path, known: dict | None = None) -> dict[str, dict]:
+    """Per published table its rows and digest, and per report month for the history tables, whose
+    digest is that of its months' digests. The months in ``known`` (table -> month -> rows and digest:
+    files linked from the previous publication) are not read again."""
     out = {}
     for table in PUBLISHED_COLUMNS:
         if not any((folder / table).rglob("*.parquet")):
             continue
-        digests = _digests(con, folder / table, by_month=table in HISTORY)
-        rows, digest = digests.pop(None)
-        entry: dict = {"rows": rows, "digest": digest}
-        if table in HISTORY:
-            entry["months"] = {m: {"rows": n, "digest": d} for m, (n, d) in sorted(digests.items())}
-        out[table] = entry
+        if table not in HISTORY:
+            rows, digest = _digests(con, folder / table, None)[None]
+            out[table] = {"rows": rows, "digest": digest}
+            continue
+        months = sorted(p.name.split("=", 1)[1] for p in (folder / table).glob("report_month=*"))
+        recorded = (known or {}).get(table, {})
+        found = _digests(con, folder / table, [m for m in months if m not in recorded])
+        each = {m: recorded[m] if m in recorded else {"rows": found[m][0], "digest": found[m][1]} for m in months}
+        whole = hashlib.md5(",".join(f"{m}:{e['digest']}" for m, e in each.items()).encode()).hexdigest()
+        out[table] = {"rows": sum(e["rows"] for e in each.values()), "digest": whole, "months": each}
     return out
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 from openpyxl import Workbook
 
 from assets.months import first_moment, label, last_day
-from assets.profiles import PolicyProfile, RegionNames
 from assets.publication.workbook import Column, TitleBlock, save, table_sheet
-from assets.resources import Warehouse
 from assets.storage import q
 from assets.vocabulary import term
 
@@ -27,16 +26,19 @@ NOTICE_COLUMNS = [
 ]
 
 
-def write_notices(
-    con, warehouse: Warehouse, target: Path, profile: PolicyProfile, names: RegionNames, month: str
-) -> list[Path]:
+def write_notices(job: tuple) -> list[Path]:
     """催缴提醒清单: one workbook per pooling region with notices that month, sorted by amount (largest
-    first), for the collection staff of that region."""
-    path = warehouse.policy_path("repayment_notices", month, profile.policy_id)  # the province's own partition
+    first), for the collection staff of that region. ``job``: the province's own partition of the
+    month's notices, the target folder, profile, region names and month; read on a DuckDB connection
+    of its own, so that the lists can be written beside the workbooks by another process."""
+    path, target, profile, names, month = job
     if not path.exists():
         return []
-    rel = con.sql(f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind")
-    notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
+    with duckdb.connect() as con:
+        rel = con.sql(
+            f"SELECT * FROM read_parquet({q(path)}) ORDER BY region_code, outstanding_amount DESC, uscc, kind"
+        )
+        notices = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
     as_of = last_day(month)
     # under a city measure's instalments a notice names them (第 i 期，共 k 期); a province without
     # measures keeps the list as it was

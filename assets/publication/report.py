@@ -84,18 +84,21 @@ def write_report(
                     own_corrections,
                 )
             )
-    # openpyxl and matplotlib hold the GIL: the workbooks are written by DEFERRAL_DUCKDB_THREADS processes
-    # (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one after the
-    # other where this process may not have children (a Celery worker's pool process is daemonic)
-    processes = (
-        1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, max(len(jobs), 1))
-    )
+    # the lists collection staff act on: the publication's month (each earlier publication kept its own)
+    notices = [
+        (warehouse.policy_path("repayment_notices", month, p.policy_id), target, p, region_names(p), month)
+        for p in warehouse.profiles()
+    ]
+    # openpyxl and matplotlib hold the GIL: the workbooks and lists are written by DEFERRAL_DUCKDB_THREADS
+    # processes (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one
+    # after the other where this process may not have children (a Celery worker's pool process is daemonic)
+    processes = 1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, len(jobs) + 1)
     if processes > 1:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            written += pool.map(write_province_month, jobs)
+            books = [pool.submit(write_province_month, job) for job in jobs]  # the longest first
+            lists = [pool.submit(write_notices, job) for job in notices]
+            written += [f.result() for f in books] + [path for f in lists for path in f.result()]
     else:
         written += map(write_province_month, jobs)
-    # the lists collection staff act on: the publication's month (each earlier publication kept its own)
-    for profile in warehouse.profiles():
-        written += write_notices(con, warehouse, target, profile, region_names(profile), month)
+        written += [path for job in notices for path in write_notices(job)]
     return written, {k: v for k, v in inputs.items() if v is not None}

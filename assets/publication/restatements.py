@@ -11,6 +11,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
+
 from assets.ingest.sources import raw_files, relative_name
 from assets.publication.diff import compare_table
 from assets.publication.statistics_sheet import STAT_COLUMNS
@@ -64,3 +66,25 @@ def restatements(con, previous: Path | None, staging: Path) -> list[dict]:
             }
         )
     return out
+
+
+def restated_metadata(version: Path) -> dict:
+    """What the UI shows of the restatements this publication made (更正说明 in its workbooks)."""
+    manifest = json.loads((version / "PUBLICATION.json").read_text(encoding="utf-8"))
+    rows = manifest.get("restatements", [])
+    lines = [
+        "| region 统筹地区 | month 报告月份 | category 统计分类 | figure 项目 | previous 原报数 | new 更正后 |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {r['region_code']} | {r['report_month']} | {r['category']} | {r['column']} | {r['previous']} | {r['new']} |"
+        for r in rows[:50]
+    ]
+    return {
+        "restated_months 更正月份": dg.MetadataValue.json(manifest.get("restated_months", [])),
+        "restated_figures 更正项数": len(rows),
+        "restatements 更正说明": dg.MetadataValue.md(
+            "\n".join(lines) if rows else "no restatement since the previous publication 无更正"
+        ),
+        "compared_with 比对的上一次发布": manifest.get("previous") or "none 无",
+    }

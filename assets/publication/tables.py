@@ -14,6 +14,7 @@ read with a bureau's own tools, computed here from what the publication knows:
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from assets.months import last_day
@@ -102,17 +103,44 @@ def _write_content_named(con, query: str, order: str, folder: Path) -> int:
     return n
 
 
-def write_table(con, warehouse: Warehouse, table: str, month: str, target: Path) -> int:
-    """One published table as of ``month`` into ``target``; returns rows written."""
+def history_months(warehouse: Warehouse, table: str, month: str) -> list[str]:
+    """The report months a publication as of ``month`` holds of a table published with every month."""
+    return [m for m in warehouse.policy_months(table) if m <= month]
+
+
+def link_files(source: Path, target: Path) -> list[Path]:
+    """The Parquet files of a previous publication's folder linked into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    linked = []
+    for old in sorted(source.glob("*.parquet")):
+        os.link(old, target / old.name)
+        linked.append(target / old.name)
+    return linked
+
+
+def write_table(
+    con,
+    warehouse: Warehouse,
+    table: str,
+    month: str,
+    target: Path,
+    kept: dict | None = None,
+    previous: Path | None = None,
+) -> int:
+    """One published table as of ``month`` into ``target``; returns its rows. The report months in
+    ``kept`` (month -> its recorded ``rows``) are linked from the publication ``previous``."""
     target.mkdir(parents=True, exist_ok=True)
     if table in HISTORY:  # every report month through the publication's, Hive-partitioned
-        return sum(
-            _write_content_named(
-                con, _select(table, m, warehouse.policy_path(table, m)), HISTORY[table], target / f"report_month={m}"
-            )
-            for m in warehouse.policy_months(table)
-            if m <= month
-        )
+        rows = 0
+        for m in history_months(warehouse, table, month):
+            folder = target / f"report_month={m}"
+            if kept and m in kept:
+                link_files(previous / table / folder.name, folder)
+                rows += kept[m]["rows"]
+            else:
+                query = _select(table, m, warehouse.policy_path(table, m))
+                rows += _write_content_named(con, query, HISTORY[table], folder)
+        return rows
     columns = ", ".join(ident(c) for c in PUBLISHED_COLUMNS[table])
     return _write_content_named(con, _select(table, month, warehouse.policy_path(table, month)), columns, target)
 
