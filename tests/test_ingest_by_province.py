@@ -271,13 +271,14 @@ def _ingested(data_dir) -> dict[str, bytes]:
 
     warehouse = warehouse_resource(str(data_dir), settings=settings_from_environment(gx_data_docs=0))
     with warehouse.connect() as con:
-        ingest_table(con, warehouse, RAW_TABLES["units"])
+        units = ingest_table(con, warehouse, RAW_TABLES["units"])
         ingest_table(con, warehouse, RAW_TABLES["contributions"])
     found: dict = {
         str(p.relative_to(data_dir)): p.read_bytes()
         for folder in ("warehouse/duplicates", "quarantine/contributions")
         for p in sorted((data_dir / folder).rglob("*.parquet"))
     }
+    found["units warnings"] = units["warnings"]  # reported from each accepted-row file's flagged rows
     # the accepted rows as a set: their order in the file is not part of the contract (readers group
     # and sort), so only the sorted rows are compared
     for p in sorted((data_dir / "warehouse/clean/contributions").iterdir()):  # a province's files, as one table
@@ -352,12 +353,18 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     # quarantined as unknown there) is a Shanxi unit: all.csv is split again, its U9 row goes to Shanxi
     # and is accepted there; U8 is an Anhui unit: 340000/more.csv is judged again and its row accepted.
     # Again what a fresh ingest of the same files gives.
-    late = dict(SHANXI_UNIT, unit_id="U9", uscc="91140800MA0K7XQ1X3", unit_name="运城新绛物流")
+    late = dict(SHANXI_UNIT, unit_id="U9", uscc="91140800MA0K7XQ1X3", unit_name="运城新绛物流", unit_type="law_firm")
     later = dict(ANHUI_UNIT, unit_id="U8", uscc="91340100MA2P1Y2Y5J", unit_name="合肥新站物流")
     _write(data, "late.csv", [[u[c] for c in RAW_TABLES["units"].columns] for u in (late, later)], table="units")
     kept = _ingested(data)
     shutil.copytree(data / "raw", tmp_path / "fresh_again" / "raw")
     assert kept == _ingested(tmp_path / "fresh_again")
+    # warned, not rejected: U2's 92 prefix is an individual business's, U9's 91 no law firm's; U2 is in
+    # the first units file, U9 in late.csv, so the two files' flagged rows are reported together
+    assert kept["units warnings"]["unit_type_prefix"] == {
+        "count": 2,
+        "examples": ["U2 92340100MA2N0X0X8T enterprise", "U9 91140800MA0K7XQ1X3 law_firm"],
+    }
     assert kept["warehouse/clean/contributions/shanxi-2022"][-1][:3] == ("U9", PERSON_A, "2022-09")
     assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022"]]
 

@@ -13,28 +13,66 @@ from assets.contracts import RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key
 from assets.ingest.sources import count_records, ignored_files, raw_files, relative_name
 from assets.resources import Warehouse
-from assets.storage import exact_preview, ident, q
+from assets.storage import exact_preview, ident, q, write_parquet
 from assets.versions import file_sha256
 
 
-def warnings(con, table: RawTable) -> dict:
-    """GB 11714 inner check and unit_type-against-prefix: reported, never a rejection."""
+def warnings(con, table: RawTable, clean_files: list[Path], kept_in: Path) -> dict:
+    """GB 11714 inner check and unit_type-against-prefix: reported, never a rejection. Each accepted-row
+    file's flagged values are kept in ``kept_in`` (the share's staged folder) by the file's name, size
+    and time: a run that adds an export looks at its rows only."""
+    checks = [f"uscc_inner_check:{c}" for c in table.uscc_columns] + (
+        ["unit_type_prefix"] if "unit_type" in table.columns else []
+    )
+    if not checks:
+        return {}
+    flagged = []
+    for path in clean_files:
+        stat = path.stat()
+        kept = kept_in / f"warnings-{path.stem}-{stat.st_size}-{stat.st_mtime_ns}.parquet"
+        if not kept.exists():
+            write_parquet(con, _flagged(con, table, path), kept)
+        flagged.append(kept)
+    for stale in set(kept_in.glob("warnings-*.parquet")) - set(flagged):
+        stale.unlink()
     out: dict = {}
+    every = f"read_parquet([{', '.join(q(p) for p in flagged)}])" if flagged else None
+    for check in checks:
+        # a value flagged in two files is one value; a unit's row is in one file only (its key is unique)
+        rows = (
+            con.execute(
+                f"SELECT DISTINCT shown, sort_key FROM {every} WHERE check_name = {q(check)} ORDER BY sort_key, shown"
+            ).fetchall()
+            if every
+            else []
+        )
+        out[check] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
+    return out
+
+
+def _flagged(con, table: RawTable, path: Path) -> str:
+    """The query of one accepted-row file's flagged values: check_name, shown (the example as listed)
+    and sort_key (the order examples are listed in)."""
+    parts = ["SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS shown, NULL::VARCHAR AS sort_key WHERE false"]
     for col in table.uscc_columns:
         # distinct values materialized first, so the Python UDF runs once a value, not once a row
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {ident(col)} AS v FROM clean"
+            f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {ident(col)} AS v "
+            f"FROM read_parquet({q(path)})"
         )
-        rows = con.execute(f"SELECT v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v) ORDER BY 1").fetchall()
-        out[f"uscc_inner_check:{col}"] = {"count": len(rows), "examples": [r[0] for r in rows[:10]]}
+        parts.append(
+            f"SELECT {q('uscc_inner_check:' + col)}, v, v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v)"
+        )
     if "unit_type" in table.columns:
         cases = " OR ".join(
             f"(left(uscc, 2) = {q(prefix)} AND unit_type NOT IN ({', '.join(q(t) for t in sorted(types))}))"
             for prefix, types in PREFIX_UNIT_TYPES.items()
         )
-        rows = con.execute(f"SELECT unit_id, uscc, unit_type FROM clean WHERE {cases} ORDER BY 1").fetchall()
-        out["unit_type_prefix"] = {"count": len(rows), "examples": [f"{u} {c} {t}" for u, c, t in rows[:10]]}
-    return out
+        parts.append(
+            f"SELECT 'unit_type_prefix', concat_ws(' ', unit_id, uscc, unit_type), unit_id "
+            f"FROM read_parquet({q(path)}) WHERE {cases}"
+        )
+    return " UNION ALL ".join(parts)
 
 
 def quarantine_by_rule(con, path: Path) -> dict[str, int]:
