@@ -46,6 +46,9 @@ class SqlAssetSpec(pydantic.BaseModel):
     # temp tables the SQL leaves that are written beside the asset's own output (temp table -> table
     # name), read by later assets as inputs of their own
     extra_outputs: dict[str, str] = {}
+    # a summary whose SQL adds up over the rows of this input: run on each of its accepted-row files
+    # alone, each file's result kept, and combined by ``<name>.combine.sql`` (which reads ``parts``)
+    by_file: str | None = None
 
 
 def side_outputs(sql_dir: Path) -> dict[str, str]:
@@ -232,12 +235,38 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
                     f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})"
                 )
             register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
-            rows = run_sql_file(con, sql_dir / f"{name}.sql", path)
+            if spec.by_file and warehouse.clean_files(spec.by_file):
+                rows = _summed_by_file(con, warehouse, name, spec, sql_dir, path)
+            else:
+                rows = run_sql_file(con, sql_dir / f"{name}.sql", path)
             entry = {"digest": digest, "rows": rows, "preview": preview(con, path).value}
         record.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
         return dg.MaterializeResult(metadata=_summary_metadata(entry, path, computed=True))
 
     return _asset
+
+
+def _summed_by_file(con, warehouse: Warehouse, name: str, spec: SqlAssetSpec, sql_dir: Path, target: Path) -> int:
+    """``name``'s SQL run on each accepted-row file of its ``by_file`` input alone, each result kept beside
+    ``target`` (``<name>.parts/``) by the file's name, size and time and what else the summary is made
+    from (the code, the profiles, its other inputs' ingests), then combined: a new month's run sums its
+    own files, not every row."""
+    table = spec.by_file
+    others = [f"{t} {warehouse.ingest_digest(t)}" for t in spec.inputs if t != table]
+    setup = digest_of([setup_digest(warehouse.profiles(), warehouse.pii_key), name, *others])
+    folder, parts = target.with_suffix(".parts"), []
+    for path in warehouse.clean_files(table):
+        stat = path.stat()
+        key = digest_of([setup, str(path.relative_to(warehouse.root)), str(stat.st_size), str(stat.st_mtime_ns)])
+        part = folder / f"{key[:32]}.parquet"
+        if warehouse.recompute_all or not part.exists():
+            con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(path)})")
+            run_sql_file(con, sql_dir / f"{name}.sql", part)
+        parts.append(part)
+    for stale in set(folder.glob("*.parquet")) - set(parts):
+        stale.unlink()
+    con.execute(f"CREATE OR REPLACE VIEW parts AS SELECT * FROM read_parquet([{', '.join(q(p) for p in parts)}])")
+    return run_sql_file(con, sql_dir / f"{name}.combine.sql", target)
 
 
 def _summary_metadata(entry: dict, path: Path, computed: bool) -> dict:

@@ -51,6 +51,8 @@ def from_scratch(data: Path, target: Path, *args: str) -> Path:
 
 def test_month_by_month_exports_give_what_one_run_on_all_files_gives(tmp_path):
     data = tmp_path / "monthly"
+    parts = data / "warehouse" / "policy" / "unit_period_contributions.parts"
+    summed, accepted = [], []
     # two months of exports after the first three: the property is the same for any month added
     for through in ("2022-09", "2022-10"):
         made = deferral(
@@ -59,8 +61,26 @@ def test_month_by_month_exports_give_what_one_run_on_all_files_gives(tmp_path):
         assert made.returncode == 0, made.stdout + made.stderr
         result = run(data)
         assert result.returncode == 0, result.stdout + result.stderr
+        summed.append({p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")})
+        accepted.append({p: p.stat().st_mtime_ns for p in (data / "warehouse/clean/contributions").glob("*/*.parquet")})
     assert (data / "raw" / "contributions" / "contributions_2022-10.csv").exists()
     assert_same(data, from_scratch(data, tmp_path / "scratch"))
+    # the per-unit sums: a result per accepted-row file, kept while the file is (the new month's files and
+    # those written again are summed anew), and together what summing every accepted row gives
+    clean = sorted(accepted[1])
+    assert len(summed[1]) == len(clean)
+    kept = {name for name, mtime in summed[1].items() if summed[0].get(name) == mtime}
+    unchanged = [p for p in clean if accepted[0].get(p) == accepted[1][p]]
+    assert len(kept) == len(unchanged) > 0
+    con = duckdb.connect()
+    table = data / "warehouse" / "policy" / "unit_period_contributions.parquet"
+    assert (
+        con.execute(f"FROM '{table}'").fetchall()
+        == con.execute(
+            "SELECT unit_id, period, sum(employer_medical), sum(employer_maternity), sum(employee_medical), count(*) "
+            f"FROM read_parquet({[str(p) for p in clean]}) GROUP BY unit_id, period ORDER BY unit_id, period"
+        ).fetchall()
+    )
 
 
 def digests(data: Path, asset: str) -> dict[tuple[str, str], str]:
