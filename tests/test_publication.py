@@ -107,3 +107,21 @@ def test_the_publication_check_finds_a_raw_person_id_in_a_published_text_column(
     assert not hit.passed and hit.metadata["columns_with_ids"].value == {"uscc": 1}
     others = [k for k, r in found.items() if k[1] == "no_raw_person_id" and k[0] != "deferral_decisions"]
     assert len(others) == len(PUBLISHED_COLUMNS) - 1 and all(found[k].passed for k in others)
+
+    cleared = con.execute(f"SELECT v FROM '{root}/warehouse/person_id_probe/cleared.parquet'").fetchall()
+    assert (not_a_person,) in cleared and (A,) not in cleared
+    # the code no person had was cleared and is kept as such; an accepted-row file written since, in which a
+    # person has that id, is probed for it: both ids found now
+    (events, *_) = warehouse.clean_files("employee_events")
+    added = events.with_name("part-added-since.parquet")
+    con.execute(
+        f"COPY (SELECT * REPLACE ('{not_a_person}' AS person_id) FROM read_parquet('{events}') LIMIT 1) "
+        f"TO '{added}' (FORMAT parquet)"
+    )
+    try:
+        with warehouse.connect() as wcon:
+            again = check_publication(wcon, warehouse, staging, lambda t: t)
+    finally:
+        added.unlink()
+    hit = {(r.asset_key.path[-1], r.check_name): r for r in again}[("deferral_decisions", "no_raw_person_id")]
+    assert not hit.passed and hit.metadata["columns_with_ids"].value == {"uscc": 2}

@@ -11,6 +11,7 @@ They read the staged publication folder, so a bureau never sees a publication th
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 
 from assets.reconciliation.assets import province_mismatches
 from assets.resources import Warehouse
-from assets.storage import ident, q
+from assets.storage import ident, q, write_parquet
 from assets.vocabulary import bilingual
 
 MONEY = "DECIMAL(18,2)"
@@ -90,7 +91,9 @@ def _person_ids(con, warehouse: Warehouse, staging: Path) -> None:
     """``raw_person_ids``: the warehouse's person ids that some published text cell holds. The published
     cells shaped like a person id are gathered first (a few codes of that shape, or none), and the clean
     person ids are probed for those: a scan of one column, not a DISTINCT over every row of a
-    province's contributions."""
+    province's contributions. What a probe cleared is kept (``warehouse/person_id_probe/``: the values
+    found in no file, and those files by name, size and time): a value cleared before is probed only
+    against the files added or written since, so a new month's publication reads its new files."""
     shaped = [
         f"SELECT {ident(c)} AS v FROM ({published_relation(staging / table)}) "
         f"WHERE regexp_full_match({ident(c)}, {q(PERSON_ID_SHAPE)})"
@@ -102,15 +105,34 @@ def _person_ids(con, warehouse: Warehouse, staging: Path) -> None:
         "CREATE OR REPLACE TEMP TABLE id_shaped AS SELECT DISTINCT v FROM "
         f"({' UNION ALL '.join(shaped) or 'SELECT NULL::VARCHAR AS v'}) WHERE v IS NOT NULL"
     )
-    probed = [
-        f"SELECT person_id FROM read_parquet({q(warehouse.clean_path(t))}) WHERE person_id IN (SELECT v FROM id_shaped)"
+    state = warehouse.root / "warehouse" / "person_id_probe"
+    files = {
+        str(f.relative_to(warehouse.root)): f"{f.stat().st_size} {f.stat().st_mtime_ns}"
         for t in ("contributions", "employee_events")
-        if warehouse.has_clean(t)
+        for f in warehouse.clean_files(t)
+    }
+    try:
+        before = {} if warehouse.recompute_all else json.loads((state / "files.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    cleared = f"read_parquet({q(state / 'cleared.parquet')})" if before else "(SELECT NULL::VARCHAR AS v LIMIT 0)"
+    new = [f for f, identity in files.items() if before.get(f) != identity]
+    probed = [
+        f"SELECT person_id FROM read_parquet({q(warehouse.root / f)}) WHERE person_id IN (SELECT v FROM id_shaped)"
+        for f in new
+    ] + [
+        f"SELECT person_id FROM read_parquet({q(warehouse.root / f)}) "
+        f"WHERE person_id IN (SELECT v FROM id_shaped ANTI JOIN {cleared} USING (v))"
+        for f in files
+        if f not in new
     ]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE raw_person_ids AS SELECT DISTINCT person_id FROM "
         f"({' UNION ALL '.join(probed) or 'SELECT NULL::VARCHAR AS person_id'}) WHERE person_id IS NOT NULL"
     )
+    (state / "files.json").unlink(missing_ok=True)  # the values are written first, then what they hold of
+    write_parquet(con, "SELECT v FROM id_shaped ANTI JOIN raw_person_ids ON v = person_id", state / "cleared.parquet")
+    (state / "files.json").write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
 
 
 def _columns(con, folder: Path) -> list[tuple[str, str]]:
