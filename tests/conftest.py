@@ -41,17 +41,23 @@ LONGEST_FIRST = [
     "tests/test_trust_settings.py",
     "tests/test_report.py",
     "tests/test_operation.py",
+    "statistics_published",
 ]
+
+
+# Session runs that several modules only read (a test that changes one works on a copy): each is made once.
+SHARED_RUNS = ("keyed_run", "obligations_published", "statistics_published")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """pytest-xdist groups (``--dist=loadgroup``): a test module stays in one process with its module
-    fixtures, and every test of the session's ``keyed_run`` (a whole sample run) joins one group, so
-    that run is made once, not once per process."""
+    fixtures, and every test of one of the session's shared runs (``SHARED_RUNS``) joins that run's
+    group, so the run is made once, not once per process."""
     groups = {}
     for item in items:
-        group = "keyed_run" if "keyed_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        shared = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
+        group = shared[0] if shared else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
         groups[item] = group
     # the longest groups first (a minute or more each): started early, the short ones fill in around them
@@ -110,6 +116,25 @@ def keyed_run(tmp_path_factory):
     result = run(data, DEFERRAL_PII_KEY="k1-test-key", DEFERRAL_GX_DATA_DOCS="1")  # docs scanned for person ids
     assert result.returncode == 0, result.stdout + result.stderr
     return data, result
+
+
+@pytest.fixture(scope="session")
+def obligations_published(tmp_path_factory):
+    """The obligations world (tests/worlds.py) run and published as of 2022-12: its root and outputs."""
+    from tests.worlds import obligations_world
+
+    root = tmp_path_factory.mktemp("obligations")
+    return root, obligations_world(root).run(as_of="2022-12", publish=True)
+
+
+@pytest.fixture(scope="session")
+def statistics_published(tmp_path_factory):
+    """The statistics world (tests/worlds.py) run and published as of 2022-12: its root, outputs and codes."""
+    from tests.worlds import statistics_world
+
+    root = tmp_path_factory.mktemp("statistics")
+    out, codes = statistics_world(root, publish=True)
+    return root, out, codes
 
 
 @pytest.fixture

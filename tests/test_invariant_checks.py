@@ -7,7 +7,6 @@ import pytest
 from assets.policy.checks import policy_checks
 from assets.reconciliation.assets import reconciliation_checks
 from assets.resources import warehouse_resource
-from tests.worlds import obligations_world
 
 CHECKS = {
     c.check_specs_by_output_name[n].name: c
@@ -16,10 +15,10 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("invariants")
-    obligations_world(root).run(as_of="2022-12")
+@pytest.fixture
+def world(obligations_published):
+    """The obligations world as of 2022-12, shared with other modules: a test that breaks a fact copies it."""
+    root, _ = obligations_published
     return root
 
 

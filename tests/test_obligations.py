@@ -17,9 +17,9 @@ def key(person_id: str) -> str:
     return hmac.new(DEV_PII_KEY.encode(), person_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-@pytest.fixture(scope="module")
-def december(tmp_path_factory):
-    return obligations_world(tmp_path_factory.mktemp("dec")).run(as_of="2022-12")
+@pytest.fixture
+def december(obligations_published):
+    return obligations_published[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,13 @@ from decimal import Decimal
 import pytest
 
 from tests.scenario import D
-from tests.worlds import UNKNOWN, statistics_world
+from tests.worlds import UNKNOWN
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return statistics_world(tmp_path_factory.mktemp("stats"))
+@pytest.fixture
+def world(statistics_published):
+    _, out, codes = statistics_published
+    return out, codes
 
 
 def test_every_discrepancy_kind(world):

@@ -17,17 +17,16 @@ from PIL import Image
 from assets.publication import chart
 from assets.publication.report import write_report
 from assets.resources import warehouse_resource
-from tests.worlds import UNKNOWN, statistics_world
+from tests.worlds import UNKNOWN
 
 TITLE = "安徽省阶段性缓缴职工基本医疗保险单位缴费情况统计表（2022年12月）"
 # the publication's own month (2022-12) also lists what changed since the previous publication (更正说明)
 SHEETS = ["汇总", "中型企业", "小型企业", "微型企业", "个体工商户", "社会组织", "差异明细", "更正说明", "口径说明"]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    out, codes = statistics_world(root, publish=True)
+@pytest.fixture
+def world(statistics_published):
+    root, _, codes = statistics_published
     return root, codes
 
 
