@@ -9,8 +9,6 @@ month's Parquet of an upstream policy asset). Reading anything else fails with D
 """
 
 import json
-import os
-import threading
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -24,8 +22,9 @@ from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
-from assets.storage import exact_preview, matching, q, sql_statements, write_parquet
-from assets.versions import code_digest, digest_of, profiles_digest, setup_digest
+from assets.scoped_cuts import province_rows
+from assets.storage import exact_preview, q, sql_statements, write_parquet
+from assets.versions import digest_of, setup_digest
 
 CORE_DIR = Path(__file__).parent
 # An input that is policy data shipped with the code, not an asset: its name -> what creates its table
@@ -105,30 +104,6 @@ def prepare(
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {rows}")
     for statement in sql_statements(CORE_DIR / "macros.sql"):
         con.execute(statement)
-
-
-def province_rows(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, source: Path, province: str) -> str:
-    """The province's rows of ``source`` (a table every province shares: a clean table, or a summary of
-    the contributions), as a relation. Cut once for each version of the table, the units and the
-    profiles, and kept (``warehouse/scoped/<name>/<province>/<key>.parquet``) for every report-month step
-    of every run until one of them changes: tax payments are 10 million rows at province scale, and
-    cutting them again in each step was half of a new month's report-month time."""
-    files = [*matching(source), *warehouse.clean_files("units")]
-    key = digest_of(
-        [code_digest(), profiles_digest(warehouse.profiles())]
-        + [f"{f.relative_to(warehouse.root)} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files]
-    )[:20]
-    target = warehouse.scoped_path(name, province, key)
-    if not target.exists():
-        relation = f"read_parquet({q(source)})"
-        # a name of this writer's own: two steps side by side (the multiprocess executor) may cut one table
-        written = target.with_name(f"_{os.getpid()}_{threading.get_ident()}.parquet")
-        write_parquet(con, scoped_sql(relation, con.sql(f"SELECT * FROM {relation} LIMIT 0").columns), written)
-        written.replace(target)
-        for stale in target.parent.glob("*.parquet"):
-            if stale.name != target.name and not stale.name.startswith("_"):
-                stale.unlink(missing_ok=True)
-    return f"read_parquet({q(target)})"
 
 
 def _is_monthly(warehouse: Warehouse, name: str) -> bool:

@@ -109,7 +109,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def scoped_path(self, table: str, province: str, key: str) -> Path:
         """``warehouse/scoped/<table>/<province>/<key>.parquet``: a province's rows of a table every
-        province shares, cut once for the report months (assets/monthly_sql.py ``province_rows``)."""
+        province shares, cut file by file for the report months (assets/scoped_cuts.py ``province_rows``)."""
         return self.root / "warehouse" / "scoped" / table / province / f"{key}.parquet"
 
     def has_clean(self, table: str) -> bool:
