@@ -382,3 +382,52 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     assert again == [("anhui-2022", "raw/contributions/all.csv")]
     accepted = kept["warehouse/clean/contributions/anhui-2022"]
     assert [r[-2:] for r in accepted if r[:3] == ("U1", PERSON_A, "2022-09")] == [("raw/contributions/all.csv", 2)]
+
+
+def test_a_new_months_keys_are_looked_for_only_in_the_earlier_files_whose_ranges_they_meet(tmp_path):
+    """A month's export cannot share a key (unit, person, period) with an earlier month's: an earlier
+    file whose periods lie outside the new rows' is not read for them (its Parquet statistics say so),
+    and the keys repeated before are counted from the last run's candidates. By hand, Anhui's U1 and
+    person A: m08.csv line 2 (2022-08, 350.00) and m09.csv line 3 (2022-08, 351.00) conflict; m09.csv
+    line 2 is 2022-09. m10.csv (2022-10, and line 3 a copy of m09.csv line 2) meets m09.csv's periods
+    (2022-08..09) only; m11.csv (2022-11) meets none. Each step equals a fresh ingest of the same files."""
+    import json
+
+    data = tmp_path / "monthly"
+    (data / "raw").mkdir(parents=True)
+    _write(data, "units.csv", [[ANHUI_UNIT[c] for c in RAW_TABLES["units"].columns]], table="units")
+    late = _row("U1", "2022-08")
+    late[4] = "351.00"
+    _write(data, "340000/m08.csv", [_row("U1", "2022-08")])
+    _write(data, "340000/m09.csv", [_row("U1", "2022-09"), late])
+    state = data / "warehouse" / "staged" / "contributions" / "anhui-2022" / "clean-state.json"
+
+    def step(name: str) -> list[str]:  # ingested as a month's run, then fresh: equal; the raw files searched
+        kept = _ingested(data)
+        fresh = tmp_path / f"fresh_{name}"
+        shutil.copytree(data / "raw", fresh / "raw")
+        assert kept == _ingested(fresh), name
+        record = json.loads(state.read_text(encoding="utf-8"))
+        return sorted(record["inputs"][judged][1] for judged in record["searched"])
+
+    step("first")
+    _write(data, "340000/m10.csv", [_row("U1", "2022-10"), _row("U1", "2022-09")])
+    assert step("m10") == ["raw/contributions/340000/m09.csv"]
+    _write(data, "340000/m11.csv", [_row("U1", "2022-11")])
+    assert step("m11") == []
+    con = duckdb.connect()
+    quarantined = con.execute(
+        f"SELECT source_file, source_line, rule FROM read_parquet('{data}/quarantine/contributions/*.parquet') "
+        "ORDER BY ALL"
+    ).fetchall()
+    key = "duplicate_key:unit_id,person_id,period"
+    assert quarantined == [("raw/contributions/340000/m08.csv", 2, key), ("raw/contributions/340000/m09.csv", 3, key)]
+    duplicates = con.execute(
+        f"SELECT source_file, source_line FROM read_parquet('{data}/warehouse/duplicates/contributions/*.parquet')"
+    ).fetchall()
+    assert duplicates == [("raw/contributions/340000/m10.csv", 3)]
+    # m09.csv withdrawn: the 2022-08 key occurs once now, m08.csv line 2 is accepted; nothing new to look for
+    (data / "raw" / "contributions" / "340000" / "m09.csv").unlink()
+    assert step("withdrawn") == []
+    accepted = _ingested(data)["warehouse/clean/contributions/anhui-2022"]
+    assert sorted(r[2] for r in accepted) == ["2022-08", "2022-09", "2022-10", "2022-11"]

@@ -1,7 +1,7 @@
 -- The repeated keys of a run that keeps earlier inputs' files (assets/ingest/resolve.py): only the keys
 -- repeated before (kept_repeated) and the new rows' keys can be repeated now; any other key occurs once,
 -- in an earlier row. So those keys are looked for among the earlier rows, and counted.
--- new_rows: the new inputs' valid rows; old_rows: the kept inputs'.
+-- new_rows: the new inputs' valid rows; old_rows: the kept inputs' that may hold a new key (resolve.py).
 CREATE OR REPLACE TEMP TABLE typed_new AS SELECT * FROM ${new_rows};
 
 CREATE OR REPLACE TEMP TABLE looked_for AS
@@ -9,9 +9,13 @@ SELECT DISTINCT key_no, h FROM (${new_key_hashes})
 UNION
 SELECT key_no, h FROM kept_repeated;
 
--- the earlier rows that carry a looked-for key: one scan of their key hashes, no aggregate of every row
+-- the earlier rows that carry a looked-for key, without an aggregate of every row: the last run's
+-- candidates of the kept inputs (every row of a key repeated before), and the rows of the kept inputs
+-- that may hold a new key (old_rows: one scan of their key hashes); a row found both ways counts once
 CREATE OR REPLACE TEMP TABLE old_hits AS
-SELECT * FROM ${old_rows} WHERE ${looked_for};
+SELECT * FROM ${old_rows} WHERE ${looked_for}
+UNION
+SELECT * FROM ${kept_candidates} WHERE ${looked_for};
 
 -- every row with a looked-for key is in old_hits or typed_new, so its count there is exact
 CREATE OR REPLACE TEMP TABLE repeated_keys AS

@@ -10,10 +10,14 @@ others that conflict with no row go to ``resolved.parquet``.
 
 A run that keeps earlier inputs (a month's new exports; a re-exported file is a new input and its
 old version gone) does not aggregate every row again. Only the keys repeated before
-(``clean-repeated.parquet`` beside the step's verdicts) and the new rows' keys can be repeated now:
-they are looked for among the kept inputs' rows in one scan of their key hashes and counted
-(``ingest_added.sql``). A kept input's file is written again only when a key of its rows is repeated
-now and was not before, or the other way round. An input is kept while its verdicts, the rejected
+(``clean-repeated.parquet`` beside the step's verdicts) and the new rows' keys can be repeated now,
+and counted among the rows that carry them (``ingest_added.sql``): the rows of the keys repeated
+before are the last run's candidates (``clean-candidates.parquet``) of the inputs kept; the new keys
+are looked for among the kept inputs' rows, but only in the inputs whose key columns' ranges (their
+Parquet statistics) meet the new rows' in every column of a key: a month's export of period 2023-07
+cannot share a key with the export of 2023-06, so that file is not read (``searched`` in the state).
+A kept input's file is written again only when a key of its rows is repeated now and was not before,
+or the other way round. An input is kept while its verdicts, the rejected
 rows of its raw file and its clean file are those of the last run; every row is resolved as from
 scratch when none is. Both give the same rows (tests/test_ingest_by_province.py,
 tests/test_incremental.py).
@@ -31,9 +35,10 @@ from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES, distribute
 from assets.ingest.shares import SQL_DIR
 from assets.storage import ident, q, sql_statements, write_parquet
 
-# beside a step's verdicts: what its clean folder was resolved from, and the keys repeated then
+# beside a step's verdicts: what its clean folder was resolved from, the keys repeated then and their rows
 STATE = "clean-state.json"
 REPEATED = "clean-repeated.parquet"
+CANDIDATES = "clean-candidates.parquet"
 # in the clean folder: the first copies of the repeated keys that conflict with no row
 RESOLVED = "resolved.parquet"
 
@@ -54,17 +59,23 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     old = [p for p in judged if earlier and p.name in earlier["inputs"]]
     if not old:
         con.execute(f"CREATE OR REPLACE TEMP TABLE repeated_keys AS {R.repeated_keys_query(table)}")
-        write, candidates_from = list(judged), "typed"
+        write, candidates_from, searched = list(judged), "typed", []
     else:
         new = [p for p in judged if p not in old]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE kept_repeated AS SELECT * FROM read_parquet({q(state_dir / REPEATED)})"
         )
+        searched = _may_hold(con, table, old, new)
+        kept_sources = sorted({earlier["inputs"][p.name][1] for p in old if earlier["inputs"][p.name][1]})
         candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
         *statements, touched = sql_statements(
             SQL_DIR / "ingest_added.sql",
             new_rows=f"({_typed(new, columns)})",
-            old_rows=f"({_typed(old, columns)})",
+            old_rows=f"({_typed(searched, columns)})",
+            kept_candidates=(
+                f"(SELECT * FROM read_parquet({q(state_dir / CANDIDATES)}) "
+                f"WHERE source_file IN ({', '.join(q(f) for f in kept_sources) or 'NULL'}))"
+            ),
             new_key_hashes=R.key_hashes_query(table, "typed_new"),
             hit_key_hashes=R.key_hashes_query(table, candidates_from),
             looked_for=R.candidate_expression(table, "looked_for"),
@@ -96,9 +107,10 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
         clean_dir / RESOLVED,
     )
     write_parquet(con, "SELECT key_no, h FROM repeated_keys", state_dir / REPEATED)
+    write_parquet(con, f"SELECT source_file, source_line, {columns} FROM resolved", state_dir / CANDIDATES)
     sources = {p.name: _source_file(con, p) for p in write}
     inputs = {p.name: [_identity(p), sources[p.name] if p in write else earlier["inputs"][p.name][1]] for p in judged}
-    record = {"inputs": inputs, "rejected": _rejected(con)}
+    record = {"inputs": inputs, "rejected": _rejected(con), "searched": sorted(p.name for p in searched)}
     (state_dir / STATE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
@@ -134,7 +146,7 @@ def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict 
     """The last resolution's record, its ``inputs`` narrowed to those kept: still an input, with the same
     verdicts, the same rejected rows of its file and its clean file (None: nothing to keep). The others
     are new, and an earlier input not kept is as if removed."""
-    if not (state_dir / REPEATED).exists() or not (clean_dir / RESOLVED).exists():
+    if not all(p.exists() for p in (state_dir / REPEATED, state_dir / CANDIDATES, clean_dir / RESOLVED)):
         return None
     try:
         state = json.loads((state_dir / STATE).read_text(encoding="utf-8"))
@@ -150,6 +162,60 @@ def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict 
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or written by another version
         return None
     return state
+
+
+def _may_hold(con, table: RawTable, old: list[Path], new: list[Path]) -> list[Path]:
+    """The kept inputs ``old`` that may hold a row with a key of the ``new`` inputs' rows: those whose
+    values meet the new rows' range in every column of one key, by the verdicts files' Parquet statistics
+    (a column of another type than text, or without exact statistics, always meets). A key's rows agree
+    on its columns, so an input outside the new rows' range in one column of each key holds none of them."""
+    if not old or not new:
+        return []
+    columns = sorted({c for key in table.keys for c in key if table.column_type(c) == "VARCHAR"})
+    ranges = _ranges(con, [*old, *new], columns)
+    fresh = {c: _union([ranges[p].get(c) for p in new]) for c in columns}
+    return [
+        p for p in old if any(all(_meet(ranges[p].get(c), fresh[c]) for c in key if c in columns) for key in table.keys)
+    ]
+
+
+def _ranges(con, files: list[Path], columns: list[str]) -> dict[Path, dict[str, tuple | None]]:
+    """Per file and text column: (min, max, whether a value is NULL) from its row groups' statistics, or
+    None where a row group has no exact statistics."""
+    out: dict[Path, dict[str, tuple | None]] = {p: {} for p in files}
+    if not columns:
+        return out
+    by_name = {str(p): p for p in files}
+    rows = con.execute(
+        "SELECT file_name, path_in_schema, min(stats_min_value), max(stats_max_value), sum(stats_null_count) > 0, "
+        "bool_and(stats_null_count IS NOT NULL AND coalesce(min_is_exact AND max_is_exact, true) "
+        "AND (stats_min_value IS NOT NULL OR stats_null_count = num_values)) "
+        f"FROM parquet_metadata([{', '.join(q(p) for p in files)}]) "
+        f"WHERE path_in_schema IN ({', '.join(q(c) for c in columns)}) GROUP BY ALL"
+    ).fetchall()
+    for name, column, low, high, nulls, exact in rows:
+        out[by_name[name]][column] = (low, high, nulls) if exact else None
+    for p in files:  # a file of no row groups holds no value
+        for column in columns:
+            out[p].setdefault(column, (None, None, False))
+    return out
+
+
+def _union(ranges: list[tuple | None]) -> tuple | None:
+    if any(r is None for r in ranges):
+        return None
+    lows = [r[0] for r in ranges if r[0] is not None]
+    highs = [r[1] for r in ranges if r[1] is not None]
+    return (min(lows, default=None), max(highs, default=None), any(r[2] for r in ranges))
+
+
+def _meet(a: tuple | None, b: tuple | None) -> bool:
+    """Whether two (min, max, NULL present) ranges of a column may share a value (NULL keys hash alike)."""
+    if a is None or b is None or (a[2] and b[2]):
+        return True
+    if a[0] is None or b[0] is None:
+        return False
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str) -> None:
