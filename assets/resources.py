@@ -112,6 +112,11 @@ class Warehouse(dg.ConfigurableResource):
         province shares, cut file by file for the report months (assets/scoped_cuts.py ``province_rows``)."""
         return self.root / "warehouse" / "scoped" / table / province / f"{key}.parquet"
 
+    def kept_check_path(self, check: str, month: str) -> Path:
+        """``warehouse/invariants/<check>/<month>.json``: an every-month check's rows of a report month, with
+        what they were read from (assets/month_checks.py)."""
+        return self.root / "warehouse" / "invariants" / check / f"{month}.json"
+
     def has_clean(self, table: str) -> bool:
         """Whether ingest has written the table's accepted rows."""
         return bool(self.clean_files(table))

@@ -44,6 +44,9 @@ def test_every_invariant_passes_on_the_world(world):
         result = evaluate(world, name)
         assert result.passed, (name, result.metadata)
         assert result.metadata["months_checked"].value == 1  # the world is run as of 2022-12 only
+        # nothing it reads changed since: the month's rows are kept, not evaluated again
+        again = evaluate(world, name)
+        assert again.passed and again.metadata["months_evaluated_now"].value == []
 
 
 @pytest.mark.parametrize(
@@ -88,10 +91,12 @@ def test_a_broken_fact_fails_its_invariant(world, tmp_path, name, table, sql, ro
 
     target = tmp_path / "w"
     shutil.copytree(world, target, symlinks=True)
+    assert evaluate(target, name).passed
     for path in (target / "warehouse" / "policy" / table / "2022-12").glob("anhui-2022.parquet"):
         rewrite(path, sql)
     result = evaluate(target, name)
     assert not result.passed
+    assert result.metadata["months_evaluated_now"].value == ["2022-12"]  # a file it reads changed
     examples = next(v.value for k, v in result.metadata.items() if k.startswith("examples"))
     assert result.metadata["rows_failing"].value == 1
     if row == "DEP":
