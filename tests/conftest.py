@@ -113,7 +113,8 @@ def keyed_run(tmp_path_factory):
     from tests.trust import copy_sample, run
 
     data = copy_sample(tmp_path_factory.mktemp("keyed"))
-    result = run(data, DEFERRAL_PII_KEY="k1-test-key", DEFERRAL_GX_DATA_DOCS="1")  # docs scanned for person ids
+    # docs scanned for person ids; the default threads (the report's workbooks written by spawned processes)
+    result = run(data, DEFERRAL_PII_KEY="k1-test-key", DEFERRAL_GX_DATA_DOCS="1", DEFERRAL_DUCKDB_THREADS="2")
     assert result.returncode == 0, result.stdout + result.stderr
     return data, result
 

@@ -132,10 +132,10 @@ class Scenario:
             if table not in self.tables:
                 write_table(self.root, table, [])
         month = as_of or "2023-07"
-        # GX Data Docs are not built (tests/test_materialize_sample.py checks them): about 1 s a table a run
-        resource = warehouse_resource(
-            str(self.root), settings=settings_from_environment(profiles_dir=profiles_dir or "", gx_data_docs=0)
-        )
+        # GX Data Docs are not built (tests/test_materialize_sample.py checks them): about 1 s a table a run;
+        # one DuckDB thread, as every test run has (tests/trust.py env_for)
+        settings = settings_from_environment(profiles_dir=profiles_dir or "", gx_data_docs=0, duckdb_threads=1)
+        resource = warehouse_resource(str(self.root), settings=settings)
         resources = {"warehouse": resource}
         unpartitioned = [a for a in self.assets if a.partitions_def is None]
         partitioned = [a for a in self.assets if a.partitions_def is not None]

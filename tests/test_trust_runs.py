@@ -155,12 +155,13 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
     seen, errors, stop = [], [], threading.Event()
 
     def reader():
-        c = duckdb.connect()
+        c = duckdb.connect(config={"threads": 1})  # a core left to the publications
         while not stop.is_set():
             try:
                 seen.append(c.execute(f"SELECT count(*) FROM read_parquet('{stats}')").fetchall()[0][0])
             except duckdb.IOException as error:  # listed the old files just before a switch: a clear error
                 errors.append(str(error))
+            stop.wait(0.01)  # still a hundred reads or more a publication
 
     thread = threading.Thread(target=reader)
     thread.start()

@@ -22,12 +22,16 @@ SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEFERRAL_", "DAGSTER_"))}
-    # GX Data Docs only where a test reads them (keyed_run: no raw person id in data_docs/): about 1 s a table
+    # GX Data Docs only where a test reads them (keyed_run: no raw person id in data_docs/): about 1 s a table.
+    # One DuckDB thread: two test processes (pytest-xdist) share CI's two cores, and the report's workbooks are
+    # then written in the run's own process instead of spawned ones (a tenth of a sample run's CPU); the run
+    # made as a user makes it (conftest.py ``keyed_run``) keeps the default of two, and the spawned writers.
     env.update(
         {
             "DAGSTER_HOME": str(data_dir / ".dagster"),
             "DEFERRAL_DATA_DIR": str(data_dir),
             "DEFERRAL_GX_DATA_DOCS": "0",
+            "DEFERRAL_DUCKDB_THREADS": "1",
             **extra,
         }
     )
