@@ -29,19 +29,19 @@ def pytest_configure(config):
 # would order groups by their number of tests instead: `--no-loadscope-reorder` in pyproject.toml).
 LONGEST_FIRST = [
     "tests/test_incremental.py",
-    "tests/test_trust_runs.py",
-    "tests/test_postgres.py",
     "keyed_run",
     "tests/test_ui.py",
+    "tests/test_trust_runs.py",
+    "tests/test_postgres.py",
     "tests/test_scale_out.py",
     "tests/test_ingest_rules.py",
-    "tests/test_cli.py",
-    "tests/test_trust_inputs.py",
-    "tests/test_restatements.py",
-    "tests/test_trust_settings.py",
-    "tests/test_report.py",
-    "tests/test_operation.py",
     "statistics_published",
+    "tests/test_trust_settings.py",
+    "tests/test_trust_inputs.py",
+    "obligations_published",
+    "tests/test_cli.py",
+    "tests/test_collection.py",
+    "tests/test_operation.py",
 ]
 
 
@@ -109,12 +109,21 @@ def write_table(
 
 @pytest.fixture(scope="session")
 def keyed_run(tmp_path_factory):
-    """The sample run once through `deferral run` with a configured key (the PII tests)."""
+    """The sample run once through `deferral run --full-validation` with a configured key: the PII tests,
+    what people read (tests/test_readable.py) and the planted discrepancies (tests/test_cli.py). GX's sample
+    is set to 1,000 rows, so judging every row is the flag's doing; Data Docs are built (scanned for person
+    ids); the default threads (the report's workbooks written by spawned processes)."""
     from tests.trust import copy_sample, run
 
     data = copy_sample(tmp_path_factory.mktemp("keyed"))
-    # docs scanned for person ids; the default threads (the report's workbooks written by spawned processes)
-    result = run(data, DEFERRAL_PII_KEY="k1-test-key", DEFERRAL_GX_DATA_DOCS="1", DEFERRAL_DUCKDB_THREADS="2")
+    result = run(
+        data,
+        "--full-validation",
+        DEFERRAL_PII_KEY="k1-test-key",
+        DEFERRAL_GX_DATA_DOCS="1",
+        DEFERRAL_DUCKDB_THREADS="2",
+        DEFERRAL_GX_SAMPLE_ROWS="1000",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return data, result
 
@@ -126,6 +135,20 @@ def obligations_published(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("obligations")
     return root, obligations_world(root).run(as_of="2022-12", publish=True)
+
+
+@pytest.fixture
+def obligations_copy(obligations_published, tmp_path):
+    """A copy of the published obligations world (its data dir, and its rows to run it again): a test that
+    runs or breaks the world again, where a run from scratch would only repeat ``obligations_published``."""
+    import shutil
+
+    from tests.worlds import obligations_world
+
+    source, _ = obligations_published
+    root = tmp_path / "world"
+    shutil.copytree(source, root, symlinks=True)
+    return obligations_world(root)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """A small hand-made world for engine tests: write raw tables, run the pipeline, read outputs."""
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +39,13 @@ class Scenario:
     def __init__(self, root: Path):
         self.root = root
         self.tables: dict[str, list[dict]] = {}
+
+    def copied_to(self, root: Path) -> "Scenario":
+        """This world at ``root``, which the caller made a copy of its data dir: its rows copied too, so a
+        change made to the copy is the copy's alone."""
+        other = Scenario(root)
+        other.tables = copy.deepcopy(self.tables)
+        return other
 
     def add(self, table: str, **row) -> dict:
         self.tables.setdefault(table, []).append({k: "" if v is None else str(v) for k, v in row.items()})

@@ -100,20 +100,14 @@ def test_generate_writes_the_manifest(tmp_path):
     assert (tmp_path / "raw" / "manifest.json").exists()
 
 
-def test_full_run_finds_exactly_the_planted_discrepancies(sample_copy, tmp_path, changed_environment):
+def test_full_run_finds_exactly_the_planted_discrepancies(keyed_run):
     """The generator plans deferrals on its own; the engine must reach the same list, so the only
-    discrepancies are the ones the generator planted (raw/manifest.json)."""
+    discrepancies are the ones the generator planted (raw/manifest.json). Read from the session's sample
+    run (``keyed_run``: `deferral run --full-validation` with GX's sample set to 1,000 rows)."""
     import json
 
-    monkeypatch = changed_environment
-    for var in ("DEFERRAL_DATA_DIR", "DEFERRAL_AS_OF"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DEFERRAL_GX_SAMPLE_ROWS", "1000")
-    monkeypatch.setenv("DEFERRAL_GX_DATA_DOCS", "0")
-    result = CliRunner().invoke(app, ["run", "--data-dir", str(sample_copy), "--full-validation"])
-    assert result.exit_code == 0, result.output
-    coverage = _gx_coverage(tmp_path / "home", "contributions")  # --full-validation: GX judged every row too
+    sample_copy, _ = keyed_run
+    coverage = _gx_coverage(sample_copy / ".dagster", "contributions")  # --full-validation: GX judged every row too
     assert coverage["gx_mode"] == "full" and coverage["rows_evaluated_by_gx"] == coverage["rows_checked_by_sql"] > 20000
     planted = json.loads((sample_copy / "raw" / "manifest.json").read_text())["planted"]
     found = dict(

@@ -14,6 +14,7 @@ Old values: A1 repaid 300 on 09-05, 11-10 and 12-02 (the last 2 days late: 0.30)
 (each 1.09 late fee in December); A3 repaid 10 of 30 (two obligations of 10 outstanding, 0.16 each).
 """
 
+import shutil
 from decimal import Decimal
 
 import duckdb
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from tests.conftest import write_table
-from tests.worlds import MONTHS, statistics_world
+from tests.worlds import MONTHS
 
 D = Decimal
 RESTATED = {
@@ -68,10 +69,13 @@ CATEGORIES = {"all": "汇总", "individual_business": "个体工商户"}
 
 
 @pytest.fixture(scope="module")
-def restated(tmp_path_factory):
+def restated(statistics_published, tmp_path_factory):
+    """The statistics world as published (a copy of the session's, conftest.py), then a late repayment and a
+    corrected unit name: run and published again."""
+    source, out, codes = statistics_published
     root = tmp_path_factory.mktemp("restated")
-    out, codes = statistics_world(root, publish=True)
-    world = out.scenario
+    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
+    world = out.scenario.copied_to(root)
     write_table(
         root,
         "tax_payments",

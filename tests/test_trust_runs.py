@@ -57,11 +57,10 @@ def test_case_3_a_dagster_run_fails_cleanly_on_a_busy_data_dir(tmp_path):
         release(data, "cli-other")
 
 
-def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(tmp_path):
+def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(obligations_copy):
     import assets.publication.assets as publication
-    from tests.worlds import obligations_world
 
-    obligations_world(tmp_path).run(as_of="2022-12", publish=True)
+    tmp_path = obligations_copy.root  # run and published as of 2022-12
     published = tmp_path / "published"
     assert published.is_symlink()
     first = published.resolve()
@@ -80,7 +79,7 @@ def test_case_6_publication_is_one_unit_and_a_killed_one_leaves_nothing_visible(
 
     glob = f"{tmp_path}/published/**/*.parquet"
     assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{glob}', union_by_name = true)").fetchall()
-    obligations_world(tmp_path).run(as_of="2022-12", publish=True)
+    obligations_copy.run(as_of="2022-12", publish=True)
     assert not leftover.exists() and not (tmp_path / ".published.99999.tmp").is_symlink()
     assert published.resolve() != first and first.exists()  # the earlier version is kept for the auditors
     assert sorted(p.name for p in first.rglob("*.parquet")) == sorted(
