@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from assets.contracts import RAW_TABLES
-from tests.trust import copy_sample, deferral, manifest_content, run, workbook_content
+from tests.trust import copy_sample, deferral, manifest_content, run_here, workbook_content
 
 # the late-payment world is run as of 2023-03: the payment's month (2023-02) and one after it
 AS_OF = "2023-03"
@@ -44,7 +44,7 @@ def assert_same(incremental: Path, scratch: Path) -> None:
 def from_scratch(data: Path, target: Path, *args: str) -> Path:
     """A fresh data dir holding the same raw files, run once (with ``args``)."""
     shutil.copytree(data / "raw", target / "raw")
-    result = run(target, *args)
+    result = run_here(target, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return target
 
@@ -59,7 +59,7 @@ def test_month_by_month_exports_give_what_one_run_on_all_files_gives(tmp_path):
             data, "generate", "--data-dir", str(data), "--scale", "tiny", "--seed", "5", "--through", through
         )
         assert made.returncode == 0, made.stdout + made.stderr
-        result = run(data)
+        result = run_here(data)
         assert result.returncode == 0, result.stdout + result.stderr
         summed.append({p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")})
         accepted.append({p: p.stat().st_mtime_ns for p in (data / "warehouse/clean/contributions").glob("*/*.parquet")})
@@ -94,9 +94,9 @@ def late_payment(tmp_path_factory):
     """The sample run, then one repayment paid on 2023-02-10 arriving in a file of its own (an export
     made later), run again."""
     data = copy_sample(tmp_path_factory.mktemp("late"))
-    assert run(data, "--as-of", AS_OF).returncode == 0
+    assert run_here(data, "--as-of", AS_OF).returncode == 0
     first_publication = (data / "published").resolve().name
-    unchanged = run(data, "--as-of", AS_OF)  # nothing changed: nothing to compute or publish
+    unchanged = run_here(data, "--as-of", AS_OF)  # nothing changed: nothing to compute or publish
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
     assert (data / "published").resolve().name == first_publication
     before = {a: digests(data, a) for a in ("repayment_schedule", "deferral_decisions", "monthly_statistics")}
@@ -112,7 +112,7 @@ def late_payment(tmp_path_factory):
         f"LATE000001,{uscc},2022-09,employer_medical,10.00,2023-02-10,repayment\n",
         encoding="utf-8",
     )
-    result = run(data, "--as-of", AS_OF)
+    result = run_here(data, "--as-of", AS_OF)
     assert result.returncode == 0, result.stdout + result.stderr
     after = {a: digests(data, a) for a in before}
     scoped.append(cut_files(data))

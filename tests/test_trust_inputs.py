@@ -6,7 +6,7 @@ import shutil
 import dagster as dg
 import pytest
 
-from tests.trust import copy_sample, run
+from tests.trust import copy_sample, run_here
 
 
 def test_case_4_misspelled_or_repeated_header_is_an_error_naming_file_and_column(tmp_path):
@@ -15,7 +15,7 @@ def test_case_4_misspelled_or_repeated_header_is_an_error_naming_file_and_column
     units.write_text(
         units.read_text(encoding="utf-8-sig").replace("deregistered_on", "deregisterd_on", 1), encoding="utf-8"
     )
-    result = run(data)
+    result = run_here(data)
     assert result.returncode == 1
     assert "units_a.csv: column 'deregisterd_on' is not in the contract" in result.stdout
     assert "Stack Trace" not in result.stdout + result.stderr and "Traceback" not in result.stderr
@@ -132,7 +132,7 @@ def test_case_9_missing_empty_or_broken_input_names_the_file(tmp_path, damage, e
     else:
         path = raw / "contributions" / "contributions_shanxi.parquet"
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    result = run(data)
+    result = run_here(data)
     assert result.returncode == 1
     assert expected in result.stdout, result.stdout
     assert "Traceback" not in result.stderr and "Stack Trace" not in result.stdout + result.stderr

@@ -8,7 +8,7 @@ import subprocess
 import dagster as dg
 import pytest
 
-from tests.trust import ROOT, copy_sample, env_for, run
+from tests.trust import ROOT, copy_sample, env_for, run, run_here
 
 
 def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
@@ -181,10 +181,10 @@ def test_case_7_readers_during_publication_see_whole_publications_only(tmp_path)
 
 def test_case_11_as_of_outside_the_data_is_refused_naming_the_range(tmp_path):
     data = copy_sample(tmp_path)
-    early = run(data, "--as-of", "2021-01")
+    early = run_here(data, "--as-of", "2021-01")
     assert early.returncode == 2 and "before every policy's first period" in early.stderr and "2022-07" in early.stderr
     assert not (data / "warehouse").exists()  # refused before any work
-    late = run(data, "--as-of", "2030-12")
+    late = run_here(data, "--as-of", "2030-12")
     assert late.returncode == 1 and "2022-07 through 2023-07" in late.stderr
     assert not (data / "published").exists() and not (data / "warehouse" / "policy").exists()
 
@@ -216,14 +216,14 @@ def test_low_quote_in_path_killed_runs_marked_and_xlsx_rerun_identical(tmp_path)
             killed.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name="monthly_job")
         )
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED
-    first = run(data, "--as-of", "2022-10")
+    first = run_here(data, "--as-of", "2022-10")
     assert first.returncode == 0, first.stdout + first.stderr
     assert f"run {killed.run_id} (monthly_job) had been left STARTED" in first.stdout
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
     reports = sorted((data / "published" / "report").glob("*/*/*"))  # every province's workbooks and charts
     before = [p.read_bytes() for p in reports]
-    second = run(data, "--as-of", "2022-10", "--full")  # written again, not kept (nothing changed)
+    second = run_here(data, "--as-of", "2022-10", "--full")  # written again, not kept (nothing changed)
     assert second.returncode == 0
     assert reports and [p.read_bytes() for p in sorted((data / "published" / "report").glob("*/*/*"))] == before
     # --full wrote every workbook and recorded what each is made from: the next run keeps what is unchanged

@@ -1,4 +1,5 @@
-"""Helpers for the trust tests: run the product's own commands in subprocesses, as an operator would."""
+"""Helpers for the trust tests: run the product's own commands as an operator would, in subprocesses
+(:func:`run`) or, where the run needs no process of its own, in the test process (:func:`run_here`)."""
 
 import contextlib
 import hashlib
@@ -51,6 +52,35 @@ def deferral(data_dir: Path, *args: str, env: dict | None = None, timeout: int =
 
 def run(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
     return deferral(data_dir, "run", "--data-dir", str(data_dir), *args, env=env_for(data_dir, **extra))
+
+
+def run_here(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    """`deferral run` with the environment :func:`run` gives it, in this test process through typer's
+    CliRunner: the process imports Dagster, the definitions and Great Expectations once, where every
+    subprocess pays them again (about 11 s of CPU). Only for runs with the default profiles (the
+    definitions' partitions are built once a process). The environment, with what the command sets in it,
+    is restored afterwards; an exception the command did not handle is on stderr, as a subprocess prints it."""
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    assert "DEFERRAL_PROFILES_DIR" not in extra, "a run with profiles of its own runs in a subprocess: run()"
+    before = dict(os.environ)
+    forget_cached_definitions()
+    os.environ.clear()
+    os.environ.update(env_for(data_dir, **extra))
+    try:
+        result = CliRunner().invoke(app, ["run", "--data-dir", str(data_dir), *args])
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+        forget_cached_definitions()
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(["deferral", "run", *args], result.exit_code, result.stdout, stderr)
 
 
 def copy_sample(target: Path) -> Path:
