@@ -21,7 +21,7 @@ from assets.settings import settings_from_environment
 from pipelines import local_postgres as postgres
 from pipelines.local_cluster import free_port
 from tests.conftest import USCC_A, write_table
-from tests.trust import ROOT, copy_sample, deferral, graphql, run, webserver
+from tests.trust import ROOT, copy_sample, deferral, graphql, run_here, webserver
 
 pytestmark = pytest.mark.skipif(postgres.binary("initdb") is None, reason="PostgreSQL (initdb) is not installed")
 VAR = "DEFERRAL_SOURCE_POSTGRES"
@@ -55,7 +55,7 @@ def both_paths(server, tmp_path_factory):
     """The sample through the files, and through PostgreSQL with the Dagster instance on PostgreSQL."""
     base = tmp_path_factory.mktemp("pg")
     files = copy_sample(base / "files")
-    assert run(files, "--as-of", AS_OF).returncode == 0
+    assert run_here(files, "--as-of", AS_OF).returncode == 0
     database = base / "database"
     loaded = deferral(
         base, "load-postgres", "--data-dir", str(files), "--to", str(database), "--schema", "sample",
@@ -65,7 +65,7 @@ def both_paths(server, tmp_path_factory):
     home = database / ".dagster"
     home.mkdir(parents=True)
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    result = run(database, "--as-of", AS_OF, **{VAR: server.uri(), "DEFERRAL_DAGSTER_PG_URL": dagster_url(server)})
+    result = run_here(database, "--as-of", AS_OF, **{VAR: server.uri(), "DEFERRAL_DAGSTER_PG_URL": dagster_url(server)})
     assert result.returncode == 0, result.stdout + result.stderr
     return files, database, loaded.stdout, result.stdout
 
@@ -139,7 +139,7 @@ def test_an_unchanged_source_is_not_read_again_and_a_changed_one_is(both_paths, 
 
     before = snapshot.stat().st_mtime_ns, clean()
     env = {VAR: server.uri(), "DEFERRAL_DAGSTER_PG_URL": dagster_url(server)}
-    again = run(database, "--as-of", AS_OF, **env)
+    again = run_here(database, "--as-of", AS_OF, **env)
     # the server's digest is unchanged: no export, and the ingest reuses what it judged from the same snapshot
     assert again.returncode == 0 and (snapshot.stat().st_mtime_ns, clean()) == before
     with pg.connect(server.uri()) as conn, conn.cursor() as cur:
@@ -149,7 +149,7 @@ def test_an_unchanged_source_is_not_read_again_and_a_changed_one_is(both_paths, 
         )
         assert cur.rowcount >= 1
         conn.commit()
-    changed = run(database, "--as-of", AS_OF, **env)
+    changed = run_here(database, "--as-of", AS_OF, **env)
     assert changed.returncode == 0
     assert snapshot.stat().st_mtime_ns != before[0] and clean() != before[1]
     record = json.loads((database / "warehouse" / "sources" / "elections.json").read_text())
@@ -209,7 +209,7 @@ def test_a_source_that_cannot_be_read_is_one_line_and_nothing_is_published(serve
         f"tables:\n  units: {{connection: {VAR}, table: sample.units}}\n", encoding="utf-8"
     )
     uri = server.uri(password="wrong") if problem == "wrong password" else server.uri(port=free_port())
-    result = run(data, **{VAR: uri})
+    result = run_here(data, **{VAR: uri})
     assert result.returncode == 1
     said = [line for line in (result.stdout + result.stderr).splitlines() if "postgresql:sample.units" in line]
     assert said and all(VAR in line for line in said), result.stdout + result.stderr

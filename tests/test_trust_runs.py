@@ -8,7 +8,7 @@ import subprocess
 import dagster as dg
 import pytest
 
-from tests.trust import ROOT, copy_sample, env_for, run, run_here
+from tests.trust import ROOT, copy_sample, env_for, run_here
 
 
 def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
@@ -26,7 +26,7 @@ def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
                 }
             )
         )
-        result = run(data, "--as-of", "2022-12")
+        result = run_here(data, "--as-of", "2022-12")
         assert result.returncode == 2
         assert "is being written by Dagster run run-of-someone-else" in result.stderr
         assert f"pid {holder.pid}" in result.stderr
@@ -35,7 +35,7 @@ def test_case_3_a_second_run_refuses_while_the_data_dir_is_written(tmp_path):
         holder.kill()
         holder.wait()
     # the holder was killed: its lock is stale and the next run takes it over (one report month suffices)
-    result = run(data, "--as-of", "2022-07")
+    result = run_here(data, "--as-of", "2022-07")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "stale" in result.stderr
     assert not (data / ".deferral.lock").exists()  # released at the end
@@ -119,7 +119,7 @@ def test_case_6_kill_9_during_a_run_leaves_the_previous_publication_and_the_next
     assert manifest["as_of_month"] in ("2023-07", "2022-09")  # the whole previous, or the whole new one
     if manifest["as_of_month"] == "2023-07":
         assert published.resolve() == before.resolve() or published.resolve().name.startswith("2023-07")
-    again = run(target, "--as-of", "2022-09", DEFERRAL_PII_KEY="k1-test-key")
+    again = run_here(target, "--as-of", "2022-09", DEFERRAL_PII_KEY="k1-test-key")
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads((published / "PUBLICATION.json").read_text())["as_of_month"] == "2022-09"
     assert not list((target / "publications").glob(".staging-*"))
