@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from pipelines.local_cluster import free_port, start_broker, start_worker, stop
-from tests.trust import copy_sample, manifest_content
+from tests.trust import copy_sample, manifest_content, run_here
 
 ROOT = Path(__file__).parent.parent
 PROFILES = os.pathsep.join(str(ROOT / "assets" / "policy" / "profiles" / d) for d in ("", "examples"))
@@ -52,6 +52,7 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
         DEFERRAL_PROFILES_DIR=PROFILES,
         DEFERRAL_CELERY_BROKER=f"redis://127.0.0.1:{port}/0",
         DEFERRAL_GX_SAMPLE_ROWS="1000",
+        DEFERRAL_DUCKDB_THREADS="1",  # as the reference run has it (tests/trust.py env_for)
     )
     runs = {name: tmp_path / name for name in ("in_process", "celery")}
     for data_dir in runs.values():
@@ -75,7 +76,9 @@ def test_celery_run_publishes_the_same_bytes_as_in_process(tmp_path):
                     tmp_path / f"worker{i}.log",
                 )
             )
-        reference = _run(runs["in_process"], env)
+        # the reference in this test process, with the same settings (the broker unused in process)
+        settings = {k: v for k, v in env.items() if k.startswith("DEFERRAL_")}
+        reference = run_here(runs["in_process"], "--as-of", "2022-09", **settings)
         assert reference.returncode == 0, reference.stderr[-3000:]
         celery = _run(runs["celery"], env, "--executor", "celery")
         assert celery.returncode == 0, celery.stderr[-3000:] + (tmp_path / "worker1.log").read_text()[-3000:]

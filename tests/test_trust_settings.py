@@ -8,7 +8,7 @@ import subprocess
 import dagster as dg
 
 from pipelines.jobs import IN_PROCESS
-from tests.trust import BIN, ROOT, copy_sample, env_for, hmac16, parquet_values, raw_person_ids, run
+from tests.trust import BIN, ROOT, copy_sample, env_for, hmac16, parquet_values, raw_person_ids, run_here
 
 
 def person_keys(path_glob: str) -> set[str]:
@@ -127,7 +127,7 @@ def test_case_1_profiles_folder_is_honoured_by_every_asset_and_the_development_k
     )
     data = copy_sample(tmp_path / "data")
     # as of 2022-10: Shanxi's first two report months under the changed first period, every asset
-    result = run(data, "--as-of", "2022-10", DEFERRAL_PROFILES_DIR=str(profiles))  # and no DEFERRAL_PII_KEY
+    result = run_here(data, "--as-of", "2022-10", DEFERRAL_PROFILES_DIR=str(profiles))  # and no DEFERRAL_PII_KEY
     assert result.returncode == 0, result.stdout + result.stderr
     import duckdb
 
