@@ -28,7 +28,7 @@ from assets.month_digests import MONTH_INPUTS_TAG
 from assets.partitions import run_report_month
 from assets.publication.checks import check_publication, check_specs, column_description, published_relation
 from assets.publication.diff import publication_digests
-from assets.publication.report import write_report
+from assets.publication.report import write_report, writers
 from assets.publication.report_reuse import kept_history
 from assets.publication.restatements import changed_files, raw_listing, restated_metadata, restatements
 from assets.publication.tables import PUBLISHED_COLUMNS, column_sources, register_directory, write_table
@@ -102,13 +102,17 @@ def stage(
     staging = root / PUBLICATIONS / f".staging-{name}"
     staging.mkdir(parents=True)
     try:
-        register_directory(con, warehouse)
-        previous = (root / "published").resolve() if (root / "published" / MANIFEST).exists() else None
-        history, keep = kept_history(warehouse, previous, month)  # months made from the same inputs: linked
-        rows = {t: write_table(con, warehouse, t, month, staging / t, keep.get(t), previous) for t in PUBLISHED_COLUMNS}
-        raw = raw_listing(warehouse)
-        corrections = {"rows": restatements(con, previous, staging), "files": changed_files(previous, raw)}
-        _, report_inputs = write_report(con, warehouse, staging, staging / "report", month, corrections)
+        # the workbooks' writer processes start first: their imports overlap the tables' writing
+        with writers(warehouse) as pool:
+            register_directory(con, warehouse)
+            previous = (root / "published").resolve() if (root / "published" / MANIFEST).exists() else None
+            history, keep = kept_history(warehouse, previous, month)  # months made from the same inputs: linked
+            rows = {
+                t: write_table(con, warehouse, t, month, staging / t, keep.get(t), previous) for t in PUBLISHED_COLUMNS
+            }
+            raw = raw_listing(warehouse)
+            corrections = {"rows": restatements(con, previous, staging), "files": changed_files(previous, raw)}
+            _, report_inputs = write_report(con, warehouse, staging, staging / "report", month, corrections, pool)
         (staging / MANIFEST).write_text(
             json.dumps(
                 {

@@ -123,6 +123,11 @@ def _measure_notes(profile: PolicyProfile, month: str) -> list[tuple[str, str]]:
     return [("市级缓缴办法", "各市报省备案的缓缴办法，自备案之日起适用：" + "；".join(lines) + "。")]
 
 
+def warm_up() -> None:
+    """What a writer process runs first: the imports a chart needs besides this module's."""
+    import matplotlib.pyplot  # noqa: F401
+
+
 def write_province_month(job: tuple) -> Path:
     """The workbook and chart of one province and report month (``job``: the month's discrepancies,
     decisions and fund reserve files, the target folder, profile, region names, month and the

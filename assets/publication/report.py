@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from assets.profiles import region_names
 from assets.publication.checks import published_relation
 from assets.publication.notices import write_notices
-from assets.publication.province_report import write_province_month
+from assets.publication.province_report import warm_up, write_province_month
 from assets.publication.report_reuse import kept, report_inputs
 from assets.resources import Warehouse
 from assets.storage import sql_statements
@@ -31,13 +33,37 @@ HERE = Path(__file__).parent
 MACROS = HERE.parent / "macros.sql"
 
 
+@contextmanager
+def writers(warehouse: Warehouse) -> Iterator[ProcessPoolExecutor | None]:
+    """The processes the report's workbooks and lists are written by (None: this process writes them),
+    started at once: each first imports DuckDB, openpyxl and matplotlib (seconds), which the publication's
+    other work then overlaps. openpyxl and matplotlib hold the GIL, so DEFERRAL_DUCKDB_THREADS processes
+    (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight); none where this
+    process may not have children (a Celery worker's pool process is daemonic) or with one thread."""
+    processes = 1 if multiprocessing.current_process().daemon else warehouse.settings.duckdb_threads
+    if processes <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _ in range(processes):  # a process is spawned for each task waiting
+            pool.submit(warm_up)
+        yield pool
+
+
 def write_report(
-    con, warehouse: Warehouse, tables: Path, target: Path, month: str, corrections: dict | None = None
+    con,
+    warehouse: Warehouse,
+    tables: Path,
+    target: Path,
+    month: str,
+    corrections: dict | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[list[Path], dict]:
     """Every province's workbooks and charts of every report month through ``month``, from the
     publication's statistics under ``tables`` and each month's discrepancies, into ``target``; a
     month whose inputs are those of the current publication's is taken from it. The workbooks of
     ``month`` get 更正说明 from ``corrections`` (restated ``rows`` and the changed raw ``files``).
+    ``pool``: the processes that write them (:func:`writers`); None: this process.
     Returns the files and each month's input digest (``<province_code>/<month>`` -> digest)."""
     corrections = corrections or {"rows": [], "files": []}
     stats_rel = con.sql(published_relation(tables / "monthly_statistics"))
@@ -89,15 +115,10 @@ def write_report(
         (warehouse.policy_path("repayment_notices", month, p.policy_id), target, p, region_names(p), month)
         for p in warehouse.profiles()
     ]
-    # openpyxl and matplotlib hold the GIL: the workbooks and lists are written by DEFERRAL_DUCKDB_THREADS
-    # processes (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight), one
-    # after the other where this process may not have children (a Celery worker's pool process is daemonic)
-    processes = 1 if multiprocessing.current_process().daemon else min(warehouse.settings.duckdb_threads, len(jobs) + 1)
-    if processes > 1:
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            books = [pool.submit(write_province_month, job) for job in jobs]  # the longest first
-            lists = [pool.submit(write_notices, job) for job in notices]
-            written += [f.result() for f in books] + [path for f in lists for path in f.result()]
+    if pool is not None:
+        books = [pool.submit(write_province_month, job) for job in jobs]  # the longest first
+        lists = [pool.submit(write_notices, job) for job in notices]
+        written += [f.result() for f in books] + [path for f in lists for path in f.result()]
     else:
         written += map(write_province_month, jobs)
         written += [path for job in notices for path in write_notices(job)]
