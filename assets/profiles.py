@@ -291,7 +291,13 @@ def region_names(profile: PolicyProfile) -> RegionNames:
         return RegionNames(
             province_code=profile.province_code, province=profile.province_code, reporting_unit="", regions={}
         )
+    return _parsed_names(str(path), path.read_bytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_names(path: str, content: bytes) -> RegionNames:
+    """Keyed by the file's bytes, as profiles are (a publication asks for the names per table and month)."""
     try:
-        return RegionNames(**yaml.safe_load(path.read_text(encoding="utf-8")))
+        return RegionNames(**yaml.safe_load(content.decode("utf-8")))
     except (ValidationError, TypeError) as error:
         raise ValueError(f"{path}: not a region-names file ({error}); see assets/policy/profiles/regions/") from None
