@@ -24,9 +24,11 @@ def first_moment(month: str) -> datetime:
     return datetime(y, m, 1)
 
 
-def next_month(month: str) -> str:
+def next_month(month: str, n: int = 1) -> str:
+    """The month ``n`` months after ``month``."""
     y, m = _parts(month)
-    return f"{y + m // 12}-{m % 12 + 1:02d}"
+    y, m = divmod(y * 12 + m - 1 + n, 12)
+    return f"{y}-{m + 1:02d}"
 
 
 def prior(month: str) -> str:

@@ -18,6 +18,8 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from assets.months import last_day, next_month
+
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "policy" / "profiles"  # the policy stage's data, beside its SQL
 
 
@@ -134,10 +136,7 @@ class ProfileFile(BaseModel):
     def _measures_fit_the_profile(self):
         """Each measure names a region of this profile; a first_due falls after the last day of the
         profile's unshifted last window period (SPEC section 8)."""
-        y, m = (int(x) for x in self.first_period.value.split("-"))
-        m += self.window_periods.value - 1
-        y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
-        window_ends = dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+        window_ends = last_day(next_month(self.first_period.value, self.window_periods.value - 1))
         for i, measure in enumerate(self.city_measures):
             entry = f"city_measures[{i}] (region {measure.region_code}, filed as {measure.filed_as})"
             if measure.region_code not in self.regions.value:
@@ -174,7 +173,7 @@ class PolicyProfile:
     @classmethod
     def from_file(cls, path: Path) -> PolicyProfile:
         """The profile in ``path``, parsed once per content (a run reads the profiles in every step)."""
-        return _parsed(str(path), path.read_bytes())
+        return _parsed(cls._from_bytes, str(path), path.read_bytes())
 
     @classmethod
     def _from_bytes(cls, path: Path, content: bytes) -> PolicyProfile:
@@ -209,10 +208,11 @@ class PolicyProfile:
         )
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed(path: str, content: bytes) -> PolicyProfile:
-    """Keyed by the file's bytes, so an edited profile is read again (the result is frozen)."""
-    return PolicyProfile._from_bytes(Path(path), content)
+@functools.lru_cache(maxsize=128)
+def _parsed(parse, path: str, content: bytes):
+    """A profile or region-names file parsed once per content (a run asks in every step, a publication per
+    table and month): keyed by the file's bytes, so an edited file is read again; the results are frozen."""
+    return parse(Path(path), content)
 
 
 def _problem(error: dict) -> str:
@@ -286,17 +286,14 @@ class RegionNames(BaseModel):
 def region_names(profile: PolicyProfile) -> RegionNames:
     """The names beside the profile's file (``regions/<province_code>.yaml``); without a file (a
     province that supplies none), the codes stand for the names and the province is named by its code."""
-    path = Path(profile.source_file).parent / "regions" / f"{profile.province_code}.yaml"  # beside its profile
+    code = profile.province_code
+    path = Path(profile.source_file).parent / "regions" / f"{code}.yaml"  # beside its profile
     if not path.is_file():
-        return RegionNames(
-            province_code=profile.province_code, province=profile.province_code, reporting_unit="", regions={}
-        )
-    return _parsed_names(str(path), path.read_bytes())
+        return RegionNames(province_code=code, province=code, reporting_unit="", regions={})
+    return _parsed(_names_from_bytes, str(path), path.read_bytes())
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed_names(path: str, content: bytes) -> RegionNames:
-    """Keyed by the file's bytes, as profiles are (a publication asks for the names per table and month)."""
+def _names_from_bytes(path: Path, content: bytes) -> RegionNames:
     try:
         return RegionNames(**yaml.safe_load(content.decode("utf-8")))
     except (ValidationError, TypeError) as error:

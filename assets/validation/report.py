@@ -127,11 +127,9 @@ def render(results: list[dict], run: dict | None = None) -> str:
         )
         for e in r["expectations"]:
             status = "<span class='ok'>pass</span>" if e["success"] else "<span class='bad'>fail</span>"
-            parts.append(
-                f"<tr><td>{html.escape(e['expectation'])}</td><td>{html.escape(e['column'])}</td>"
-                f"<td>{e['element_count']:,}</td><td>{e['unexpected_count']:,}</td><td>{e['quarantined']:,}</td>"
-                f"<td>{status}</td></tr>"
-            )
+            counts = [f"{e[k]:,}" for k in ("element_count", "unexpected_count", "quarantined")]
+            cells = [html.escape(e["expectation"]), html.escape(e["column"]), *counts, status]
+            parts.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
         parts.append("</table>")
         if r.get("rejections"):
             parts.append(
