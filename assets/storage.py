@@ -3,7 +3,10 @@
 import functools
 import glob
 import string
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -35,6 +38,40 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> i
     written = scalar(con, f"COPY ({query}) TO {q(tmp)} (FORMAT parquet, COMPRESSION zstd)")  # COPY counts its rows
     tmp.replace(target)
     return int(written)
+
+
+def side_by_side(con: duckdb.DuckDBPyConnection, items: list, work: Callable) -> None:
+    """``work(connection, item)`` for every item, as many at a time as DuckDB has threads, each thread on
+    a connection of its own to ``con``'s database (its temp tables its own; tables and settings shared).
+    For work DuckDB runs mostly on one core (a CSV file's staging: the window numbering its lines keeps
+    file order). With one thread, or one item, one after the other on ``con``. The first error stops
+    what has not started and is raised here."""
+    threads = min(int(scalar(con, "SELECT current_setting('threads')")), len(items))
+    if threads <= 1:
+        for item in items:
+            work(con, item)
+        return
+    local, cursors = threading.local(), []
+
+    def run(item) -> None:
+        if not hasattr(local, "con"):
+            local.con = con.cursor()
+            cursors.append(local.con)
+        work(local.con, item)
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            futures = [pool.submit(run, item) for item in items]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def sql_statements(path: Path, **params) -> list[str]:

@@ -3,8 +3,9 @@
 -- unit, so a province's step reads its own rows only (assets/ingest/shares.py). A row whose unit
 -- is nobody's (unknown, or no unit_id) goes to ${orphans_to}, the first profile, so that it is
 -- judged (and quarantined) exactly once. The unit is matched on the cleaned cell (trimmed, empty as
--- NULL), as the rules read it.
-CREATE OR REPLACE TEMP TABLE unit_owner AS
+-- NULL), as the rules read it. unit_owner is a table of the step's database (not TEMP), so that files
+-- staged side by side, each on a connection of its own, read it.
+CREATE OR REPLACE TABLE unit_owner AS
 SELECT u.unit_id AS owner_unit, r.policy_id
 FROM read_parquet(${units}) u
 JOIN (VALUES ${region_province}) r(region_code, policy_id) USING (region_code);

@@ -21,7 +21,7 @@ from assets.ingest.sources import (
     header_columns,
     relative_name,
 )
-from assets.storage import q
+from assets.storage import q, side_by_side
 
 
 def _transcode(src: Path, dst: Path) -> Path:
@@ -61,15 +61,18 @@ def stage_table(
     for leftover in [*staged_dir.glob("_routing-*"), staged_dir / "_transcoded"]:
         shutil.rmtree(leftover, ignore_errors=True)
     transcoded = staged_dir / "_transcoded"
-    for src in sources:
-        key = keys[src.path]
-        rejects = staged_dir / f"rejects-{key}.parquet"
-        if rejects.exists():  # written last: this file's rows are all staged
-            continue
+    # a file whose rejects are written (last) has all its rows staged
+    todo = [src for src in sources if not (staged_dir / f"rejects-{keys[src.path]}.parquet").exists()]
+    for key in [keys[src.path] for src in todo]:
         for part in [*staged_dir.glob(f"part-{key}.parquet"), *staged_dir.glob(f"*/part-{key}-*.parquet")]:
             part.unlink()  # what a run stopped midway left
-        _stage_file(con, src, columns, staged_dir, root, route, keep_typed, key, transcoded)
-        con.execute(f"COPY staged_rejects TO {q(rejects)} (FORMAT parquet)")
+
+    def stage(file_con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
+        key = keys[src.path]
+        _stage_file(file_con, src, columns, staged_dir, root, route, keep_typed, key, transcoded)
+        file_con.execute(f"COPY staged_rejects TO {q(staged_dir / f'rejects-{key}.parquet')} (FORMAT parquet)")
+
+    side_by_side(con, todo, stage)  # files side by side: each file's staging keeps about one core busy
     if not sources:  # no files: an empty part with the contract's columns, so the folder reads as a table
         cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
         con.execute(
