@@ -57,9 +57,9 @@ def test_an_error_in_one_item_stops_the_rest_and_is_raised_by_name():
             raise BadInputFile("raw/units/bad.csv: broken")
         item_con.execute("CREATE OR REPLACE TEMP TABLE mine AS SELECT x + 1 AS y FROM shared")
         seen.append(item_con.execute("SELECT y FROM mine").fetchall()[0][0])
-        time.sleep(0.05)
+        time.sleep(0.2)
 
     with pytest.raises(BadInputFile, match="raw/units/bad.csv"):
         side_by_side(con, ["a", "bad"] + ["c"] * 50, work)
-    # what had not started when "bad" failed never ran (all of it: 50 x 50 ms on two threads)
+    # what had not started when "bad" failed never ran (all of it: 50 x 0.2 s on two threads, 5 s)
     assert 1 <= len(seen) < 10 and set(seen) == {42}
