@@ -83,9 +83,10 @@ def test_print_settings_fonts_and_formats(world):
     for name in SHEETS:
         ws = wb[name]
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
+        # one page wide (fitToWidth absent: 1, ECMA-376's default), as many pages long as it takes
         assert (
             ws.sheet_properties.pageSetUpPr.fitToPage
-            and ws.page_setup.fitToWidth == 1
+            and ws.page_setup.fitToWidth in (None, 1)
             and ws.page_setup.fitToHeight == 0
         )
         assert (
@@ -178,20 +179,23 @@ def test_earlier_month_lists_what_was_open_then(world):
     assert summary["340000"] == (1, "否") and summary["340100"] == (0, "是")
 
 
-def test_an_empty_discrepancy_sheet_says_so():
-    from openpyxl import Workbook
+def test_an_empty_discrepancy_sheet_says_so(tmp_path):
+    from datetime import datetime
 
     from assets.publication.province_report import DISCREPANCY_COLUMNS
-    from assets.publication.workbook import TitleBlock, table_sheet
+    from assets.publication.workbook import TitleBlock, new_book, save, table_sheet
 
-    ws = table_sheet(
-        Workbook(),
+    wb = new_book()
+    table_sheet(
+        wb,
         "差异明细",
         TitleBlock("T", "U", "2022-08-31"),
         DISCREPANCY_COLUMNS,
         [],
         note="截至 2022-08-31 无未结差异。",
     )
+    save(wb, tmp_path / "empty.xlsx", "T", datetime(2022, 8, 1))
+    ws = load_workbook(tmp_path / "empty.xlsx")["差异明细"]
     assert [r[0] for r in ws.iter_rows(min_row=4, values_only=True) if r[0]][0] == "截至 2022-08-31 无未结差异。"
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
 
 from assets.months import first_moment, label, last_day
-from assets.publication.workbook import Column, TitleBlock, save, table_sheet
+from assets.publication.workbook import Column, TitleBlock, new_book, save, table_sheet
 from assets.storage import q
 from assets.vocabulary import term
 
@@ -61,8 +60,7 @@ def write_notices(job: tuple) -> list[Path]:
         ]
         title = f"{names.name(region)}阶段性缓缴职工医保费催缴提醒清单（{label(month)}）"
         block = TitleBlock(title, names.bureau(region), str(as_of))
-        wb = Workbook()
-        wb.remove(wb.active)
+        wb = new_book()
         table_sheet(
             wb,
             "催缴提醒",

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
 
 from assets.months import first_moment, label, last_day
 from assets.profiles import PolicyProfile, RegionNames, region_names
@@ -27,16 +26,7 @@ from assets.publication.statistics_sheet import (
     open_counts,
     stat_rows,
 )
-from assets.publication.workbook import (
-    COUNT_FORMAT,
-    FIRST_DATA_ROW,
-    MONEY_FORMAT,
-    Column,
-    TitleBlock,
-    save,
-    table_sheet,
-    text_sheet,
-)
+from assets.publication.workbook import Column, TitleBlock, new_book, save, table_sheet, text_sheet
 from assets.storage import q, sql_statements
 from assets.vocabulary import term
 
@@ -163,8 +153,7 @@ def _write_province_month(
         or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])
     ]
     block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(last_day(month)))
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_book()
     counts = open_counts(open_rows, profile.province_code)
     notes = {}
     if inputs["fund_reserve_status"].exists():
@@ -246,8 +235,9 @@ def corrections_sheet(wb, block: TitleBlock, names: RegionNames, corrections: di
         for r in corrections["rows"]
     ]
     note = None if rows else f"无更正：与上一次发布相比，截至 {block.as_of} 各报告月份的统计数均未变化。"
-    ws = table_sheet(wb, CORRECTIONS_SHEET, block, CORRECTION_COLUMNS, rows, note=note)
-    for n, r in enumerate(corrections["rows"]):  # a count as a count, an amount with its two decimals
-        shown = COUNT_FORMAT if STAT_COLUMNS[r["column"]][1] == "count" else MONEY_FORMAT
-        for column in (6, 7, 8):
-            ws.cell(FIRST_DATA_ROW + n, column).number_format = shown
+    # a count as a count, an amount with its two decimals
+    kinds = {
+        n: dict.fromkeys((5, 6, 7), "count" if STAT_COLUMNS[r["column"]][1] == "count" else "money")
+        for n, r in enumerate(corrections["rows"])
+    }
+    table_sheet(wb, CORRECTIONS_SHEET, block, CORRECTION_COLUMNS, rows, note=note, kinds=kinds)

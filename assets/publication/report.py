@@ -9,7 +9,8 @@ names come from ``<profiles>/regions/<province_code>.yaml``. The workbook of a m
 from that month's state, so the same inputs give the same bytes; publications are kept under
 ``publications/`` (each with its reports): the archive of what was sent.
 
-Statistics are a few hundred rows a month, so Python and openpyxl are fine here.
+Statistics are a few hundred rows a month, so Python is fine here; the discrepancy sheets and notice
+lists (tens of thousands of rows at province size) are written by XlsxWriter (``workbook.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ MACROS = HERE.parent / "macros.sql"
 @contextmanager
 def writers(warehouse: Warehouse) -> Iterator[ProcessPoolExecutor | None]:
     """The processes the report's workbooks and lists are written by (None: this process writes them),
-    started at once: each first imports DuckDB, openpyxl and matplotlib (seconds), which the publication's
-    other work then overlaps. openpyxl and matplotlib hold the GIL, so DEFERRAL_DUCKDB_THREADS processes
+    started at once: each first imports DuckDB, XlsxWriter and matplotlib (seconds), which the publication's
+    other work then overlaps. XlsxWriter and matplotlib hold the GIL, so DEFERRAL_DUCKDB_THREADS processes
     (spawned: the step's process runs DuckDB threads, which a fork would copy mid-flight); none where this
     process may not have children (a Celery worker's pool process is daemonic) or with one thread."""
     processes = 1 if multiprocessing.current_process().daemon else warehouse.settings.duckdb_threads
