@@ -76,7 +76,17 @@ def latest_contribution_period(data_dir: Path) -> str | None:
     if not matching(accepted):
         return None
     with duckdb.connect() as con:
-        return con.execute("SELECT max(period) FROM read_parquet(?)", [str(accepted)]).fetchall()[0][0]
+        # the files' own statistics (a YYYY-MM text's are exact): no row read; every row where a row group
+        # of values has none
+        exact, latest = con.execute(
+            "SELECT bool_and(coalesce(stats_max_value IS NOT NULL AND coalesce(max_is_exact, false) "
+            "OR stats_null_count = num_values, false)), max(stats_max_value) FROM parquet_metadata(?) "
+            "WHERE path_in_schema = 'period'",
+            [str(accepted)],
+        ).fetchall()[0]
+        if exact is False:
+            latest = con.execute("SELECT max(period) FROM read_parquet(?)", [str(accepted)]).fetchall()[0][0]
+        return latest
 
 
 def register_report_months(instance: dg.DagsterInstance, last: str | None) -> list[str]:

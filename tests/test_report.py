@@ -187,12 +187,7 @@ def test_an_empty_discrepancy_sheet_says_so(tmp_path):
 
     wb = new_book()
     table_sheet(
-        wb,
-        "差异明细",
-        TitleBlock("T", "U", "2022-08-31"),
-        DISCREPANCY_COLUMNS,
-        [],
-        note="截至 2022-08-31 无未结差异。",
+        wb, "差异明细", TitleBlock("T", "U", "2022-08-31"), DISCREPANCY_COLUMNS, [], note="截至 2022-08-31 无未结差异。"
     )
     save(wb, tmp_path / "empty.xlsx", "T", datetime(2022, 8, 1))
     ws = load_workbook(tmp_path / "empty.xlsx")["差异明细"]

@@ -1,4 +1,5 @@
-"""SQL files are split by DuckDB's parser, not by text; files staged side by side give what one by one gives."""
+"""SQL files are split by DuckDB's parser, not by text; files staged side by side give what one by one gives;
+Parquet statistics answer only where they are exact."""
 
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from assets.contracts import RAW_TABLES
 from assets.ingest.sources import BadInputFile, count_records, list_sources
 from assets.ingest.staging import stage_table
+from assets.partitions import latest_contribution_period
 from assets.storage import side_by_side, sql_statements
 
 
@@ -63,3 +65,26 @@ def test_an_error_in_one_item_stops_the_rest_and_is_raised_by_name():
         side_by_side(con, ["a", "bad"] + ["c"] * 50, work)
     # what had not started when "bad" failed never ran (all of it: 50 x 0.2 s on two threads, 5 s)
     assert 1 <= len(seen) < 10 and set(seen) == {42}
+
+
+def test_latest_period_from_the_files_statistics_or_from_their_rows_where_a_file_has_none(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "warehouse" / "clean" / "contributions"
+    assert latest_contribution_period(tmp_path) is None  # nothing accepted yet
+    (folder / "anhui-2022").mkdir(parents=True)
+    (folder / "shanxi-2022").mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('2022-07'), ('2023-02'), (NULL)) t(period)) "
+        f"TO '{folder / 'anhui-2022' / 'part-a.parquet'}'"
+    )
+    con.execute(f"COPY (SELECT NULL::VARCHAR AS period) TO '{folder / 'shanxi-2022' / 'part-b.parquet'}'")
+    con.execute(f"COPY (SELECT 'x'::VARCHAR AS period LIMIT 0) TO '{folder / 'shanxi-2022' / 'part-c.parquet'}'")
+    assert latest_contribution_period(tmp_path) == "2023-02"
+    # a file written without statistics: its rows are read, so its later period counts
+    pq.write_table(
+        pa.table({"period": ["2023-05", "2022-09"]}), folder / "shanxi-2022" / "part-d.parquet", write_statistics=False
+    )
+    assert latest_contribution_period(tmp_path) == "2023-05"
