@@ -23,8 +23,9 @@ import duckdb
 
 from assets.contracts import RAW_TABLES, RawTable
 from assets.monthly_sql import clean_source
-from assets.province_scope import create_scope, scoped_sql
+from assets.province_scope import create_scope
 from assets.resources import Warehouse
+from assets.scoped_cuts import province_cuts
 from assets.storage import ident, matching, q
 from assets.versions import digest_of, profiles_digest, setup_digest
 
@@ -60,13 +61,14 @@ def _events(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str) -> l
 def _files_events(
     con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: RawTable, province: str, files: list[Path]
 ) -> list[tuple]:
-    """The events of a province's own accepted rows of a table ingested by province, summed over its
-    files (a file per input, assets/ingest/resolve.py). Each file's events are kept
+    """The events of a province's rows in ``files``, summed over them: its own accepted rows of a table
+    ingested by province (a file per input, assets/ingest/resolve.py), or its cuts of a table every
+    province shares (assets/scoped_cuts.py). Each file's events are kept
     (``warehouse/month_events/<table>/<province>.json``, by the file's name, size and time), so a month's
-    run hashes the rows of the files ingest wrote, not every row. The rows are the province's as
-    ingested (a province's step accepts its own units only, and judges an input again when one of its
-    units is accepted or removed), so no scope is applied: a change of the units that changes them
-    changes the files."""
+    run hashes the rows of the files written since, not every row. The files hold the province's rows
+    already (a province's step accepts its own units only, and judges an input again when one of its
+    units is accepted or removed; a cut is made again when the units holding its keys change), so no
+    scope is applied: a change of the units that changes them changes the files."""
     path = warehouse.root / "warehouse" / "month_events" / table.name / f"{province}.json"
     try:
         kept = {} if warehouse.recompute_all else json.loads(path.read_text(encoding="utf-8"))
@@ -125,8 +127,11 @@ def clean_digests(
             if not scoped:
                 create_scope(con, warehouse.profiles(), q(units), province)
                 scoped = True
-            relation = f"({scoped_sql(f'read_parquet({q(source)})', list(RAW_TABLES[table].columns))})"
-            _known[key] = _events(con, RAW_TABLES[table], relation)
+            # a table every province shares: the province's cuts of its files, which the report months read
+            # too (assets/scoped_cuts.py), each cut's events kept, so a new month's export is hashed alone
+            _known[key] = _files_events(
+                con, warehouse, RAW_TABLES[table], province, province_cuts(con, warehouse, table, source, province)
+            )
         out[table] = _cumulative(_known[key], sorted(months))
     return out
 

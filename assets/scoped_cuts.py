@@ -19,13 +19,22 @@ from assets.versions import code_digest, digest_of, profiles_digest
 
 def province_rows(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, source: Path, province: str) -> str:
     """The province's rows of ``source`` (a table every province shares: a clean table, or a summary of
-    the contributions), as a relation. Cut file by file, each file once for each version of it, of the
+    the contributions), as a relation: its cuts (:func:`province_cuts`)."""
+    cuts = province_cuts(con, warehouse, name, source, province)
+    return f"read_parquet([{', '.join(q(c) for c in cuts)}])" if cuts else f"read_parquet({q(source)})"
+
+
+def province_cuts(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, source: Path, province: str
+) -> list[Path]:
+    """The province's rows of ``source``, cut file by file, each file once for each version of it, of the
     provinces of the units it names and of the code and profiles, and kept
     (``warehouse/scoped/<name>/<province>/<key>.parquet``) for every report-month step of every run:
-    tax payments are 10 million rows at province scale, and a new month's export is cut alone."""
+    tax payments are 10 million rows at province scale, and a new month's export is cut alone. Needs
+    ``create_scope`` for ``province`` on ``con``; no files: none."""
     files = matching(source)
     if not files:
-        return f"read_parquet({q(source)})"
+        return []
     columns = con.sql(f"SELECT * FROM read_parquet({q(source)}) LIMIT 0").columns
     holders = _holders(con, warehouse, name, files, columns)
     cuts = []
@@ -43,7 +52,7 @@ def province_rows(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: st
     for stale in cuts[0].parent.glob("*.parquet"):
         if stale not in cuts and not stale.name.startswith("_"):
             stale.unlink(missing_ok=True)
-    return f"read_parquet([{', '.join(q(c) for c in cuts)}])"
+    return cuts
 
 
 def _identity(warehouse: Warehouse, path: Path) -> str:
