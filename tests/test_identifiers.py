@@ -38,3 +38,36 @@ def test_gb11714_inner_check_by_hand():
     assert gb11714_check("12345678") == "8"
     assert uscc_inner_check_ok("91340100123456788L")
     assert not uscc_inner_check_ok("91340100123456780" + "L")
+
+
+def test_each_value_s_check_is_computed_once_across_runs_and_again_on_a_full_run(tmp_path):
+    import duckdb
+    import pyarrow as pa
+    from duckdb.sqltypes import BOOLEAN, VARCHAR
+
+    from assets.ingest.check_memo import failing
+    from assets.resources import Warehouse
+    from assets.settings import settings_from_environment
+
+    checked: list[str] = []  # every value the check was called with (DuckDB may call it twice on one row)
+
+    def ends_in_one(values: pa.Array) -> pa.Array:  # the check: a value is right when it ends in 1
+        checked.extend(values.to_pylist())
+        return pa.array([v.endswith("1") for v in values.to_pylist()], pa.bool_())
+
+    def bad(warehouse: Warehouse, values: list[str]) -> set[str]:
+        con = duckdb.connect()
+        con.create_function("ends_in_one", ends_in_one, [VARCHAR], BOOLEAN, type="arrow", side_effects=False)
+        con.execute("CREATE TEMP TABLE d AS SELECT unnest(?::VARCHAR[]) AS v", [values])
+        failing(con, warehouse, "ends_in_one", "d", "bad")
+        return {v for (v,) in con.execute("SELECT v FROM bad").fetchall()}
+
+    run = Warehouse(data_dir=str(tmp_path), settings=settings_from_environment())
+    assert bad(run, ["a1", "b2", "c1"]) == {"b2"} and set(checked) == {"a1", "b2", "c1"}
+    checked.clear()  # a later run: only the value no run checked is checked; a kept failure still fails
+    assert bad(run, ["a1", "b2", "d2"]) == {"b2", "d2"} and set(checked) == {"d2"}
+    checked.clear()  # --full: every value again, and the memo keeps each value once
+    full = Warehouse(data_dir=str(tmp_path), settings=settings_from_environment(), recompute_all=True)
+    assert bad(full, ["a1", "b2", "d2", "e3"]) == {"b2", "d2", "e3"} and set(checked) == {"a1", "b2", "d2", "e3"}
+    memo = duckdb.sql(f"SELECT v, ok FROM read_parquet('{tmp_path}/warehouse/checks/ends_in_one/*/*.parquet')")
+    assert sorted(memo.fetchall()) == [("a1", True), ("b2", False), ("c1", True), ("d2", False), ("e3", False)]

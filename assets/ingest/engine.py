@@ -13,6 +13,7 @@ from assets.contracts import RAW_TABLES, RawTable
 from assets.identifiers import register_udfs
 from assets.ingest import reuse
 from assets.ingest import rules as R
+from assets.ingest.check_memo import failing
 from assets.ingest.counts import listing, quarantine_by_rule, table_summary, warnings
 from assets.ingest.gx_records import write_results
 from assets.ingest.gx_runner import GxInput, validate_rows
@@ -131,10 +132,8 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
             f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
             f"FROM ({' UNION ALL '.join(values) or f'SELECT NULL::VARCHAR AS {ident(col)}'})"
         )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE bad_{col} AS SELECT v FROM distinct_{col} "
-            f"WHERE {R.format_ok(table, col, 'v')} AND NOT {check}(v)"
-        )
+        # each value's check once across runs (assets/ingest/check_memo.py)
+        failing(con, warehouse, check, f"distinct_{col} WHERE {R.format_ok(table, col, 'v')}", f"bad_{col}")
 
     judge(con, table, regions, to_judge, units_of)
     judged = "[" + ", ".join(q(p) for p in judged_parts) + "]"
