@@ -1,19 +1,24 @@
 -- The repeated keys of a run that keeps earlier inputs' files (assets/ingest/resolve.py): only the keys
 -- repeated before (kept_repeated) and the new rows' keys can be repeated now; any other key occurs once,
 -- in an earlier row. So those keys are looked for among the earlier rows, and counted.
--- new_rows: the new inputs' valid rows; old_rows: the kept inputs' that may hold a new key (resolve.py).
+-- new_rows: the new inputs' valid rows; old_rows: the rows of the kept inputs that carry a key of a new
+-- input whose range they meet (resolve.py, reading new_keys).
 CREATE OR REPLACE TEMP TABLE typed_new AS SELECT * FROM ${new_rows};
 
+-- each new row's key hashes with its raw file (an earlier file is searched for the keys of the new files
+-- it may share a key with only)
+CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT key_no, h, source_file FROM (${new_key_hashes});
+
 CREATE OR REPLACE TEMP TABLE looked_for AS
-SELECT DISTINCT key_no, h FROM (${new_key_hashes})
+SELECT DISTINCT key_no, h FROM new_keys
 UNION
 SELECT key_no, h FROM kept_repeated;
 
 -- the earlier rows that carry a looked-for key, without an aggregate of every row: the last run's
 -- candidates of the kept inputs (every row of a key repeated before), and the rows of the kept inputs
--- that may hold a new key (old_rows: one scan of their key hashes); a row found both ways counts once
+-- that carry a new key (old_rows: one scan of their key hashes); a row found both ways counts once
 CREATE OR REPLACE TEMP TABLE old_hits AS
-SELECT * FROM ${old_rows} WHERE ${looked_for}
+SELECT * FROM ${old_rows}
 UNION
 SELECT * FROM ${kept_candidates} WHERE ${looked_for};
 

@@ -65,18 +65,19 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE kept_repeated AS SELECT * FROM read_parquet({q(state_dir / REPEATED)})"
         )
-        searched = _may_hold(con, table, old, new)
+        meets = _may_hold(con, table, old, new)
+        searched = sorted(meets, key=old.index)
         kept_sources = sorted({earlier["inputs"][p.name][1] for p in old if earlier["inputs"][p.name][1]})
         candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
         *statements, touched = sql_statements(
             SQL_DIR / "ingest_added.sql",
             new_rows=f"({_typed(new, columns)})",
-            old_rows=f"({_typed(searched, columns)})",
+            old_rows=_old_rows(con, table, meets, columns),
             kept_candidates=(
                 f"(SELECT * FROM read_parquet({q(state_dir / CANDIDATES)}) "
                 f"WHERE source_file IN ({', '.join(q(f) for f in kept_sources) or 'NULL'}))"
             ),
-            new_key_hashes=R.key_hashes_query(table, "typed_new"),
+            new_key_hashes=R.key_hashes_query(table, "typed_new", also="source_file"),
             hit_key_hashes=R.key_hashes_query(table, candidates_from),
             looked_for=R.candidate_expression(table, "looked_for"),
             repeated=R.candidate_expression(table),
@@ -164,19 +165,46 @@ def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict 
     return state
 
 
-def _may_hold(con, table: RawTable, old: list[Path], new: list[Path]) -> list[Path]:
-    """The kept inputs ``old`` that may hold a row with a key of the ``new`` inputs' rows: those whose
-    values meet the new rows' range in every column of one key, by the verdicts files' Parquet statistics
-    (a column of another type than text, or without exact statistics, always meets). A key's rows agree
-    on its columns, so an input outside the new rows' range in one column of each key holds none of them."""
+def _may_hold(con, table: RawTable, old: list[Path], new: list[Path]) -> dict[Path, list[Path]]:
+    """Each kept input of ``old`` that may hold a row with a key of a ``new`` input's rows, with those new
+    inputs: an old input may hold one when its values meet the new input's range in every column of a key,
+    by the verdicts files' Parquet statistics (a column of another type than text, or without exact
+    statistics, always meets). A key's rows agree on its columns, so an input outside a new input's range
+    in one column of each key holds none of its keys. A month's export meets no earlier month's; a file
+    of corrections, which spans the periods, meets them all, and they are searched for its keys alone."""
     if not old or not new:
-        return []
+        return {}
     columns = sorted({c for key in table.keys for c in key if table.column_type(c) == "VARCHAR"})
     ranges = _ranges(con, [*old, *new], columns)
-    fresh = {c: _union([ranges[p].get(c) for p in new]) for c in columns}
-    return [
-        p for p in old if any(all(_meet(ranges[p].get(c), fresh[c]) for c in key if c in columns) for key in table.keys)
+    out = {}
+    for p in old:
+        met = [
+            n
+            for n in new
+            if any(all(_meet(ranges[p].get(c), ranges[n].get(c)) for c in key if c in columns) for key in table.keys)
+        ]
+        if met:
+            out[p] = met
+    return out
+
+
+def _old_rows(con, table: RawTable, meets: dict[Path, list[Path]], columns: str) -> str:
+    """The rows of the kept inputs that carry a key of a new input they meet (:func:`_may_hold`): the
+    inputs that meet the same new inputs are read together, for those inputs' keys (``new_keys``, by
+    their raw file)."""
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for old, met in meets.items():
+        sources = tuple(sorted(s for s in (_source_file(con, n) for n in met) if s is not None))
+        if sources:
+            groups.setdefault(sources, []).append(old)
+    selects = [
+        f"SELECT * FROM ({_typed(files, columns)}) WHERE "
+        + R.candidate_expression(
+            table, f"(SELECT key_no, h FROM new_keys WHERE source_file IN ({', '.join(q(s) for s in sources)}))"
+        )
+        for sources, files in sorted(groups.items())
     ]
+    return "(" + (" UNION ALL ".join(selects) or "SELECT * FROM typed_new LIMIT 0") + ")"
 
 
 def _ranges(con, files: list[Path], columns: list[str]) -> dict[Path, dict[str, tuple | None]]:

@@ -235,10 +235,12 @@ def conflict_expression(table: RawTable) -> str:
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
-def key_hashes_query(table: RawTable, relation: str) -> str:
-    """Every row's key hashes in ``relation``, as (key_no, h): a row per key of the table."""
+def key_hashes_query(table: RawTable, relation: str, also: str | None = None) -> str:
+    """Every row's key hashes in ``relation``, as (key_no, h): a row per key of the table (with the
+    column ``also`` of the row)."""
+    extra = f", {also}" if also else ""
     return " UNION ALL ".join(
-        f"SELECT {i} AS key_no, {h} AS h FROM {relation}" for i, h in enumerate(key_hashes(table))
+        f"SELECT {i} AS key_no, {h} AS h{extra} FROM {relation}" for i, h in enumerate(key_hashes(table))
     )
 
 
