@@ -23,7 +23,7 @@ from assets.identifiers import register_person_key
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.scoped_cuts import province_rows
-from assets.storage import exact_preview, q, sql_statements, write_parquet
+from assets.storage import exact_preview, q, read_largest_first, sql_statements, write_parquet
 from assets.versions import digest_of, setup_digest
 
 CORE_DIR = Path(__file__).parent
@@ -91,7 +91,7 @@ def prepare(
             # a table ingested by province: the province's own file (the scope filter keeps it exact); else
             # the province's rows, cut once (a view over the cut file)
             scoped = (
-                scoped_sql(f"read_parquet({q(source)})", list(RAW_TABLES[name].columns))
+                scoped_sql(read_largest_first(source), list(RAW_TABLES[name].columns))
                 if RAW_TABLES[name].by_province
                 else f"SELECT * FROM {province_rows(con, warehouse, name, source, province)}"
             )
@@ -207,7 +207,7 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         with warehouse.connect() as con:
             for table in spec.inputs:
                 con.execute(
-                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({q(warehouse.clean_path(table))})"
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {read_largest_first(warehouse.clean_path(table))}"
                 )
             register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
             if spec.by_file and warehouse.clean_files(spec.by_file):

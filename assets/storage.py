@@ -26,6 +26,15 @@ def matching(pattern: Path) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(str(pattern)))
 
 
+def read_largest_first(pattern: Path) -> str:
+    """``read_parquet`` of the files a path or glob names, the largest first. DuckDB estimates a list of
+    Parquet files' rows from the first one: a clean table whose first file was an input of no accepted
+    rows was taken for an empty table, and a join built its hash table on every row of it (the 105
+    million contributions joined to the employee events: 26 s instead of 4 s)."""
+    files = sorted(matching(pattern), key=lambda p: (-p.stat().st_size, str(p)))
+    return f"read_parquet([{', '.join(q(p) for p in files)}])" if files else f"read_parquet({q(pattern)})"
+
+
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
     return con.execute(sql, params or []).fetchall()[0][0]
 

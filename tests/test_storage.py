@@ -88,3 +88,20 @@ def test_latest_period_from_the_files_statistics_or_from_their_rows_where_a_file
         pa.table({"period": ["2023-05", "2022-09"]}), folder / "shanxi-2022" / "part-d.parquet", write_statistics=False
     )
     assert latest_contribution_period(tmp_path) == "2023-05"
+
+
+def test_a_table_s_files_are_read_largest_first_so_a_join_builds_on_the_small_side(tmp_path):
+    from assets.storage import read_largest_first
+
+    con = duckdb.connect()
+    # an input of no accepted rows sorts first by name, as a clean folder's part of one can
+    con.execute(f"COPY (SELECT 1 AS unit_id, 'p' AS person_id LIMIT 0) TO '{tmp_path / 'part-0.parquet'}'")
+    rows = "SELECT i % 1000 AS unit_id, 'p' || i AS person_id FROM range(200000) t(i)"
+    con.execute(f"COPY ({rows}) TO '{tmp_path / 'part-1.parquet'}'")
+    con.execute("CREATE TABLE events AS SELECT i AS unit_id, 'p' || i AS person_id FROM range(10) t(i)")
+    relation = read_largest_first(tmp_path / "part-*.parquet")
+    assert relation.index("part-1.parquet") < relation.index("part-0.parquet")
+    plan = con.execute(f"EXPLAIN SELECT * FROM {relation} c SEMI JOIN events USING (unit_id, person_id)").fetchall()
+    # the hash table on the ten events, not on the 200,000 rows (RIGHT_SEMI: built on the left side)
+    assert "SEMI" in plan[0][1] and "RIGHT_SEMI" not in plan[0][1]
+    assert con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0] == 200000
