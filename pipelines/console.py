@@ -10,11 +10,19 @@ Dagster and the steps log, as they come (each partition's line among them).
 
 Where steps run in processes of their own (multiprocess, Celery) a process sees only its step:
 its lines carry no ``k/N``.
+
+The lines go to the stream the run started with, on a descriptor of their own: while a plan runs,
+Dagster's compute-log capture points the process's stdout and stderr at files and copies them back
+with ``tail -F``, stopped when the plan ends, and what was written in its last moment (the last
+step's line) was lost now and then (dagster-io/dagster#23336). The UI keeps every line in the run's
+event log.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 import sys
 import threading
@@ -44,12 +52,43 @@ def _clock(seconds: float) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+def _own_copy(stream):
+    """``stream`` on a descriptor of its own (the same terminal, pipe or file), which a later redirect of
+    the process's stdout or stderr leaves where it is; ``stream`` itself when it has no descriptor."""
+    try:
+        fd = os.dup(stream.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return stream
+    return os.fdopen(fd, "w", encoding=getattr(stream, "encoding", None) or "utf-8", errors="replace")
+
+
+def release(handler) -> None:
+    """Closes the descriptor a run's handler owns, once the process's next run has a handler of its own
+    (not in ``close``: Dagster's logging setup closes every handler of the process, the live one too)."""
+    with handler.lock:
+        if handler.owns_stream and not handler.stream.closed:
+            handler.stream.close()
+
+
+class OwnStreamHandler(logging.StreamHandler):
+    """Every line as it comes (``--verbose``), on a descriptor of its own (:func:`_own_copy`)."""
+
+    def __init__(self, stream):
+        super().__init__(_own_copy(stream))
+        self.owns_stream = self.stream is not stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.stream.closed:
+            super().emit(record)
+
+
 class ProgressHandler(logging.Handler):
     """Folds Dagster's records into a line per step (see the module's docstring)."""
 
     def __init__(self, stream, steps: list[str], heartbeat_seconds: float):
         super().__init__(logging.DEBUG)
-        self.stream = stream
+        self.stream = _own_copy(stream)
+        self.owns_stream = self.stream is not stream
         self.steps = set(steps)  # the asset steps reported (checks and observations fold into the summary)
         self.heartbeat_seconds = heartbeat_seconds
         self.started = time.monotonic()
@@ -62,6 +101,8 @@ class ProgressHandler(logging.Handler):
             threading.Thread(target=self._heartbeat, daemon=True, name="console-heartbeat").start()
 
     def _write(self, line: str) -> None:
+        if self.stream.closed:  # a run's handler closed when the process's next run began
+            return
         self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         self.stream.flush()
         self.last_output = time.monotonic()
@@ -121,7 +162,7 @@ class ProgressHandler(logging.Handler):
             self._write(f"FAILED {step}: {concise(cause).splitlines()[0] if cause.strip() else 'see the UI'}")
 
 
-_PROGRESS: dict[str, ProgressHandler] = {}  # run id -> its handler
+_HANDLERS: dict[str, logging.Handler] = {}  # run id -> its handler
 
 
 @dg.logger(
@@ -135,22 +176,24 @@ _PROGRESS: dict[str, ProgressHandler] = {}  # run id -> its handler
 )
 def console(init_context: dg.InitLoggerContext) -> logging.Logger:
     """Dagster initializes a run's loggers more than once in a process (the run, then its steps): a
-    run's progress is one handler, kept by run id, so the count goes on across them."""
+    run's handler is made once, kept by run id, so the count goes on across them."""
     config = init_context.logger_config
     logger = logging.getLogger("deferral")
     level = config["log_level"].upper()
-    logger.setLevel(level)
+    # at INFO Dagster's events still come at DEBUG: the handler folds them into lines
+    logger.setLevel(level if level == "DEBUG" else logging.DEBUG)
     logger.handlers = []
-    if level == "DEBUG":
-        handler: logging.Handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(ConciseFormatter("%(asctime)s - %(levelname)s - %(message)s"))
-    else:
-        logger.setLevel(logging.DEBUG)  # Dagster's events come at DEBUG: the handler folds them into lines
-        handler = _PROGRESS.get(init_context.run_id)
-        if handler is None:
+    handler = _HANDLERS.get(init_context.run_id)
+    if handler is None:
+        if level == "DEBUG":
+            handler = OwnStreamHandler(sys.stderr)
+            handler.setFormatter(ConciseFormatter("%(asctime)s - %(levelname)s - %(message)s"))
+        else:
             handler = ProgressHandler(sys.stderr, config["steps"], config["heartbeat_seconds"])
-            _PROGRESS.clear()  # one run at a time in a process: the previous run's handler is done
-            _PROGRESS[init_context.run_id] = handler
+        for done in _HANDLERS.values():  # one run at a time in a process: the previous run's handler is done
+            release(done)
+        _HANDLERS.clear()
+        _HANDLERS[init_context.run_id] = handler
     logger.addHandler(handler)
     logger.propagate = False
     return logger

@@ -8,8 +8,9 @@ import time
 from types import SimpleNamespace
 
 import dagster as dg
+from dagster._core.execution.compute_logs import redirect_to_file
 
-from pipelines.console import ProgressHandler
+from pipelines.console import ProgressHandler, release
 
 
 def _record(step=None, event=None, message="", level=logging.DEBUG):
@@ -55,3 +56,19 @@ def test_a_long_step_gets_a_heartbeat():
     count = len(out.getvalue().splitlines())
     time.sleep(0.5)
     assert len(out.getvalue().splitlines()) == count  # nothing running: no heartbeat
+
+
+def test_the_last_step_s_line_reaches_the_console_while_dagster_captures_the_process_s_output(tmp_path):
+    # Dagster's compute-log capture points the process's stderr at a file for the plan and copies it
+    # back with `tail -F`, stopped when the plan ends: a line written there in the last moment never
+    # reached the console (dagster-io/dagster#23336). The console's lines go where the run started.
+    console_file = tmp_path / "console.txt"
+    with open(console_file, "w", encoding="utf-8") as terminal:
+        handler = ProgressHandler(terminal, ["publication"], heartbeat_seconds=0)
+        handler.handle(_record(event=dg.DagsterEventType.RUN_START))
+        with redirect_to_file(terminal, str(tmp_path / "captured.txt")):  # Dagster's own redirect of a stream
+            handler.handle(_record("publication", dg.DagsterEventType.STEP_START))
+            handler.handle(_record("publication", dg.DagsterEventType.STEP_SUCCESS))
+        release(handler)  # the descriptor the handler owns
+    assert "[ 1/1] publication " in console_file.read_text(encoding="utf-8")
+    assert "publication" not in (tmp_path / "captured.txt").read_text(encoding="utf-8")
