@@ -175,3 +175,45 @@ def test_an_unknown_publication_is_one_line_and_exit_2(restated):
     root, *_ = restated
     result = CliRunner().invoke(app, ["diff", "--data-dir", str(root), "--from", "nope"])
     assert result.exit_code == 2 and "no publication nope" in result.output
+
+
+def test_a_published_table_s_digest_holds_its_rows_whatever_their_order_or_files(tmp_path):
+    # SPEC section 7: PUBLICATION.json's digest of a table is of its content, independent of row order and
+    # file layout (per report month for a table published with every month); by hand: the same three rows
+    # in one file or in two files in another order digest alike; a changed cell, a row more (even a copy of
+    # one there) or a row less does not
+    from assets.publication.diff import publication_digests
+
+    con = duckdb.connect()
+    rows = [("U1", "2022-07", D("10.00")), ("U2", "2022-08", D("20.50")), ("U3", "2022-07", D("0.01"))]
+
+    def published(name: str, files: list[list[tuple]]) -> dict:
+        folder = tmp_path / name
+        for n, part in enumerate(files):
+            (folder / "deferral_ledger").mkdir(parents=True, exist_ok=True)
+            values = ", ".join(f"('{u}', '{p}', {a}::DECIMAL(18, 2))" for u, p, a in part)
+            con.execute(
+                f"COPY (SELECT * FROM (VALUES {values}) t(unit_id, period, deferred_amount)) "
+                f"TO '{folder / 'deferral_ledger' / f'part-{n}.parquet'}' (FORMAT parquet)"
+            )
+            month = folder / "unit_status" / f"report_month={part[0][1]}"
+            month.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"COPY (SELECT * FROM (VALUES {values}) t(unit_id, period, deferred_amount)) "
+                f"TO '{month / f'part-{n}.parquet'}' (FORMAT parquet)"
+            )
+        return publication_digests(con, folder)
+
+    one = published("one", [rows])
+    split = published("split", [[rows[2], rows[0]], [rows[1]]])
+    assert one["deferral_ledger"] == split["deferral_ledger"] and one["deferral_ledger"]["rows"] == 3
+    changed = published("changed", [[rows[0], rows[1], ("U3", "2022-07", D("0.02"))]])
+    copied = published("copied", [[*rows, rows[0]]])
+    fewer = published("fewer", [rows[:2]])
+    digests = {d["deferral_ledger"]["digest"] for d in (one, changed, copied, fewer)}
+    assert len(digests) == 4 and copied["deferral_ledger"]["rows"] == 4
+    # by report month (a folder per month, as published): 2022-07 holds U1 and U3, 2022-08 U2
+    months = published("months", [[rows[0], rows[2]], [rows[1]]])["unit_status"]["months"]
+    again = published("again", [[rows[2], rows[0]], [rows[1]]])["unit_status"]["months"]
+    assert months == again and sorted(months) == ["2022-07", "2022-08"] and months["2022-08"]["rows"] == 1
+    assert months["2022-07"] != published("other", [[rows[0]], [rows[1]]])["unit_status"]["months"]["2022-07"]
