@@ -112,18 +112,7 @@ def stage(
             }
             raw = raw_listing(warehouse)
             corrections = {"rows": restatements(con, previous, staging), "files": changed_files(previous, raw)}
-            # the tables' digests (DuckDB, this process) while the workbooks are written (the pool's processes)
-            digests: dict = {}
-            _, report_inputs = write_report(
-                con,
-                warehouse,
-                staging,
-                staging / "report",
-                month,
-                corrections,
-                pool,
-                meanwhile=lambda: digests.update(publication_digests(con, staging, keep)),
-            )
+            _, report_inputs = write_report(con, warehouse, staging, staging / "report", month, corrections, pool)
         (staging / MANIFEST).write_text(
             json.dumps(
                 {
@@ -134,7 +123,7 @@ def stage(
                     "month_inputs": month_inputs,
                     "rows": rows,
                     # per table (and report month) its rows and an order-independent digest (diff.py)
-                    "tables": digests,
+                    "tables": publication_digests(con, staging, keep),
                     "history_inputs": history,  # what each month of HISTORY is made from (report_reuse.py)
                     "pii_key": warehouse.settings.pii_key_kind,
                     "policy_profiles": profile_identities(warehouse),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,14 +59,12 @@ def write_report(
     month: str,
     corrections: dict | None = None,
     pool: ProcessPoolExecutor | None = None,
-    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[list[Path], dict]:
     """Every province's workbooks and charts of every report month through ``month``, from the
     publication's statistics under ``tables`` and each month's discrepancies, into ``target``; a
     month whose inputs are those of the current publication's is taken from it. The workbooks of
     ``month`` get 更正说明 from ``corrections`` (restated ``rows`` and the changed raw ``files``).
-    ``pool``: the processes that write them (:func:`writers`); None: this process. ``meanwhile``: work of
-    the caller's that needs none of them, run while the pool writes (before them without a pool).
+    ``pool``: the processes that write them (:func:`writers`); None: this process.
     Returns the files and each month's input digest (``<province_code>/<month>`` -> digest)."""
     corrections = corrections or {"rows": [], "files": []}
     stats_rel = con.sql(published_relation(tables / "monthly_statistics"))
@@ -121,12 +119,8 @@ def write_report(
     if pool is not None:
         books = [pool.submit(write_province_month, job) for job in jobs]  # the longest first
         lists = [pool.submit(write_notices, job) for job in notices]
-        if meanwhile is not None:  # this process's own work while the pool writes
-            meanwhile()
         written += [f.result() for f in books] + [path for f in lists for path in f.result()]
     else:
-        if meanwhile is not None:
-            meanwhile()
         written += map(write_province_month, jobs)
         written += [path for job in notices for path in write_notices(job)]
     return written, {k: v for k, v in inputs.items() if v is not None}
