@@ -31,6 +31,7 @@ KEYS = {
     "deferral_plan": ["unit_id", "period", "component"],
 }
 NOT_COMPARED = {"as_of_date"}
+LOW_64 = f"{2**64 - 1}::UHUGEINT"  # the low 64 bits of a 128-bit MD5
 
 
 def relation(folder: Path, months: list[str] | None = None) -> str:
@@ -43,25 +44,26 @@ def relation(folder: Path, months: list[str] | None = None) -> str:
 
 def _digests(con, folder: Path, months: list[str] | None) -> dict[str | None, tuple[int, str]]:
     """(rows, digest) of a published table (``months`` None), or of each of its report months
-    ``months``: the MD5 of the row count and the sums of the rows' MD5s (each as its two 64-bit halves,
-    summed exactly), so neither the rows' order nor how they are split into files changes it, and a
-    row added twice counts twice. A sum needs no sort: the sorted list of MD5s it replaced cost 60 %
-    more (1.1 million rows: 1.8 -> 1.1 s)."""
+    ``months``: the MD5 of the row count and the sums of the rows' MD5s (each row's MD5 as a 128-bit
+    number, DuckDB's ``md5_number``, summed exactly as its high and low 64 bits), so neither the rows'
+    order nor how they are split into files changes it, and a row added twice counts twice. A sum needs
+    no sort: the sorted list of MD5s it replaced took almost twice as long (2.36 million rows of a
+    province's unit_status: 2.57 -> 1.38 s)."""
     if months == []:
         return {}
     month, groups = ("report_month", "GROUP BY report_month") if months is not None else ("NULL", "")
     found = con.execute(
-        f"SELECT {month}, count(*), coalesce(sum(md5_number_upper(h)), 0), coalesce(sum(md5_number_lower(h)), 0) "
-        f"FROM (SELECT *, CAST(t AS VARCHAR) AS h FROM {relation(folder, months)} AS t) {groups}"
+        f"SELECT {month}, count(*), coalesce(sum((m >> 64)::UBIGINT), 0), coalesce(sum((m & {LOW_64})::UBIGINT), 0) "
+        f"FROM (SELECT *, md5_number(CAST(t AS VARCHAR)) AS m FROM {relation(folder, months)} AS t) {groups}"
     ).fetchall()
-    out = {m: (rows, _combined(rows, upper, lower)) for m, rows, upper, lower in found}
+    out = {m: (rows, _combined(rows, high, low)) for m, rows, high, low in found}
     for m in months or []:  # a month written without rows has its (empty) file and its digest
         out.setdefault(m, (0, _combined(0, 0, 0)))
     return out
 
 
-def _combined(rows: int, upper: int, lower: int) -> str:
-    return hashlib.md5(f"{rows}:{upper}:{lower}".encode()).hexdigest()
+def _combined(rows: int, high: int, low: int) -> str:
+    return hashlib.md5(f"{rows}:{high}:{low}".encode()).hexdigest()
 
 
 def publication_digests(con, folder: Path, known: dict | None = None) -> dict[str, dict]:
