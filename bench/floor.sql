@@ -19,7 +19,7 @@ COPY (
     CROSS JOIN LATERAL (VALUES ('employer_medical', employer_medical), ('employer_maternity', employer_maternity),
                                ('employee_medical', employee_medical)) x(component, amount)
     GROUP BY ALL
-) TO '${out}/unit_period_component.parquet' (FORMAT parquet, COMPRESSION zstd);
+) TO '${out}/unit_period_component.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1);
 
 COPY (
     SELECT c.unit_id, c.person_id, sum(c.employer_medical) AS employer_medical, sum(c.employer_maternity) AS employer_maternity
@@ -28,4 +28,4 @@ COPY (
                FROM read_csv('${raw}/employee_events/*.csv', all_varchar = true, header = true, ignore_errors = true)) e
         USING (unit_id, person_id)
     GROUP BY ALL
-) TO '${out}/event_person_sums.parquet' (FORMAT parquet, COMPRESSION zstd);
+) TO '${out}/event_person_sums.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1);

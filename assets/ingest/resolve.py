@@ -33,7 +33,7 @@ from assets.contracts import RawTable
 from assets.ingest import rules as R
 from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES, distribute
 from assets.ingest.shares import SQL_DIR
-from assets.storage import ident, q, sql_statements, write_parquet
+from assets.storage import PARQUET_OPTIONS, ident, q, sql_statements, write_parquet
 
 # beside a step's verdicts: what its clean folder was resolved from, the keys repeated then and their rows
 STATE = "clean-state.json"
@@ -258,7 +258,7 @@ def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, colum
         rows = " UNION ALL ".join(f"SELECT {n} AS _input, * FROM ({_typed([p], columns)})" for n, p in enumerate(chunk))
         con.execute(
             f"COPY (SELECT _input, {columns}, source_file, source_line FROM ({rows}) WHERE {keep}) "
-            f"TO {q(work)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_input), OVERWRITE true)"
+            f"TO {q(work)} ({PARQUET_OPTIONS}, PARTITION_BY (_input), OVERWRITE true)"
         )
         alone += [chunk[n] for n in distribute(work, [clean_dir / part_name(p) for p in chunk])]
         shutil.rmtree(work, ignore_errors=True)

@@ -21,7 +21,7 @@ from assets.ingest.sources import (
     header_columns,
     relative_name,
 )
-from assets.storage import q, side_by_side
+from assets.storage import PARQUET_OPTIONS, q, side_by_side
 
 
 def _transcode(src: Path, dst: Path) -> Path:
@@ -206,7 +206,7 @@ def _write_part(
 ) -> None:
     """One file's records to ``staged_dir/part-<key>.parquet``, or split by ``route``."""
     if route is None:
-        con.execute(f"COPY ({query}) TO {q(staged_dir / f'part-{key}.parquet')} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({query}) TO {q(staged_dir / f'part-{key}.parquet')} ({PARQUET_OPTIONS})")
     else:
         _write_routed(con, route(query), staged_dir, key)
 
@@ -215,7 +215,7 @@ def _write_routed(con: duckdb.DuckDBPyConnection, query: str, staged_dir: Path, 
     """One file's records, split by ``_province`` into ``staged_dir/<province>/part-<key>-K.parquet``
     (DuckDB writes ``_province=<value>/`` folders; renamed, so no reader takes them for Hive partitions)."""
     written = staged_dir / f"_routing-{key}"
-    con.execute(f"COPY ({query}) TO {q(written)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_province))")
+    con.execute(f"COPY ({query}) TO {q(written)} ({PARQUET_OPTIONS}, PARTITION_BY (_province))")
     for folder in sorted(written.glob("_province=*")):
         target = staged_dir / folder.name.split("=", 1)[1]
         target.mkdir(exist_ok=True)
