@@ -144,14 +144,11 @@ def _write_province_month(
         HERE / "open_discrepancies.sql",
         discrepancies=q(inputs["reconciliation_discrepancies"]),
         decisions=q(inputs["deferral_decisions"]),
+        own=f"x.region_code IN ({', '.join(q(r) for r in profile.regions) or 'NULL'}) "
+        f"OR (x.region_code IS NULL AND substr(x.uscc, 3, 2) = {q(profile.province_code[:2])})",
     )
     rel = con.sql(query)
-    open_rows = [
-        d
-        for d in (dict(zip(rel.columns, r)) for r in rel.fetchall())
-        if d["region_code"] in profile.regions
-        or (d["region_code"] is None and d["division_province"] == profile.province_code[:2])
-    ]
+    open_rows = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
     block = TitleBlock(report_title(profile, month), names.reporting_unit or names.province, str(last_day(month)))
     wb = new_book()
     counts = open_counts(open_rows, profile.province_code)
