@@ -83,12 +83,15 @@ def _judge_batch(con, table: RawTable, regions: list[str], members: list[tuple[I
         else members[0][0].records
     )
     raw = {c: ident(f"raw:{c}") for c in table.columns}
+    settled = R.settled_columns(table, typed)
     (statement,) = sql_statements(
         SQL_DIR / "ingest_judged.sql",
         records=f"({records})",
         carried="_input, " if together else "",
-        cleaned_cells=R.cleaned_cells(table, typed),
-        rules=R.rules_expression(table, regions, typed),
+        matched="".join(f", {flag}" for flag in R.settled_flags(table, settled)),
+        flags="".join(f"{R.settled_flag(c)}, " for c in settled),
+        cleaned_cells=R.cleaned_cells(table, typed, settled),
+        rules=R.rules_expression(table, regions, typed, settled),
         raw_cells=", ".join(f"{ident(c)} AS {raw[c]}" for c in table.columns),
         raw_struct=", ".join(
             f"{ident(c)} := {f'CAST({raw[c]} AS VARCHAR)' if c in typed else raw[c]}" for c in table.columns

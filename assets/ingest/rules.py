@@ -8,7 +8,8 @@ A Parquet file may already hold a money or date column as its contract type (``t
 :func:`typed_in_source`). Its text, as DuckDB casts it, is then known to be well formed exactly
 when a typed test holds (an amount is not negative, a date lies in years 1 to 9999), so such a
 column's rules are compiled as those tests: the same verdicts without casting every value to
-text and matching it against a pattern.
+text and matching it against a pattern. Likewise a text column whose format settles the raw cell
+(:func:`settled_columns`) is cleaned and judged by format only where its raw cell does not match.
 """
 
 from __future__ import annotations
@@ -61,13 +62,22 @@ def cell_text(column: str, typed: frozenset[str] = frozenset()) -> str:
     return f"CAST({ident(column)} AS VARCHAR)" if column in typed else ident(column)
 
 
-def cleaned_cells(table: RawTable, typed: frozenset[str] = frozenset()) -> str:
+def cleaned_cells(table: RawTable, typed: frozenset[str] = frozenset(), settled: dict[str, bool] | None = None) -> str:
     """Each cell trimmed of TRIM_CHARS, empty as NULL. DuckDB's trim with a character set is slow, so
     it runs only on cells that start or end with one of them (the same result: trim changes no other).
     The edge test reads code points (``ascii`` is the first one's) and suffixes, not ``left``/``right``,
     which cost a UTF-8 walk per cell: 3.5 s against 0.8 s a column over 100 million rows. A typed
-    column's value stays as it is: its text has nothing to trim and is never empty."""
-    return ", ".join(f"{ident(c) if c in typed else cleaned_cell(c)} AS {ident(c)}" for c in table.columns)
+    column's value stays as it is: its text has nothing to trim and is never empty. A ``settled`` column
+    (:func:`settled_columns`) is cleaned only where its raw cell does not match its format."""
+
+    def cleaned(c: str) -> str:
+        if c in typed:
+            return ident(c)
+        if c in (settled or {}):
+            return f"CASE WHEN {settled_flag(c)} THEN {ident(c)} ELSE {cleaned_cell(c)} END"
+        return cleaned_cell(c)
+
+    return ", ".join(f"{cleaned(c)} AS {ident(c)}" for c in table.columns)
 
 
 def cleaned_cell(column: str) -> str:
@@ -75,6 +85,78 @@ def cleaned_cell(column: str) -> str:
     c, codes = ident(column), ", ".join(str(p) for p in TRIM_CODE_POINTS)
     edged = f"ascii({c}) IN ({codes}) OR " + " OR ".join(f"suffix({c}, chr({p}))" for p in TRIM_CODE_POINTS)
     return f"nullif(CASE WHEN {edged} THEN trim({c}, {TRIM_CHARS}) ELSE {c} END, '')"
+
+
+def settled_columns(table: RawTable, typed: frozenset[str] = frozenset()) -> dict[str, bool]:
+    """The text columns a match of their suite format settles on the raw cell: the format matches only
+    non-empty strings of printable ASCII other than the space (:data:`_SETTLED_CHARS`), so a raw cell
+    that matches has nothing to trim, is not empty, holds no control character and passes its format
+    once cleaned. Column -> whether a match also keeps the cell within MAX_CELL_CHARS. The judging pass
+    matches each such raw cell once (:func:`settled_flags`) and cleans, and tests the format and cell
+    rules of, only the cells that do not match (the same verdicts: tests/test_ingest_rules.py); most
+    cells of an export match (trimming and the cell rules were most of a province's judging)."""
+    out = {}
+    for col in table.columns:
+        regex = column_regex(table, col)
+        width = None if col in typed or regex is None else _settling_width(regex)
+        if width is not None:
+            out[col] = width <= MAX_CELL_CHARS
+    return out
+
+
+def settled_flag(column: str) -> str:
+    """The column holding whether a settled column's raw cell matches its format."""
+    return ident(f"ok:{column}")
+
+
+def settled_flags(table: RawTable, settled: dict[str, bool]) -> list[str]:
+    """Each settled column's raw cell matched against its format (NULL for a NULL cell), named
+    :func:`settled_flag`."""
+    return [f"regexp_full_match({ident(c)}, {q(column_regex(table, c))}) AS {settled_flag(c)}" for c in settled]
+
+
+# What a settling format may match: printable ASCII but the space (nothing SPEC section 5 trims, no
+# control character).
+_SETTLED_CHARS = range(0x21, 0x7F)
+
+
+def _settling_width(regex: str) -> int | None:
+    """The longest match of ``regex`` when it matches only non-empty strings of _SETTLED_CHARS, else
+    None. Read by Python's own parser of regular expressions (the suites' formats are plain patterns,
+    read alike by RE2); a pattern it cannot read, or any construct but literals, classes of literals
+    and ranges, repeats, groups, alternatives and the anchors, does not settle."""
+    try:
+        parsed = re._parser.parse(regex)  # noqa: SLF001  the standard library's parser (Python 3.11, pinned)
+    except re.error:
+        return None
+    low, high = parsed.getwidth()
+    return high if low > 0 and _only_settled_chars(parsed) else None
+
+
+def _only_settled_chars(items) -> bool:
+    for op, arg in items:
+        name = op.name
+        if name == "AT":
+            ok = arg.name in ("AT_BEGINNING", "AT_END")
+        elif name == "LITERAL":
+            ok = arg in _SETTLED_CHARS
+        elif name == "IN":
+            ok = all(
+                (kind.name == "LITERAL" and value in _SETTLED_CHARS)
+                or (kind.name == "RANGE" and value[0] in _SETTLED_CHARS and value[1] in _SETTLED_CHARS)
+                for kind, value in arg
+            )
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            ok = _only_settled_chars(arg[2])
+        elif name == "SUBPATTERN":
+            ok = _only_settled_chars(arg[-1])
+        elif name == "BRANCH":
+            ok = all(_only_settled_chars(branch) for branch in arg[1])
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
 
 
 def _malformed_typed(table: RawTable, column: str) -> str:
@@ -116,7 +198,9 @@ def format_ok(table: RawTable, column: str, expr: str | None = None, typed: froz
     return f"{expr} IS NOT NULL{check}"
 
 
-def rule_predicates(table: RawTable, regions: list[str], typed: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+def rule_predicates(
+    table: RawTable, regions: list[str], typed: frozenset[str] = frozenset(), settled: dict[str, bool] | None = None
+) -> list[tuple[str, str]]:
     """(SQL true when the row breaks the rule, SQL of what the row then says), suite rules first,
     then code rules. What a broken rule says is its name and the diagnoses that explain it
     (:func:`_said`); the cell rules of every column share one entry (:func:`_cell_rules`).
@@ -125,11 +209,24 @@ def rule_predicates(table: RawTable, regions: list[str], typed: frozenset[str] =
     but fail their check character, built by the engine (assets/ingest/engine.py) with python-stdnum;
     ``accepted_units`` holds accepted unit ids. A ``typed`` column's rules are its typed tests: a
     well-formed date is a calendar date, and its text has no control character and is never too long.
+    A ``settled`` column's format is tested only where its raw cell does not match it (a CASE, so
+    DuckDB matches the pattern on those rows alone: an AND in a projection evaluates both sides).
     """
+    settled = settled or {}
+
+    def formatted(col: str, test: str, when_settled: str) -> str:
+        return f"CASE WHEN {settled_flag(col)} THEN {when_settled} ELSE {test} END" if col in settled else test
+
+    def ok(col: str, use_typed: bool = False) -> str:
+        return formatted(col, format_ok(table, col, typed=typed if use_typed else frozenset()), "true")
+
+    regex_rule = "expect_column_values_to_match_regex"
     rules = [
         (
             _malformed_typed(table, col)
-            if col in typed and exp["type"] == "expect_column_values_to_match_regex"
+            if col in typed and exp["type"] == regex_rule
+            else formatted(col, _expectation_predicate(exp), "false")
+            if exp["type"] == regex_rule
             else _expectation_predicate(exp),
             _said(f"{rule}:{col}", diagnosis_predicates(rule, col, typed)),
         )
@@ -141,20 +238,15 @@ def rule_predicates(table: RawTable, regions: list[str], typed: frozenset[str] =
         check = f"{ident(col)} IN (SELECT v FROM bad_{col})"
         rules.append((check, _said(f"check_digit:{col}", diagnosis_predicates("check_digit", col))))
     for col in [c for c in table.typed_columns("date") if c not in typed]:
-        rules.append(
-            (f"{format_ok(table, col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", q(f"calendar_date:{col}"))
-        )
+        rules.append((f"{ok(col)} AND try_strptime({ident(col)}, '%Y-%m-%d') IS NULL", q(f"calendar_date:{col}")))
     for col in table.positive_columns:
         rules.append(
-            (
-                f"{format_ok(table, col, typed=typed)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0",
-                q(f"not_positive:{col}"),
-            )
+            (f"{ok(col, use_typed=True)} AND CAST({ident(col)} AS DECIMAL(18, 2)) <= 0", q(f"not_positive:{col}"))
         )
     for col in table.region_columns:
         known = ", ".join(q(r) for r in regions)
-        rules.append((f"{format_ok(table, col)} AND {ident(col)} NOT IN ({known})", q(f"unknown_region:{col}")))
-    rules.append(_cell_rules([c for c in table.columns if c not in typed]))
+        rules.append((f"{ok(col)} AND {ident(col)} NOT IN ({known})", q(f"unknown_region:{col}")))
+    rules.append(_cell_rules([c for c in table.columns if c not in typed], settled))
     if table.references_unit:
         rules.append(
             (
@@ -174,20 +266,26 @@ def _said(name: str, explained_by: list[tuple[str, str]]) -> str:
     return "concat_ws(';', " + ", ".join([q(name), *(f"CASE WHEN {m} THEN {q(d)} END" for d, m in explained_by)]) + ")"
 
 
-def _cell_rules(columns: list[str]) -> tuple[str, str]:
+def _cell_rules(columns: list[str], settled: dict[str, bool] | None = None) -> tuple[str, str]:
     """control_character and too_long of every text column, in column order. One pattern over all of a
     row's cells (and each cell's length) guards them: most rows have no control character and no long
-    cell, and skip the rest."""
-    every = "concat(" + ", ".join(ident(c) for c in columns) + ")"
-    too_long = " OR ".join(f"length({ident(c)}) > {MAX_CELL_CHARS}" for c in columns)
+    cell, and skip the rest. A settled column whose raw cell matches its format has no control
+    character (and, when its format is bounded, is not too long): it is left out of the pattern, and
+    the guard holds where its cell does not match (:func:`settled_columns`)."""
+    settled = settled or {}
+    plain = [c for c in columns if c not in settled]
+    guards = [f"length({ident(c)}) > {MAX_CELL_CHARS}" for c in plain]
+    guards += [f"strlen({ident(c)}) > {MAX_CELL_CHARS}" for c in columns if c in settled and not settled[c]]
+    guards += [f"NOT coalesce({settled_flag(c)}, true)" for c in columns if c in settled]
+    if plain:
+        guards.append(f"regexp_matches(concat({', '.join(ident(c) for c in plain)}), {q(CONTROL_CHARS)})")
     cases = []
     for col in columns:
         cases.append(
             f"CASE WHEN regexp_matches({ident(col)}, {q(CONTROL_CHARS)}) THEN {q('control_character:' + col)} END"
         )
         cases.append(f"CASE WHEN length({ident(col)}) > {MAX_CELL_CHARS} THEN {q('too_long:' + col)} END")
-    guard = f"{too_long} OR regexp_matches({every}, {q(CONTROL_CHARS)})"
-    return guard, f"nullif(concat_ws(';', {', '.join(cases)}), '')"
+    return " OR ".join(guards) or "false", f"nullif(concat_ws(';', {', '.join(cases)}), '')"
 
 
 def diagnosis_predicates(rule: str, column: str, typed: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
@@ -202,9 +300,11 @@ def diagnosis_predicates(rule: str, column: str, typed: frozenset[str] = frozens
     return out
 
 
-def rules_expression(table: RawTable, regions: list[str], typed: frozenset[str] = frozenset()) -> str:
+def rules_expression(
+    table: RawTable, regions: list[str], typed: frozenset[str] = frozenset(), settled: dict[str, bool] | None = None
+) -> str:
     """Every broken rule of a row joined by ';', each followed by the diagnoses that explain it."""
-    cases = [f"CASE WHEN {broken} THEN {said} END" for broken, said in rule_predicates(table, regions, typed)]
+    cases = [f"CASE WHEN {broken} THEN {said} END" for broken, said in rule_predicates(table, regions, typed, settled)]
     return "concat_ws(';', " + ", ".join(cases) + ")"
 
 
