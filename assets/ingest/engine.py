@@ -126,11 +126,13 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
     ]:
         # check characters at the grain they live at: distinct well-formed values, materialized
         # first so the python-stdnum UDF is not pushed below the DISTINCT onto every row
-        # (of the inputs judged now: a kept input's verdicts hold its values' checks)
+        # (of the inputs judged now: a kept input's verdicts hold its values' checks); the distinct raw
+        # values are cleaned, not every row's (Anhui's 61.9 million rows, 4.6 million persons: 5.5 -> 1.7 s)
         values = [f"SELECT {R.cell_text(col, i.typed)} AS {ident(col)} FROM ({i.records})" for i, _ in to_judge]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE distinct_{col} AS SELECT DISTINCT {R.cleaned_cell(col)} AS v "
-            f"FROM ({' UNION ALL '.join(values) or f'SELECT NULL::VARCHAR AS {ident(col)}'})"
+            f"FROM (SELECT DISTINCT {ident(col)} "
+            f"FROM ({' UNION ALL '.join(values) or f'SELECT NULL::VARCHAR AS {ident(col)}'}))"
         )
         # each value's check once across runs (assets/ingest/check_memo.py)
         failing(con, warehouse, check, f"distinct_{col} WHERE {R.format_ok(table, col, 'v')}", f"bad_{col}")
