@@ -3,6 +3,9 @@
 CREATE OR REPLACE MACRO first_day_of(p) AS strptime(p || '-01', '%Y-%m-%d')::DATE;
 CREATE OR REPLACE MACRO last_day_of(p) AS last_day(strptime(p || '-01', '%Y-%m-%d')::DATE);
 CREATE OR REPLACE MACRO add_months_p(p, n) AS strftime(strptime(p || '-01', '%Y-%m-%d')::DATE + to_months(n), '%Y-%m');
+-- the months from period a to period b (negative when b is earlier)
+CREATE OR REPLACE MACRO months_from(a, b) AS
+    (left(b, 4)::INTEGER - left(a, 4)::INTEGER) * 12 + (right(b, 2)::INTEGER - right(a, 2)::INTEGER);
 -- a / b rounded half-up (away from zero) to 4 decimals, exactly.
 CREATE OR REPLACE MACRO fen_quotient(a, b) AS
     (sign(a) * ((abs(CAST(a * 100 AS HUGEINT)) * 20000 + CAST(b * 100 AS HUGEINT)) // (2 * CAST(b * 100 AS HUGEINT)))

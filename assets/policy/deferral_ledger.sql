@@ -5,9 +5,10 @@ WITH d AS (
     FROM deferral_decisions d JOIN policy_regions p USING (region_code)
     WHERE d.eligible
 ), cells AS (
-    SELECT d.unit_id, d.uscc, d.region_code, add_months_p(d.window_start, k) AS period, unnest(d.components) AS component
-    FROM d, range(0, 24) t(k)
-    WHERE add_months_p(d.window_start, k) <= d.window_end AND add_months_p(d.window_start, k) <= report_month()
+    -- the window's periods through the report month: k = 0 .. the months from its start to the earlier end
+    SELECT unit_id, uscc, region_code, add_months_p(window_start, k) AS period, unnest(components) AS component
+    FROM (SELECT *, unnest(range(0, least(months_from(window_start, least(window_end, report_month())), 23) + 1)) AS k
+          FROM d)
 ), assessed AS (
     SELECT * FROM unit_period_contributions WHERE unit_id IN (SELECT unit_id FROM d)
 ), payments AS (
@@ -18,6 +19,8 @@ WITH d AS (
     -- only the cells' payments are summed (a province's payments are millions of rows, its cells fewer)
     SEMI JOIN cells USING (uscc, period, component)
     WHERE payment_kind IN ('regular', 'refund')
+        -- the windows' periods bound the search first (a cheap test on every payment, the join on the few left)
+        AND period BETWEEN (SELECT min(window_start) FROM d) AND (SELECT max(window_end) FROM d)
     GROUP BY ALL
 ), amounts AS (
     SELECT c.unit_id, c.uscc, c.region_code, c.period, c.component,
