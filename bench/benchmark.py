@@ -17,9 +17,10 @@ all on the data as monthly exports (``deferral generate --through``):
   write Parquet), with the pipeline's own memory and thread settings;
 then each run's share of the full run, the full run's slowest steps and its ratio to the floor.
 ``--full-only``: the floor and the full run on the generator's default layout (``--skip-generate``
-reuses the raw/ already there). Every measure starts with a new DAGSTER_HOME (``<data-dir>/.dagster``,
-its ``dagster.yaml`` as ``deferral run`` writes it). Every command runs with the deployment's defaults
-unless the environment sets ``DEFERRAL_*`` (``DEFERRAL_DUCKDB_MEMORY`` is printed).
+reuses the raw/ already there). The benchmark starts with a new DAGSTER_HOME (``<data-dir>/.dagster``,
+its ``dagster.yaml`` as ``deferral run`` writes it); the measures after the first keep its history, as a
+deployment does (a new month's run targets the report months that changed). Every command runs with the
+deployment's defaults unless the environment sets ``DEFERRAL_*`` (``DEFERRAL_DUCKDB_MEMORY`` is printed).
 """
 
 import argparse
