@@ -12,11 +12,18 @@ WITH known AS (
         r.employees, r.operating_revenue, r.total_assets,
         coalesce(r.industry_code, k.industry_code) AS industry_code
     FROM known k LEFT JOIN register r ON r.uscc = k.uscc
+), codes AS (
+    -- each industry code's thresholds: those of its longest listed prefix, looked up once a code (a few
+    -- hundred), not once a unit
+    SELECT c.industry_code, t.category, t.x_cap, t.x_medium, t.x_small, t.y_cap, t.y_medium, t.y_small,
+        t.z_cap, t.z_medium, t.z_small
+    FROM (SELECT DISTINCT industry_code FROM rows_ WHERE industry_code IS NOT NULL) c
+    JOIN sme_thresholds t ON starts_with(c.industry_code, t.prefix)
+    QUALIFY row_number() OVER (PARTITION BY c.industry_code ORDER BY length(t.prefix) DESC) = 1
 ), categorised AS (
     SELECT r.*, t.category, t.x_cap, t.x_medium, t.x_small, t.y_cap, t.y_medium, t.y_small, t.z_cap, t.z_medium, t.z_small
     FROM rows_ r
-    LEFT JOIN sme_thresholds t ON r.industry_code IS NOT NULL AND starts_with(r.industry_code, t.prefix)
-    QUALIFY row_number() OVER (PARTITION BY r.unit_id ORDER BY length(t.prefix) DESC NULLS LAST) = 1
+    LEFT JOIN codes t ON t.industry_code = r.industry_code
 ), by_indicators AS (
     SELECT *,
         CASE
