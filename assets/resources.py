@@ -49,6 +49,9 @@ class Warehouse(dg.ConfigurableResource):
     recompute_all: bool = False
     settings: dg.ResourceDependency[Settings]
     _lock_owner: Optional[str] = PrivateAttr(default=None)
+    # who holds the data dir for this run (the CLI's token, or the run id): what one run wrote, e.g. the
+    # check characters a `--full` run computed (assets/ingest/check_memo.py)
+    _run_token: Optional[str] = PrivateAttr(default=None)
 
     @property
     def root(self) -> Path:
@@ -60,6 +63,7 @@ class Warehouse(dg.ConfigurableResource):
         if run is None:  # a sensor or schedule evaluating: reads only
             return
         owner = run.tags.get(LOCK_TAG) or run.run_id
+        self._run_token = owner
         parent = multiprocessing.parent_process()  # a step of the multiprocess executor: its run worker lives on
         instance = context.instance
 
@@ -85,6 +89,11 @@ class Warehouse(dg.ConfigurableResource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._lock_owner:
             release(self.root, self._lock_owner)
+
+    @property
+    def run_token(self) -> Optional[str]:
+        """The run's lock owner (None outside a run)."""
+        return self._run_token
 
     @property
     def pii_key(self) -> str:

@@ -40,7 +40,7 @@ def test_gb11714_inner_check_by_hand():
     assert not uscc_inner_check_ok("91340100123456780" + "L")
 
 
-def test_each_value_s_check_is_computed_once_across_runs_and_again_on_a_full_run(tmp_path):
+def test_each_value_s_check_is_computed_once_across_runs_and_once_again_in_a_full_run(tmp_path):
     import duckdb
     import pyarrow as pa
     from duckdb.sqltypes import BOOLEAN, VARCHAR
@@ -66,8 +66,16 @@ def test_each_value_s_check_is_computed_once_across_runs_and_again_on_a_full_run
     assert bad(run, ["a1", "b2", "c1"]) == {"b2"} and set(checked) == {"a1", "b2", "c1"}
     checked.clear()  # a later run: only the value no run checked is checked; a kept failure still fails
     assert bad(run, ["a1", "b2", "d2"]) == {"b2", "d2"} and set(checked) == {"d2"}
-    checked.clear()  # --full: every value again, and the memo keeps each value once
+    checked.clear()  # --full: every value again, once in the run (a second table naming a1 does not check it)
     full = Warehouse(data_dir=str(tmp_path), settings=settings_from_environment(), recompute_all=True)
+    full._run_token = "cli-1-full"  # what setup_for_execution takes from the run's lock tag
     assert bad(full, ["a1", "b2", "d2", "e3"]) == {"b2", "d2", "e3"} and set(checked) == {"a1", "b2", "d2", "e3"}
+    checked.clear()
+    assert bad(full, ["a1", "b2", "f1"]) == {"b2"} and set(checked) == {"f1"}
+    # the memo now holds what the full run checked, each value once (c1, checked only by an earlier run, is gone)
     memo = duckdb.sql(f"SELECT v, ok FROM read_parquet('{tmp_path}/warehouse/checks/ends_in_one/*/*.parquet')")
-    assert sorted(memo.fetchall()) == [("a1", True), ("b2", False), ("c1", True), ("d2", False), ("e3", False)]
+    assert sorted(memo.fetchall()) == [("a1", True), ("b2", False), ("d2", False), ("e3", False), ("f1", True)]
+    checked.clear()  # another --full run checks every value again
+    again = Warehouse(data_dir=str(tmp_path), settings=settings_from_environment(), recompute_all=True)
+    again._run_token = "cli-2-full"
+    assert bad(again, ["a1", "f1"]) == set() and set(checked) == {"a1", "f1"}

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from assets.contracts import RawTable
 from assets.identifiers import PREFIX_UNIT_TYPES, register_person_key
+from assets.ingest.check_memo import failing
 from assets.ingest.sources import count_records, ignored_files, raw_files, relative_name
 from assets.resources import Warehouse
 from assets.storage import exact_preview, ident, q, write_parquet
 from assets.versions import file_sha256
 
 
-def warnings(con, table: RawTable, clean_files: list[Path], kept_in: Path) -> dict:
+def warnings(con, warehouse: Warehouse, table: RawTable, clean_files: list[Path], kept_in: Path) -> dict:
     """GB 11714 inner check and unit_type-against-prefix: reported, never a rejection. Each accepted-row
     file's flagged values are kept in ``kept_in`` (the share's staged folder) by the file's name, size
     and time: a run that adds an export looks at its rows only."""
@@ -31,7 +32,7 @@ def warnings(con, table: RawTable, clean_files: list[Path], kept_in: Path) -> di
         stat = path.stat()
         kept = kept_in / f"warnings-{path.stem}-{stat.st_size}-{stat.st_mtime_ns}.parquet"
         if not kept.exists():
-            write_parquet(con, _flagged(con, table, path), kept)
+            write_parquet(con, _flagged(con, warehouse, table, path), kept)
         flagged.append(kept)
     for stale in set(kept_in.glob("warnings-*.parquet")) - set(flagged):
         stale.unlink()
@@ -50,7 +51,7 @@ def warnings(con, table: RawTable, clean_files: list[Path], kept_in: Path) -> di
     return out
 
 
-def _flagged(con, table: RawTable, path: Path) -> str:
+def _flagged(con, warehouse: Warehouse, table: RawTable, path: Path) -> str:
     """The query of one accepted-row file's flagged values: check_name, shown (the example as listed)
     and sort_key (the order examples are listed in)."""
     parts = ["SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS shown, NULL::VARCHAR AS sort_key WHERE false"]
@@ -60,9 +61,9 @@ def _flagged(con, table: RawTable, path: Path) -> str:
             f"CREATE OR REPLACE TEMP TABLE distinct_clean_{col} AS SELECT DISTINCT {ident(col)} AS v "
             f"FROM read_parquet({q(path)})"
         )
-        parts.append(
-            f"SELECT {q('uscc_inner_check:' + col)}, v, v FROM distinct_clean_{col} WHERE NOT uscc_inner_check_ok(v)"
-        )
+        # each value's check once across runs and tables (assets/ingest/check_memo.py)
+        failing(con, warehouse, "uscc_inner_check_ok", f"distinct_clean_{col}", f"inner_bad_{col}")
+        parts.append(f"SELECT {q('uscc_inner_check:' + col)}, v, v FROM inner_bad_{col}")
     if "unit_type" in table.columns:
         cases = " OR ".join(
             f"(left(uscc, 2) = {q(prefix)} AND unit_type NOT IN ({', '.join(q(t) for t in sorted(types))}))"

@@ -198,7 +198,7 @@ def ingest_share(con, warehouse: Warehouse, share: Share) -> dict:
         counts["quarantined"],
     )
     counts["files"] = listing(warehouse, sources) + list(share.listed)
-    counts["warnings"] = warnings(con, table, warehouse.clean_files(table.name, share.province), staged)
+    counts["warnings"] = warnings(con, warehouse, table, warehouse.clean_files(table.name, share.province), staged)
     counts["digest"] = share.digest
     if share.province is None:
         counts = table_summary(con, warehouse, table, counts)
