@@ -33,7 +33,7 @@ from assets.contracts import RawTable
 from assets.ingest import rules as R
 from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES, distribute
 from assets.ingest.shares import SQL_DIR
-from assets.storage import PARQUET_OPTIONS, ident, q, sql_statements, write_parquet
+from assets.storage import PARQUET_OPTIONS, ident, q, scalar, sql_statements, write_parquet
 
 # beside a step's verdicts: what its clean folder was resolved from, the keys repeated then and their rows
 STATE = "clean-state.json"
@@ -54,7 +54,9 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     ``clean_dir``: a file per input (written, or kept from the last run) and ``resolved.parquet``."""
     columns = ", ".join(ident(c) for c in table.columns)
     state_dir = judged[0].parent
-    con.execute(f"CREATE OR REPLACE TEMP VIEW typed AS {_typed(judged, columns)}")
+    gx_only = scalar(con, "SELECT count(*) FROM rejected WHERE contains(rules, 'gx_only:')") > 0
+    valid = lambda files: _typed(files, columns, gx_only)  # noqa: E731
+    con.execute(f"CREATE OR REPLACE TEMP VIEW typed AS {valid(judged)}")
     earlier = _earlier(con, state_dir, judged, clean_dir) if incremental else None
     old = [p for p in judged if earlier and p.name in earlier["inputs"]]
     if not old:
@@ -71,8 +73,8 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
         candidates_from = "(SELECT * FROM old_hits UNION ALL SELECT * FROM typed_new)"
         *statements, touched = sql_statements(
             SQL_DIR / "ingest_added.sql",
-            new_rows=f"({_typed(new, columns)})",
-            old_rows=_old_rows(con, table, meets, columns),
+            new_rows=f"({valid(new)})",
+            old_rows=_old_rows(con, table, meets, valid),
             kept_candidates=(
                 f"(SELECT * FROM read_parquet({q(state_dir / CANDIDATES)}) "
                 f"WHERE source_file IN ({', '.join(q(f) for f in kept_sources) or 'NULL'}))"
@@ -101,7 +103,7 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     for stale in clean_dir.glob("*"):
         if stale.name not in current:
             stale.unlink()
-    _write_parts(con, table, write, clean_dir, columns)
+    _write_parts(con, table, write, clean_dir, columns, valid)
     write_parquet(
         con,
         f"SELECT {columns}, source_file, source_line FROM resolved WHERE copy_no = 1 AND conflict = ''",
@@ -115,12 +117,21 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
     (state_dir / STATE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
-def _typed(judged: list[Path], columns: str) -> str:
-    """The valid typed rows of the inputs ``judged`` (``ingest_typed.sql``); none: no rows."""
+def _typed(judged: list[Path], columns: str, gx_only: bool) -> str:
+    """The valid typed rows of the inputs ``judged`` (``ingest_typed.sql``); none: no rows. ``gx_only``:
+    whether Great Expectations rejected rows the SQL accepted (then in ``rejected``, left out here)."""
     if not judged:
         return "SELECT * FROM typed LIMIT 0"
     files = "[" + ", ".join(q(p) for p in judged) + "]"
-    return sql_statements(SQL_DIR / "ingest_typed.sql", judged=files, all_columns=columns)[0]
+    not_gx_rejected = (
+        "ANTI JOIN (SELECT source_file, source_line FROM rejected WHERE contains(rules, 'gx_only:')) "
+        "USING (source_file, source_line)"
+        if gx_only
+        else ""
+    )
+    return sql_statements(
+        SQL_DIR / "ingest_typed.sql", judged=files, all_columns=columns, not_gx_rejected=not_gx_rejected
+    )[0]
 
 
 def _identity(judged: Path) -> str:
@@ -188,17 +199,17 @@ def _may_hold(con, table: RawTable, old: list[Path], new: list[Path]) -> dict[Pa
     return out
 
 
-def _old_rows(con, table: RawTable, meets: dict[Path, list[Path]], columns: str) -> str:
+def _old_rows(con, table: RawTable, meets: dict[Path, list[Path]], valid) -> str:
     """The rows of the kept inputs that carry a key of a new input they meet (:func:`_may_hold`): the
     inputs that meet the same new inputs are read together, for those inputs' keys (``new_keys``, by
-    their raw file)."""
+    their raw file). ``valid``: the valid rows of some inputs, as a query (:func:`_typed`)."""
     groups: dict[tuple[str, ...], list[Path]] = {}
     for old, met in meets.items():
         sources = tuple(sorted(s for s in (_source_file(con, n) for n in met) if s is not None))
         if sources:
             groups.setdefault(sources, []).append(old)
     selects = [
-        f"SELECT * FROM ({_typed(files, columns)}) WHERE "
+        f"SELECT * FROM ({valid(files)}) WHERE "
         + R.candidate_expression(
             table, f"(SELECT key_no, h FROM new_keys WHERE source_file IN ({', '.join(q(s) for s in sources)}))"
         )
@@ -246,7 +257,7 @@ def _meet(a: tuple | None, b: tuple | None) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str) -> None:
+def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str, valid) -> None:
     """Each input's rows of the keys that occur once, to its file: small inputs in one statement,
     partitioned by input (each partition's file renamed to its input's), a large one alone."""
     keep = f"NOT ({R.candidate_expression(table)})"
@@ -255,7 +266,7 @@ def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, colum
     for start in range(0, len(small), BATCH_INPUTS):
         chunk = small[start : start + BATCH_INPUTS]
         work = clean_dir / "_writing"
-        rows = " UNION ALL ".join(f"SELECT {n} AS _input, * FROM ({_typed([p], columns)})" for n, p in enumerate(chunk))
+        rows = " UNION ALL ".join(f"SELECT {n} AS _input, * FROM ({valid([p])})" for n, p in enumerate(chunk))
         con.execute(
             f"COPY (SELECT _input, {columns}, source_file, source_line FROM ({rows}) WHERE {keep}) "
             f"TO {q(work)} ({PARQUET_OPTIONS}, PARTITION_BY (_input), OVERWRITE true)"
@@ -265,6 +276,6 @@ def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, colum
     for p in alone:
         write_parquet(
             con,
-            f"SELECT {columns}, source_file, source_line FROM ({_typed([p], columns)}) WHERE {keep}",
+            f"SELECT {columns}, source_file, source_line FROM ({valid([p])}) WHERE {keep}",
             clean_dir / part_name(p),
         )
