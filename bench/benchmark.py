@@ -15,7 +15,9 @@ all on the data as monthly exports (``deferral generate --through``):
 - ``floor``: bench/floor.sql, the unavoidable work as one DuckDB script (read every raw
   contribution row once, unit x period x component sums, per-person sums of persons with events,
   write Parquet), with the pipeline's own memory and thread settings;
-then each run's share of the full run, the full run's slowest steps and its ratio to the floor.
+then each run's share of the full run, the full run's slowest steps and its ratio to the floor, and
+its CPU seconds over the machine's cores: the least wall time that work can take here (each line also
+prints its command's CPU seconds).
 ``--full-only``: the floor and the full run on the generator's default layout (``--skip-generate``
 reuses the raw/ already there). The benchmark starts with a new DAGSTER_HOME (``<data-dir>/.dagster``,
 its ``dagster.yaml`` as ``deferral run`` writes it); the measures after the first keep its history, as a
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).parent
@@ -66,15 +69,31 @@ with dg.DagsterInstance.get() as instance:
 """
 
 
-def timed(label: str, command: list[str], env: dict) -> tuple[float, float]:
+class Measure(NamedTuple):
+    wall: float  # seconds
+    rss_gb: float  # peak RSS of the largest process
+    cpu: float  # user + system seconds of the command and the children it waited for (the workbook writers)
+
+
+def timed(label: str, command: list[str], env: dict) -> Measure:
     out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{label} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (.+)", out.stderr).group(1)
     seconds = sum(float(p) * 60**i for i, p in enumerate(reversed(wall.split(":"))))
     rss_gb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024**2
-    print(f"{label:34} wall {seconds:8.1f} s   peak RSS {rss_gb:6.2f} GB", flush=True)
-    return seconds, rss_gb
+    cpu = sum(
+        float(re.search(rf"{kind} time \(seconds\): ([0-9.]+)", out.stderr).group(1)) for kind in ("User", "System")
+    )
+    print(f"{label:34} wall {seconds:8.1f} s   peak RSS {rss_gb:6.2f} GB   CPU {cpu:8.1f} s", flush=True)
+    return Measure(seconds, rss_gb, cpu)
+
+
+def cores_bound(full: Measure) -> None:
+    """The least wall time the full run's work could take on this machine's cores, all busy (its CPU
+    seconds shared out): a run can come nearer to it, not below it, without doing less work."""
+    cores = os.cpu_count() or 1
+    print(f"{f'  full run CPU / {cores} cores':34} {full.cpu / cores:8.1f} s   (busy {full.cpu / full.wall:.2f} cores)")
 
 
 def main() -> None:
@@ -115,12 +134,13 @@ def main() -> None:
     if args.full_only:
         if not args.skip_generate:
             timed(f"generate {args.scale}", [*generate, "--force"], env)
-        floor, _ = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
+        floor = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
         # --full: every table ingested and every month computed again, also on a data dir an earlier
         # run left (--skip-generate), where a plain run would keep what is unchanged
-        full, _ = timed("full run (--full)", [*run, "--full"], env)
+        full = timed("full run (--full)", [*run, "--full"], env)
         subprocess.run([sys.executable, "-c", STEPS], env=env, check=True)
-        print(f"{'  ratio full run / floor':34} {full / floor:8.1f} x")
+        print(f"{'  ratio full run / floor':34} {full.wall / floor.wall:8.1f} x")
+        cores_bound(full)
         return
     sys.path.insert(0, str(HERE.parent))
     from assets.months import prior
@@ -133,10 +153,11 @@ def main() -> None:
     unchanged = timed("unchanged rerun", run, env)
     full = timed("full run (--full)", [*run, "--full"], env)
     subprocess.run([sys.executable, "-c", STEPS], env=env, check=True)
-    floor, _ = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
-    print(f"{'  new month / full run':34} {100 * new[0] / full[0]:8.0f} %")
-    print(f"{'  unchanged rerun / full run':34} {100 * unchanged[0] / full[0]:8.0f} %")
-    print(f"{'  full run / floor':34} {full[0] / floor:8.1f} x")
+    floor = timed("floor (bench/floor.sql)", [sys.executable, "-c", FLOOR], env)
+    print(f"{'  new month / full run':34} {100 * new.wall / full.wall:8.0f} %")
+    print(f"{'  unchanged rerun / full run':34} {100 * unchanged.wall / full.wall:8.0f} %")
+    print(f"{'  full run / floor':34} {full.wall / floor.wall:8.1f} x")
+    cores_bound(full)
 
 
 # what runs write into a data dir (raw/ is the generator's)
