@@ -164,7 +164,8 @@ def run_month(
     set_month(con, warehouse, month, province, inputs)
     rows = run_sql_file(con, sql_dir / f"{name}.sql", warehouse.policy_path(name, month, province))
     for temp, table in (extra_outputs or {}).items():
-        write_parquet(con, f"SELECT * FROM {temp}", warehouse.policy_path(table, month, province))
+        # in a fixed order (every column: its rows are distinct), so a run writes the bytes another run writes
+        write_parquet(con, f"SELECT * FROM {temp} ORDER BY ALL", warehouse.policy_path(table, month, province))
     return rows
 
 
