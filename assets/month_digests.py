@@ -37,10 +37,11 @@ def _month(table: RawTable, column: str) -> str:
     return f"strftime({ident(column)}, '%Y-%m')" if table.column_type(column) == "DATE" else ident(column)
 
 
-def _events(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str) -> list[tuple]:
-    """(month, rows, hash sum) that ``relation``'s rows (a table of ``table``'s columns) add to what is
+def _events(con: duckdb.DuckDBPyConnection, table: RawTable, files: list[Path]) -> dict[str, list[tuple]]:
+    """Per file of ``files`` (of ``table``'s columns), the (month, rows, hash sum) its rows add to what is
     known from that month on: each row from the month it became known (``known_from``), a row's later
-    fact (a deregistration) from the month it became known."""
+    fact (a deregistration) from the month it became known. One statement for the files (a month's run
+    hashes a new file of each table, and a statement a file cost its planning each time)."""
     columns = list(table.columns)
     start = f"'{BEFORE_ANY_MONTH}'"
     known = f"coalesce({_month(table, table.known_from)}, {start})" if table.known_from else start
@@ -49,13 +50,20 @@ def _events(con: duckdb.DuckDBPyConnection, table: RawTable, relation: str) -> l
         raise ValueError(f"{table.name}: one later fact per table is supported")
     hidden = ", ".join("NULL" if c == later else ident(c) for c in columns)
     shown = ", ".join(ident(c) for c in columns)
-    events = "SELECT k AS m, count(*) AS n, sum(h0) AS s FROM r GROUP BY k"
+    events = "SELECT f, k AS m, count(*) AS n, sum(h0) AS s FROM r GROUP BY f, k"
     if later:
-        events += " UNION ALL SELECT greatest(k, l), 0, sum(h1 - h0) FROM r WHERE l IS NOT NULL GROUP BY ALL"
-    return con.execute(f"""
-        WITH r AS (SELECT {known} AS k, {_month(table, later) if later else "NULL"} AS l,
-                          hash({hidden})::HUGEINT AS h0, hash({shown})::HUGEINT AS h1 FROM {relation})
-        SELECT m, sum(n)::BIGINT, sum(s)::HUGEINT FROM ({events}) GROUP BY m ORDER BY m""").fetchall()
+        events += " UNION ALL SELECT f, greatest(k, l), 0, sum(h1 - h0) FROM r WHERE l IS NOT NULL GROUP BY ALL"
+    out: dict[str, list[tuple]] = {str(f): [] for f in files}
+    if not files:
+        return out
+    rows = con.execute(f"""
+        WITH r AS (SELECT filename AS f, {known} AS k, {_month(table, later) if later else "NULL"} AS l,
+                          hash({hidden})::HUGEINT AS h0, hash({shown})::HUGEINT AS h1
+                   FROM read_parquet([{", ".join(q(f) for f in files)}], filename = true))
+        SELECT f, m, sum(n)::BIGINT, sum(s)::HUGEINT FROM ({events}) GROUP BY f, m ORDER BY f, m""").fetchall()
+    for f, m, n, total in rows:
+        out[f].append((m, n, total))
+    return out
 
 
 def _files_events(
@@ -74,13 +82,10 @@ def _files_events(
         kept = {} if warehouse.recompute_all else json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         kept = {}
-    now = {}
-    for f in files:
-        stat = f"{f.stat().st_size} {f.stat().st_mtime_ns}"
-        entry = kept.get(f.name)
-        if not entry or entry.get("stat") != stat:
-            entry = {"stat": stat, "events": [list(e) for e in _events(con, table, f"read_parquet({q(f)})")]}
-        now[f.name] = entry
+    stats = {f: f"{f.stat().st_size} {f.stat().st_mtime_ns}" for f in files}
+    now = {f.name: kept[f.name] for f in files if kept.get(f.name, {}).get("stat") == stats[f]}
+    found = _events(con, table, [f for f in files if f.name not in now])
+    now |= {Path(f).name: {"stat": stats[Path(f)], "events": [list(e) for e in events]} for f, events in found.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")  # two steps may write it at once
     tmp.write_text(json.dumps(now, sort_keys=True), encoding="utf-8")

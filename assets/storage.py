@@ -2,6 +2,7 @@
 
 import functools
 import glob
+import shutil
 import string
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,21 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> i
     written = scalar(con, f"COPY ({query}) TO {q(tmp)} ({PARQUET_OPTIONS})")  # COPY counts its rows
     tmp.replace(target)
     return int(written)
+
+
+def distribute(work: Path, targets: list[Path]) -> list[int]:
+    """The files of a write partitioned by ``_input`` (``work``) renamed to ``targets``, in input order;
+    returns the inputs left to write alone: no rows (an input of a header alone has no partition), or a
+    partition written in several files."""
+    alone = []
+    for n, target in enumerate(targets):
+        files = sorted((work / f"_input={n}").glob("*.parquet"))
+        if len(files) == 1:
+            files[0].replace(target)
+        else:
+            alone.append(n)
+    shutil.rmtree(work, ignore_errors=True)
+    return alone
 
 
 def side_by_side(con: duckdb.DuckDBPyConnection, items: list, work: Callable) -> None:

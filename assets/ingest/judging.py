@@ -12,14 +12,13 @@ beside the others').
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
 from assets.contracts import RawTable
 from assets.ingest import rules as R
 from assets.ingest.shares import SQL_DIR
-from assets.storage import ident, q, sql_statements, write_parquet
+from assets.storage import distribute, ident, q, sql_statements, write_parquet
 
 # inputs at most this large (their Parquet bytes) are judged together; larger ones alone
 SMALL_INPUT_BYTES = 16 * 2**20
@@ -122,18 +121,3 @@ def _units_batch(con, targets: list[Path], judged: list[Path]) -> None:
     con.execute(f"COPY ({query}) TO {q(work)} (FORMAT parquet, PARTITION_BY (_input), OVERWRITE true)")
     for n in distribute(work, targets):
         _units_batch(con, [targets[n]], [judged[n]])
-
-
-def distribute(work: Path, targets: list[Path]) -> list[int]:
-    """The files of a write partitioned by ``_input`` (``work``) renamed to ``targets``, in input order;
-    returns the inputs left to write alone: no rows (an input of a header alone has no partition), or a
-    partition written in several files."""
-    alone = []
-    for n, target in enumerate(targets):
-        files = sorted((work / f"_input={n}").glob("*.parquet"))
-        if len(files) == 1:
-            files[0].replace(target)
-        else:
-            alone.append(n)
-    shutil.rmtree(work, ignore_errors=True)
-    return alone

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from assets.contracts import RawTable
 from assets.ingest import rules as R
-from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES, distribute
+from assets.ingest.judging import BATCH_INPUTS, SMALL_INPUT_BYTES
 from assets.ingest.shares import SQL_DIR
-from assets.storage import PARQUET_OPTIONS, ident, q, scalar, sql_statements, write_parquet
+from assets.storage import PARQUET_OPTIONS, distribute, ident, q, scalar, sql_statements, write_parquet
 
 # beside a step's verdicts: what its clean folder was resolved from, the keys repeated then and their rows
 STATE = "clean-state.json"
