@@ -312,8 +312,9 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     kept = _ingested(data)
     after, clean_after = written(staged), written(clean)
     # the accepted rows, a file per input: new.csv's written in each province; of the earlier files only
-    # all.csv's Anhui rows again (its U1 2022-09 key is repeated now); Shanxi's U2 2022-08 key was repeated
-    # before (all.csv line 5 duplicates 140000/shanxi.csv), so no earlier Shanxi file is written again
+    # 140000/shanxi.csv's again: its line 2 was the first copy of U2 2022-08 (all.csv line 5 a copy of it),
+    # accepted in its own file, and new.csv's U2 2022-08 row differs from it, so it is a conflict now. All.csv's
+    # Anhui file is kept: new.csv's U1 2022-09 row is a copy of its line 2, which stays the first copy
 
     def source(part: Path) -> tuple[str, str]:  # a clean file's province and the raw file of its input
         judged = staged / part.parent.name / part.name.replace("part-", "judged-", 1)
@@ -321,13 +322,13 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
             0
         ]
 
-    parts = [p for p in clean_after if p.name != "resolved.parquet"]
+    parts = list(clean_after)
     assert sorted(source(p) for p in parts if p not in clean_before) == [
         ("anhui-2022", "raw/contributions/new.csv"),
         ("shanxi-2022", "raw/contributions/new.csv"),
     ]
     rewritten = [source(p) for p in parts if p in clean_before and clean_after[p] != clean_before[p]]
-    assert rewritten == [("anhui-2022", "raw/contributions/all.csv")]
+    assert rewritten == [("shanxi-2022", "raw/contributions/140000/shanxi.csv")]
     assert len([p for p in parts if clean_after[p] == clean_before.get(p)]) == 4  # the others kept
     assert {p: t for p, t in after.items() if p in before} == before  # nothing staged or judged again
     added = sorted(p.name.split("-")[0] for p in set(after) - set(before))
@@ -369,17 +370,19 @@ def test_a_new_file_is_staged_and_judged_alone_and_gives_what_a_fresh_ingest_giv
     assert ("U8", PERSON_A, "2022-10") in [r[:3] for r in kept["warehouse/clean/contributions/anhui-2022"]]
 
     # new.csv exported again without its copy of all.csv's U1 2022-09 row (a corrected export): its old
-    # version is gone and the new one is a new input; that key is no longer repeated, so all.csv's Anhui
-    # file is written again with the row back; the other files are kept. Again what a fresh ingest gives.
+    # version is gone and the new one is a new input; that key is no longer repeated, and all.csv's row, its
+    # first copy, was accepted in all.csv's Anhui file all along: no earlier file is written again (before a
+    # first copy stayed in its own file, all.csv's Anhui file was written twice for this). Again what a
+    # fresh ingest gives.
     _write(data, "new.csv", [conflict, _row("U1", "2022-12")])
     clean_before = written(clean)
     kept = _ingested(data)
     shutil.copytree(data / "raw", tmp_path / "fresh_corrected" / "raw")
     assert kept == _ingested(tmp_path / "fresh_corrected")
     clean_after = written(clean)
-    parts = [p for p in clean_after if p.name != "resolved.parquet" and p in clean_before]
+    parts = [p for p in clean_after if p in clean_before]
     again = sorted(source(p) for p in parts if clean_after[p] != clean_before[p])
-    assert again == [("anhui-2022", "raw/contributions/all.csv")]
+    assert again == [] and len(parts) == len(clean_before) - 2  # all but the old new.csv's two (a province each)
     accepted = kept["warehouse/clean/contributions/anhui-2022"]
     assert [r[-2:] for r in accepted if r[:3] == ("U1", PERSON_A, "2022-09")] == [("raw/contributions/all.csv", 2)]
 

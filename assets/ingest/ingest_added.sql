@@ -27,6 +27,13 @@ CREATE OR REPLACE TEMP TABLE repeated_keys AS
 SELECT key_no, h FROM (${hit_key_hashes}) SEMI JOIN looked_for USING (key_no, h)
 GROUP BY ALL HAVING count(*) > 1;
 
--- the earlier files with a row whose key is repeated now and was not before, or the other way round:
--- their inputs' files are written again
-SELECT DISTINCT source_file FROM old_hits WHERE (${repeated}) IS DISTINCT FROM (${repeated_before})
+-- run after resolved is made (ingest_resolved.sql): the earlier files with a row accepted now and not
+-- before, or the other way round (a row not among the candidates is accepted; a candidate is when it is
+-- the first copy of its key and conflicts with no row, now in resolved, before in the last run's
+-- candidates): their inputs' files are written again
+SELECT DISTINCT o.source_file
+FROM old_hits o
+LEFT JOIN (SELECT source_file, source_line, copy_no = 1 AND conflict = '' AS accepted FROM resolved) r
+    USING (source_file, source_line)
+LEFT JOIN ${accepted_before} b USING (source_file, source_line)
+WHERE coalesce(r.accepted, true) IS DISTINCT FROM coalesce(b.accepted, true)

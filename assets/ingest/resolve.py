@@ -4,9 +4,11 @@ Written a file per input, so a month's run writes its new export's rows and keep
 跨文件判定重复与主键冲突；合格记录逐输入文件写入，新增月份只写新文件。
 
 Only rows whose key (hashed) occurs more than once can be duplicates or conflicts (``repeated_keys``).
-Each input's rows of the keys that occur once go to a file of its own in the clean folder,
-``part-<key>.parquet`` (the key of its verdicts, ``judged-<key>.parquet``); the first copies among the
-others that conflict with no row go to ``resolved.parquet``.
+Each input's accepted rows go to a file of its own in the clean folder, ``part-<key>.parquet`` (the key
+of its verdicts, ``judged-<key>.parquet``): its rows of the keys that occur once, and its rows that are
+the first copy of a repeated key and conflict with no row (``firsts``). A first copy stays in its own
+input's file, so a later export repeating an earlier row (a bureau's file of corrections) leaves the
+earlier file as it was.
 
 A run that keeps earlier inputs (a month's new exports; a re-exported file is a new input and its
 old version gone) does not aggregate every row again. Only the keys repeated before
@@ -16,8 +18,9 @@ before are the last run's candidates (``clean-candidates.parquet``) of the input
 are looked for among the kept inputs' rows, but only in the inputs whose key columns' ranges (their
 Parquet statistics) meet the new rows' in every column of a key: a month's export of period 2023-07
 cannot share a key with the export of 2023-06, so that file is not read (``searched`` in the state).
-A kept input's file is written again only when a key of its rows is repeated now and was not before,
-or the other way round. An input is kept while its verdicts, the rejected
+A kept input's file is written again only when one of its rows is accepted now and was not before, or
+the other way round (a row whose key is repeated now and that is not its first copy, or conflicts; or a
+row of a key repeated before that is accepted now). An input is kept while its verdicts, the rejected
 rows of its raw file and its clean file are those of the last run; every row is resolved as from
 scratch when none is. Both give the same rows (tests/test_ingest_by_province.py,
 tests/test_incremental.py).
@@ -39,8 +42,6 @@ from assets.storage import PARQUET_OPTIONS, distribute, ident, q, scalar, sql_st
 STATE = "clean-state.json"
 REPEATED = "clean-repeated.parquet"
 CANDIDATES = "clean-candidates.parquet"
-# in the clean folder: the first copies of the repeated keys that conflict with no row
-RESOLVED = "resolved.parquet"
 
 
 def part_name(judged: Path) -> str:
@@ -51,7 +52,7 @@ def part_name(judged: Path) -> str:
 def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, incremental: bool = True) -> None:
     """Resolves the inputs ``judged`` (their verdicts files, in the step's order) into temp table
     ``resolved`` (each candidate row with its copy number and conflict) and writes the clean folder
-    ``clean_dir``: a file per input (written, or kept from the last run) and ``resolved.parquet``."""
+    ``clean_dir``: a file per input, written or kept from the last run."""
     columns = ", ".join(ident(c) for c in table.columns)
     state_dir = judged[0].parent
     gx_only = scalar(con, "SELECT count(*) FROM rejected WHERE contains(rules, 'gx_only:')") > 0
@@ -76,19 +77,20 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
             new_rows=f"({valid(new)})",
             old_rows=_old_rows(con, table, meets, valid),
             kept_candidates=(
-                f"(SELECT * FROM read_parquet({q(state_dir / CANDIDATES)}) "
+                f"(SELECT source_file, source_line, {columns} FROM read_parquet({q(state_dir / CANDIDATES)}) "
                 f"WHERE source_file IN ({', '.join(q(f) for f in kept_sources) or 'NULL'}))"
             ),
             new_key_hashes=R.key_hashes_query(table, "typed_new", also="source_file"),
             hit_key_hashes=R.key_hashes_query(table, candidates_from),
             looked_for=R.candidate_expression(table, "looked_for"),
-            repeated=R.candidate_expression(table),
-            repeated_before=R.candidate_expression(table, "kept_repeated"),
+            accepted_before=(
+                f"(SELECT source_file, source_line, copy_no = 1 AND conflict = '' AS accepted "
+                f"FROM read_parquet({q(state_dir / CANDIDATES)}) "
+                f"WHERE source_file IN ({', '.join(q(f) for f in kept_sources) or 'NULL'}))"
+            ),
         )
         for statement in statements:
             con.execute(statement)
-        files = {r[0] for r in con.execute(touched).fetchall()}
-        write = new + [p for p in old if earlier["inputs"][p.name][1] in files]
     for statement in sql_statements(
         SQL_DIR / "ingest_resolved.sql",
         candidates_from=candidates_from,
@@ -97,21 +99,21 @@ def resolve(con, table: RawTable, judged: list[Path], clean_dir: Path, increment
         conflict=R.conflict_expression(table),
     ):
         con.execute(statement)
+    if old:
+        files = {r[0] for r in con.execute(touched).fetchall()}
+        write = new + [p for p in old if earlier["inputs"][p.name][1] in files]
     (state_dir / STATE).unlink(missing_ok=True)  # a step that dies midway resolves every row next time
     clean_dir.mkdir(parents=True, exist_ok=True)
-    current = {part_name(p) for p in judged} | {RESOLVED}
+    current = {part_name(p) for p in judged}
     for stale in clean_dir.glob("*"):
         if stale.name not in current:
             stale.unlink()
-    _write_parts(con, table, write, clean_dir, columns, valid)
-    write_parquet(
-        con,
-        f"SELECT {columns}, source_file, source_line FROM resolved WHERE copy_no = 1 AND conflict = ''",
-        clean_dir / RESOLVED,
-    )
-    write_parquet(con, "SELECT key_no, h FROM repeated_keys", state_dir / REPEATED)
-    write_parquet(con, f"SELECT source_file, source_line, {columns} FROM resolved", state_dir / CANDIDATES)
     sources = {p.name: _source_file(con, p) for p in write}
+    _write_parts(con, table, write, clean_dir, columns, valid, sources)
+    write_parquet(con, "SELECT key_no, h FROM repeated_keys", state_dir / REPEATED)
+    write_parquet(
+        con, f"SELECT source_file, source_line, {columns}, copy_no, conflict FROM resolved", state_dir / CANDIDATES
+    )
     inputs = {p.name: [_identity(p), sources[p.name] if p in write else earlier["inputs"][p.name][1]] for p in judged}
     record = {"inputs": inputs, "rejected": _rejected(con), "searched": sorted(p.name for p in searched)}
     (state_dir / STATE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
@@ -158,7 +160,7 @@ def _earlier(con, state_dir: Path, judged: list[Path], clean_dir: Path) -> dict 
     """The last resolution's record, its ``inputs`` narrowed to those kept: still an input, with the same
     verdicts, the same rejected rows of its file and its clean file (None: nothing to keep). The others
     are new, and an earlier input not kept is as if removed."""
-    if not all(p.exists() for p in (state_dir / REPEATED, state_dir / CANDIDATES, clean_dir / RESOLVED)):
+    if not all(p.exists() for p in (state_dir / REPEATED, state_dir / CANDIDATES)):
         return None
     try:
         state = json.loads((state_dir / STATE).read_text(encoding="utf-8"))
@@ -257,10 +259,28 @@ def _meet(a: tuple | None, b: tuple | None) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, columns: str, valid) -> None:
-    """Each input's rows of the keys that occur once, to its file: small inputs in one statement,
-    partitioned by input (each partition's file renamed to its input's), a large one alone."""
-    keep = f"NOT ({R.candidate_expression(table)})"
+def _write_parts(
+    con, table: RawTable, write: list[Path], clean_dir: Path, columns: str, valid, sources: dict[str, str | None]
+) -> None:
+    """Each input's accepted rows (its rows of the keys that occur once, and its first copies of the
+    repeated keys that conflict with no row: ``firsts``), to its file: small inputs in one statement,
+    partitioned by input (each partition's file renamed to its input's), a large one alone. Only the
+    inputs whose raw file holds a first copy (``sources``: each input's) are joined with ``firsts``."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE firsts AS "
+        "SELECT source_file, source_line, true AS _first FROM resolved WHERE copy_no = 1 AND conflict = ''"
+    )
+    holding = {r[0] for r in con.execute("SELECT DISTINCT source_file FROM firsts").fetchall()}
+
+    def accepted(rows: str, inputs: list[Path]) -> str:
+        once = f"NOT ({R.candidate_expression(table)})"
+        if not any(sources[p.name] in holding for p in inputs):
+            return f"SELECT * FROM ({rows}) WHERE {once}"
+        return (
+            f"SELECT * EXCLUDE (_first) FROM ({rows}) LEFT JOIN firsts USING (source_file, source_line) "
+            f"WHERE {once} OR _first"
+        )
+
     small = [p for p in write if p.stat().st_size <= SMALL_INPUT_BYTES]
     alone = [p for p in write if p not in small]
     for start in range(0, len(small), BATCH_INPUTS):
@@ -268,7 +288,7 @@ def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, colum
         work = clean_dir / "_writing"
         rows = " UNION ALL ".join(f"SELECT {n} AS _input, * FROM ({valid([p])})" for n, p in enumerate(chunk))
         con.execute(
-            f"COPY (SELECT _input, {columns}, source_file, source_line FROM ({rows}) WHERE {keep}) "
+            f"COPY (SELECT _input, {columns}, source_file, source_line FROM ({accepted(rows, chunk)})) "
             f"TO {q(work)} ({PARQUET_OPTIONS}, PARTITION_BY (_input), OVERWRITE true)"
         )
         alone += [chunk[n] for n in distribute(work, [clean_dir / part_name(p) for p in chunk])]
@@ -276,6 +296,6 @@ def _write_parts(con, table: RawTable, write: list[Path], clean_dir: Path, colum
     for p in alone:
         write_parquet(
             con,
-            f"SELECT {columns}, source_file, source_line FROM ({valid([p])}) WHERE {keep}",
+            f"SELECT {columns}, source_file, source_line FROM ({accepted(valid([p]), [p])})",
             clean_dir / part_name(p),
         )
