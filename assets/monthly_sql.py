@@ -20,6 +20,8 @@ import yaml
 
 from assets.contracts import RAW_TABLES, ingest_key
 from assets.identifiers import register_person_key
+from assets.months import next_month
+from assets.profiles import PolicyProfile
 from assets.province_scope import create_scope, scoped_sql
 from assets.resources import Warehouse
 from assets.scoped_cuts import province_rows
@@ -211,6 +213,7 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
                     f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {read_largest_first(warehouse.clean_path(table))}"
                 )
             register_person_key(con, warehouse.pii_key)  # the preview shows person_key, never person_id
+            window_period_macros(con, warehouse.profiles())
             if spec.by_file and warehouse.clean_files(spec.by_file):
                 rows = _summed_by_file(con, warehouse, name, spec, sql_dir, path)
             else:
@@ -220,6 +223,18 @@ def summary_sql_asset(name: str, spec: SqlAssetSpec, group: str, sql_dir: Path) 
         return dg.MaterializeResult(metadata=_summary_metadata(entry, path, computed=True))
 
     return _asset
+
+
+def window_period_macros(con: duckdb.DuckDBPyConnection, profiles: list[PolicyProfile]) -> None:
+    """Macros ``window_first_period()`` and ``window_last_period()``: the earliest and the latest contribution
+    period a deferral window of any profile can hold (from its first period to the month after its last
+    one: a paid first period shifts the window by a month, SPEC section 3; a commitment's window lies
+    inside), as constants: a summary that serves the windows only reads the row groups of their periods
+    (Parquet statistics), not every month's contributions."""
+    first = min(p.first_period for p in profiles)
+    last = max(next_month(p.first_period, p.window_periods) for p in profiles)
+    con.execute(f"CREATE OR REPLACE MACRO window_first_period() AS {q(first)}")
+    con.execute(f"CREATE OR REPLACE MACRO window_last_period() AS {q(last)}")
 
 
 def _summed_by_file(con, warehouse: Warehouse, name: str, spec: SqlAssetSpec, sql_dir: Path, target: Path) -> int:

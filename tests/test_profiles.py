@@ -52,3 +52,19 @@ def test_a_profile_with_an_unknown_key_or_a_missing_clause_is_refused(tmp_path, 
         return
     with pytest.raises(ValueError, match=message):
         PolicyProfile.from_file(path)
+
+
+def test_the_window_period_bounds_hold_every_window_of_every_profile():
+    # by hand: Anhui's windows start at 2022-08 for 3 periods, a month later when the first period was
+    # paid: 2022-08..2022-11 at most; Shanxi's at 2022-07: 2022-07..2022-10. The summary of the persons'
+    # assessments (event_person_contributions) keeps 2022-07..2022-11 and nothing else
+    import duckdb
+
+    from assets.monthly_sql import window_period_macros
+
+    profiles = [PolicyProfile.from_file(DEFAULT_PROFILES_DIR / f"{p}.yaml") for p in ("anhui-2022", "shanxi-2022")]
+    con = duckdb.connect()
+    window_period_macros(con, profiles)
+    assert con.execute("SELECT window_first_period(), window_last_period()").fetchone() == ("2022-07", "2022-11")
+    window_period_macros(con, profiles[:1])
+    assert con.execute("SELECT window_first_period(), window_last_period()").fetchone() == ("2022-08", "2022-11")
