@@ -128,6 +128,13 @@ def run(
             f"--as-of {as_of} is before every policy's first period: report months run from {first_month} through "
             "the latest accepted contribution period"
         )
+    from assets.ingest.gx_process import started as gx_started  # imports GX in a process of its own meanwhile
+
+    with gx_started(executor == "in_process"):
+        _run_locked(data_dir, as_of, executor, verbose, log_level, wait, full_validation, full)
+
+
+def _run_locked(data_dir, as_of, executor, verbose, log_level, wait, full_validation, full) -> None:
     from pipelines.event_log import make_home
 
     home = make_home(Path(os.environ.get("DAGSTER_HOME") or data_dir / ".dagster"))

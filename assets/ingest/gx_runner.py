@@ -11,56 +11,25 @@ batches with row identifiers (source_file, source_line) to find the rows the two
 differently. A row GX rejects and the SQL accepted is quarantined too, under the expectation's rule and
 ``gx_only:<column>`` (the stricter verdict wins); a row only the SQL rejects stays quarantined. The run
 goes on; the check ``gx_verdicts_match_quarantine`` reports the disagreement as a warning (a defect in
-the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``.
+the rules to fix), while a lost row stays a blocking failure of ``rows_accounted_for``. GX itself runs
+where assets/ingest/gx_process.py says (a process of its own in ``deferral run``).
 """
 
-import logging
 from pathlib import Path
 from typing import NamedTuple
+from uuid import uuid4
 
 import pyarrow as pa
 
 from assets.contracts import RawTable, load_suite
+from assets.ingest.gx_process import call, close_suite, counts, open_suite, unexpected_rows
 from assets.ingest.gx_records import expectation_totals, keep_outcome, kept_outcomes, sum_expectations, write_docs_index
 from assets.storage import ident, q
-
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
-# Counts without examples: Data Docs and check metadata must never show a raw (person) value.
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
-ROW_IDS = ["source_file", "source_line"]
-
-
-def _gx():
-    """Great Expectations, imported when a table is judged (a run that keeps every table never needs it:
-    its import is a few seconds)."""
-    import great_expectations
-
-    return great_expectations
-
-
-def _context(docs_dir: Path | None = None):
-    context = _gx().get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    if docs_dir is not None:
-        from assets.ingest.gx_views import site_config  # imports GX's views
-
-        context.add_data_docs_site(site_name="deferral", site_config=site_config(docs_dir))
-    return context
-
-
-def _validation(context, name: str, expectations: list[dict], meta: dict | None = None):
-    suite = context.suites.add(_gx().ExpectationSuite(name=name, expectations=expectations, meta=meta or {}))
-    batch = (
-        context.data_sources.add_pandas(f"{name}_rows")
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe("rows")
-    )
-    return context.validation_definitions.add(_gx().ValidationDefinition(name=f"{name}_suite", data=batch, suite=suite))
 
 
 def _batches(con, table: RawTable, relation: str, batch_rows: int):
     """The rows GX judges (``relation``: an input's rows, or its sample, with their cleaned cells and the
-    SQL's verdict), as pandas frames of ``batch_rows``."""
+    SQL's verdict), as Arrow tables of ``batch_rows``."""
     columns = ", ".join(ident(c) for c in table.columns)
     reader = con.sql(f"SELECT source_file, source_line, {columns} FROM {relation}").to_arrow_reader(batch_rows)
     # DuckDB hands out small record batches; gathered up to batch_rows, a table (or the sample) that fits
@@ -70,10 +39,10 @@ def _batches(con, table: RawTable, relation: str, batch_rows: int):
         pending.append(record_batch)
         size += record_batch.num_rows
         if size >= batch_rows:
-            yield pa.Table.from_batches(pending).to_pandas()
+            yield pa.Table.from_batches(pending)
             pending, size = [], 0
     if size:
-        yield pa.Table.from_batches(pending).to_pandas()
+        yield pa.Table.from_batches(pending)
 
 
 class GxInput(NamedTuple):
@@ -122,10 +91,11 @@ def validate_rows(
     covered = {name for members, _ in groups for name in members}
     outcomes = [outcome for _, outcome in groups]
     new = [i for i in judged if i.judged.name not in covered]
-    context = None
-    if new:
-        context = _context(docs[1] if docs else None)
-        outcome = _judge(con, table, spec, context, new, cleaned_cells, one_in, batch_rows)
+    suite = None
+    if new:  # the suite's Data Docs are built once the pass's rejections are known
+        suite = f"{table.name}-{uuid4().hex}"
+        call(open_suite, suite, table.name, spec["expectations"], spec["meta"], docs[1] if docs else None)
+        outcome = _judge(con, table, spec, suite, new, cleaned_cells, one_in, batch_rows)
         keep_outcome(folder, [i.judged for i in new], one_in, batch_rows, outcome)
         outcomes.append(outcome)
     for outcome in outcomes:  # GX-only rows join the quarantine (the stricter verdict)
@@ -138,18 +108,19 @@ def validate_rows(
         "one_in": one_in,
         "rows_evaluated_by_gx": sum(o["evaluated"] for o in outcomes),
     }
+    if suite is not None:
+        call(close_suite, suite)
     if docs is not None:
-        if context is not None:
-            context.build_data_docs(site_names=["deferral"])
         write_docs_index(docs[0])
     return merged
 
 
 def _judge(
-    con, table: RawTable, spec: dict, context, inputs: list[GxInput], cleaned: str, one_in: int, batch_rows: int
+    con, table: RawTable, spec: dict, suite: str, inputs: list[GxInput], cleaned: str, one_in: int, batch_rows: int
 ) -> dict:
-    """One GX pass over ``inputs``' rows (each rejected row and one in ``one_in`` of the rest, by a hash
-    of file and line), their cleaned cells and the SQL's verdict; its outcome."""
+    """One GX pass of the open ``suite`` (assets/ingest/gx_process.py) over ``inputs``' rows (each rejected
+    row and one in ``one_in`` of the rest, by a hash of file and line), their cleaned cells and the SQL's
+    verdict; its outcome."""
     records = " UNION ALL ".join(f"({i.records})" for i in inputs)
     verdicts = f"read_parquet([{', '.join(q(i.judged) for i in inputs)}])"
 
@@ -167,18 +138,16 @@ def _judge(
             f"WHERE rules <> '' OR hash(source_file, source_line) % {one_in} = 0) USING (source_file, source_line)"
         )
         relation = checked("SELECT * FROM gx_sample_cells")
-    validation = _validation(context, table.name, spec["expectations"], spec["meta"])
     totals = expectation_totals(spec)
     batches = evaluated = 0
-    for frame in _batches(con, table, relation, batch_rows):
+    for rows in _batches(con, table, relation, batch_rows):
         batches += 1
-        evaluated += len(frame)
-        result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
-        by_key = {(r.expectation_config.type, r.expectation_config.kwargs["column"]): r for r in result.results}
+        evaluated += rows.num_rows
+        by_key = {(kind, column): (n, bad) for kind, column, n, bad in call(counts, suite, rows)}
         for total in totals:
-            r = by_key[(total["expectation"], total["column"])].result
-            total["element_count"] += r.get("element_count", 0) or 0
-            total["unexpected_count"] += r.get("unexpected_count", 0) or 0
+            n, bad = by_key[(total["expectation"], total["column"])]
+            total["element_count"] += n
+            total["unexpected_count"] += bad
     sql_counts = dict(
         con.execute(
             "SELECT r, count(*) FROM (SELECT unnest(string_split(rules, ';')) AS r "
@@ -200,18 +169,12 @@ def _resolve_disagreement(
     """Finds the rows of ``relation`` (a pass's rows; ``verdicts``, their inputs' verdicts) only one engine
     rejects (``total``'s gx_only and sql_only); returns the rows GX rejects and the SQL does not, which
     join the quarantine."""
-    validation = _validation(_context(), f"{table.name}_disagreement", [expectation])
+    suite = f"{table.name}_disagreement-{uuid4().hex}"
+    call(open_suite, suite, f"{table.name}_disagreement", [expectation], {}, None)
     flagged: list[tuple[str, int]] = []
-    for frame in _batches(con, table, relation, batch_rows):
-        r = (
-            validation.run(
-                batch_parameters={"dataframe": frame},
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ROW_IDS},
-            )
-            .results[0]
-            .result
-        )
-        flagged += [(row["source_file"], int(row["source_line"])) for row in r.get("unexpected_index_list") or []]
+    for rows in _batches(con, table, relation, batch_rows):
+        flagged += call(unexpected_rows, suite, rows)
+    call(close_suite, suite)
     _flag(con, flagged)
     has_rule = _has_rule(total["rule"])
     gx_only = con.execute(
