@@ -53,9 +53,14 @@ class Warehouse(dg.ConfigurableResource):
     # check characters a `--full` run computed (assets/ingest/check_memo.py)
     _run_token: Optional[str] = PrivateAttr(default=None)
 
+    # the data dir resolved once (every path of a step is made from it: thousands of calls a run)
+    _root: Optional[Path] = PrivateAttr(default=None)
+
     @property
     def root(self) -> Path:
-        return Path(self.data_dir).resolve()
+        if self._root is None:
+            self._root = Path(self.data_dir).resolve()
+        return self._root
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run writes the data dir alone: take its lock (assets/lock.py) for the run's lifetime."""
