@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,7 +81,9 @@ def call(function, *args):
 
 
 def _serve(pipe: Connection) -> None:
-    """The GX process: imports GX, then runs each call it is sent until the run closes the pipe."""
+    """The GX process: imports GX, then runs each call it is sent until the run closes the pipe. Ctrl-C is
+    the run's to handle (it ends this process): no second traceback from here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         warm_up()
         failed = None
